@@ -1,0 +1,183 @@
+# pictor — top-level Makefile (the only one; modules are found by wildcard).
+#
+#   make            build programs, libraries and plugins into build/
+#   make test       build everything, the ASan+UBSan unit tests and the fuzzer,
+#                   then run the whole CPU suite (tests/run-all)
+#   make run        install missing Debian deps, build, start pictord
+#   make deps       install the Debian packages the build needs (apt-get)
+#   make install PREFIX=/usr DESTDIR=...
+#
+# Variables: CUDA=auto|0|1 (auto: build the CUDA backend when nvcc is found),
+# SANITIZE=1 (ASan+UBSan build, used for build/asan), BUILD=dir, V=1 (verbose).
+
+BUILD ?= build
+PREFIX ?= /usr/local
+CUDA ?= auto
+SANITIZE ?= 0
+CC ?= cc
+NVCC ?= nvcc
+
+ifeq ($(V),1)
+Q :=
+else
+Q := @
+endif
+
+ifeq ($(CUDA),auto)
+  HAVE_NVCC := $(shell command -v $(NVCC) >/dev/null 2>&1 && echo 1 || echo 0)
+else
+  HAVE_NVCC := $(CUDA)
+endif
+
+INCLUDES := -Iabi -Ikernels/include -Icore/include -Iplugins/common/include
+WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
+CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -g -fPIC -pthread $(WARN) $(INCLUDES) \
+                 -fvisibility=hidden
+ifeq ($(SANITIZE),1)
+  OPT := -O1 -fno-omit-frame-pointer -fsanitize=address,undefined \
+         -fno-sanitize-recover=undefined
+  LDSAN := -fsanitize=address,undefined
+else
+  OPT := -O2 -march=x86-64-v2
+  LDSAN :=
+endif
+CUDA_HOME ?= $(patsubst %/bin/,%,$(dir $(shell command -v $(NVCC) 2>/dev/null)))
+ifeq ($(HAVE_NVCC),1)
+  CUDA_CFLAGS := -DPICTOR_HAVE_CUDA -I$(CUDA_HOME)/include
+  CUDA_LDLIBS := -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart
+endif
+CFLAGS_ALL := $(CFLAGS_COMMON) $(OPT) $(CUDA_CFLAGS) $(CFLAGS)
+LDLIBS_ALL := -ljson-c -lpng -lm -ldl -pthread $(CUDA_LDLIBS) $(LDLIBS)
+
+OBJ := $(BUILD)/obj
+LIBDIR := $(BUILD)/lib
+BINDIR := $(BUILD)/bin
+TESTDIR := $(BUILD)/tests
+PLUGINDIR := $(LIBDIR)/pictor/plugins
+
+# ---- libraries (sources found by wildcard: add a file, it is built) -------
+KERNELS_SRC := $(wildcard kernels/src/*.c kernels/cpu/*.c kernels/cuda/*.c)
+CORE_SRC := $(wildcard core/lib/*.c)
+COMMON_SRC := $(wildcard plugins/common/*.c)
+
+KERNELS_LIB := $(LIBDIR)/libpictor-kernels.a
+CORE_LIB := $(LIBDIR)/libpictor-core.a
+COMMON_LIB := $(LIBDIR)/libpictor-common.a
+
+objs = $(patsubst %.c,$(OBJ)/%.o,$(1))
+
+# ---- programs -------------------------------------------------------------
+PICTOR_SRC := $(wildcard core/cli/*.c)
+PICTOR_BIN := $(BINDIR)/pictor
+
+# ---- tests ----------------------------------------------------------------
+HARNESS_SRC := tests/harness/test.c tests/harness/st_write.c
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BINS := $(patsubst tests/unit/%.c,$(TESTDIR)/%,$(UNIT_SRC))
+FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
+FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(TESTDIR)/%,$(FUZZ_SRC))
+
+ALL_LIBS := $(COMMON_LIB) $(CORE_LIB) $(KERNELS_LIB)
+
+# ---- plugins: one .so each, exporting only pictor_plugin_entry -------------
+PLUGIN_LDFLAGS := -shared -Wl,--version-script=plugins/plugin.map -Wl,-z,defs
+SCHED_PLUGIN_SRC := $(wildcard plugins/schedulers/*.c)
+SCHED_PLUGINS := $(patsubst plugins/schedulers/%.c,$(PLUGINDIR)/scheduler-%.so,$(SCHED_PLUGIN_SRC))
+PLUGINS := $(SCHED_PLUGINS)
+
+$(PLUGINDIR)/scheduler-%.so: $(OBJ)/plugins/schedulers/%.o $(COMMON_LIB) $(KERNELS_LIB) plugins/plugin.map
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  SO  $@")
+	$(Q)$(CC) $(LDSAN) $(PLUGIN_LDFLAGS) -o $@ $< $(COMMON_LIB) $(KERNELS_LIB) $(LDLIBS_ALL)
+
+# ---- test plugins (tests/plugins): ABI exercisers and broken plugins -------
+TEST_PLUGIN_DIR := $(TESTDIR)/plugins
+BAD_PLUGINS := 1:wrongmajor 2:badsig 3:noentry 4:unresolved 5:failinit 6:failopen
+TEST_PLUGINS := $(TEST_PLUGIN_DIR)/testfam.so $(TEST_PLUGIN_DIR)/oldminor.so \
+    $(foreach b,$(BAD_PLUGINS),$(TEST_PLUGIN_DIR)/bad-$(word 2,$(subst :, ,$(b))).so)
+
+$(TEST_PLUGIN_DIR)/%.so: tests/plugins/%.c plugins/plugin.map
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) $(CFLAGS_ALL) $(LDSAN) -shared -Wl,--version-script=plugins/plugin.map -o $@ $<
+
+# The worked example of docs/plugins.md, built exactly as the page says.
+EXAMPLE_PLUGIN := $(TESTDIR)/example-plugins/example-linear-flow.so
+TEST_PLUGINS += $(EXAMPLE_PLUGIN)
+$(EXAMPLE_PLUGIN): docs/examples/example_scheduler.c
+	@mkdir -p $(dir $@)
+	$(Q)$(CC) -std=c11 -O2 -fPIC -fvisibility=hidden -Wall -Wextra -Werror $(LDSAN) \
+	    -Iabi -shared -o $@ $<
+
+define bad_plugin_rule
+$(TEST_PLUGIN_DIR)/bad-$(word 2,$(subst :, ,$(1))).so: tests/plugins/badentry.c plugins/plugin.map
+	@mkdir -p $$(dir $$@)
+	$$(Q)$$(CC) $$(CFLAGS_ALL) $$(LDSAN) -DBAD_KIND=$(word 1,$(subst :, ,$(1))) \
+	    -DBAD_NAME='"$(word 2,$(subst :, ,$(1)))"' -shared \
+	    -Wl,--version-script=plugins/plugin.map -o $$@ $$<
+endef
+$(foreach b,$(BAD_PLUGINS),$(eval $(call bad_plugin_rule,$(b))))
+
+.PHONY: all test unit-tests run deps install clean fuzz check-deps
+all: $(PICTOR_BIN) $(PLUGINS) unit-tests
+
+$(OBJ)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  CC  $<")
+	$(Q)$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(KERNELS_LIB): $(call objs,$(KERNELS_SRC))
+$(CORE_LIB): $(call objs,$(CORE_SRC))
+$(COMMON_LIB): $(call objs,$(COMMON_SRC))
+$(LIBDIR)/%.a:
+	@mkdir -p $(dir $@)
+	$(Q)rm -f $@ && ar rcs $@ $^
+
+$(PICTOR_BIN): $(call objs,$(PICTOR_SRC)) $(ALL_LIBS)
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  LD  $@")
+	$(Q)$(CC) $(LDSAN) -o $@ $(call objs,$(PICTOR_SRC)) $(ALL_LIBS) $(LDLIBS_ALL)
+
+unit-tests: $(UNIT_BINS) $(TEST_PLUGINS) $(PLUGINS)
+
+$(TESTDIR)/test_%: $(OBJ)/tests/unit/test_%.o $(call objs,$(HARNESS_SRC)) $(ALL_LIBS)
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  LD  $@")
+	$(Q)$(CC) $(LDSAN) -o $@ $< $(call objs,$(HARNESS_SRC)) $(ALL_LIBS) $(LDLIBS_ALL)
+
+# libFuzzer targets need clang; built only in the main build.
+FUZZ_CC ?= clang
+fuzz: $(FUZZ_BINS)
+$(TESTDIR)/fuzz_%: tests/fuzz/fuzz_%.c $(CORE_SRC) $(KERNELS_SRC)
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  FUZZ $@")
+	$(Q)$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
+	    $(INCLUDES) -o $@ $< $(CORE_SRC) $(KERNELS_SRC) $(LDLIBS_ALL)
+
+# ---- Debian dependencies ----------------------------------------------------
+DEB_PKGS := build-essential pkg-config clang libclang-rt-dev libcivetweb-dev \
+            libjson-c-dev libpng-dev libinih-dev libutf8proc-dev python3 python3-venv
+check-deps:
+	@tools/deps-check $(DEB_PKGS) || $(MAKE) --no-print-directory deps
+deps:
+	tools/deps-install $(DEB_PKGS)
+
+# ---- test -------------------------------------------------------------------
+test: check-deps
+	$(Q)$(MAKE) --no-print-directory all fuzz
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/asan SANITIZE=1 unit-tests
+	$(Q)tests/run-all $(BUILD)
+
+run: check-deps all
+	@echo "pictord is not built yet (see the server issue); pictor CLI is in $(BINDIR)"
+
+install: $(PICTOR_BIN) $(PLUGINS)
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pictor/plugins \
+	    $(DESTDIR)$(PREFIX)/include/pictor-abi/pictor
+	install -m 0755 $(PICTOR_BIN) $(DESTDIR)$(PREFIX)/bin/
+	$(if $(PLUGINS),install -m 0644 $(PLUGINS) $(DESTDIR)$(PREFIX)/lib/pictor/plugins/)
+	install -m 0644 abi/pictor/*.h $(DESTDIR)$(PREFIX)/include/pictor-abi/pictor/
+
+clean:
+	rm -rf $(BUILD)
+
+-include $(shell find $(OBJ) -name '*.d' 2>/dev/null)

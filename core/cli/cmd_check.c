@@ -1,0 +1,67 @@
+/* core/cli/cmd_check.c — `pictor check CASE_DIR [--device D] [--precision P]`
+ * (FIXTURES.md, ARCHITECTURE.md "Contracts"). */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include <stdlib.h>
+
+#include "pictor/backend.h"
+#include "pictor/backend_cuda.h"
+
+int pictor_cmd_check(int argc, char **argv)
+{
+    const char *case_dir = NULL, *device = "cpu";
+    int precision = PICTOR_PRECISION_FP32;
+    for (int i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--device") == 0 && i + 1 < argc) {
+            device = argv[++i];
+        } else if (strcmp(argv[i], "--precision") == 0 && i + 1 < argc) {
+            precision = pictor_precision_parse(argv[++i]);
+            if (precision < 0) {
+                fprintf(stderr, "pictor check: unknown precision '%s' "
+                                "(fp32, bf16, fp16, fp8)\n", argv[i]);
+                return 2;
+            }
+        } else if (argv[i][0] == '-' || case_dir) {
+            fprintf(stderr, "pictor check: unexpected argument '%s'\n", argv[i]);
+            return 2;
+        } else {
+            case_dir = argv[i];
+        }
+    }
+    if (!case_dir) {
+        fprintf(stderr, "usage: pictor check CASE_DIR [--device cpu|cuda] "
+                        "[--precision fp32|bf16|fp16|fp8]\n");
+        return 2;
+    }
+    pictor_backend *be = NULL;
+    if (strcmp(device, "cpu") == 0) {
+        if (precision != PICTOR_PRECISION_FP32) {
+            fprintf(stderr, "pictor check: the CPU backend computes in fp32 only\n");
+            return 2;
+        }
+        be = pictor_backend_cpu_create(0);
+    } else if (strncmp(device, "cuda", 4) == 0 && (device[4] == '\0' || device[4] == ':')) {
+        char err[512];
+        int ordinal = device[4] == ':' ? atoi(device + 5) : 0;
+        be = pictor_backend_cuda_create(ordinal, err, sizeof err);
+        if (!be) {
+            fprintf(stderr, "pictor check: %s\n", err);
+            return 2;
+        }
+    } else {
+        fprintf(stderr, "pictor check: unknown device '%s' (cpu, cuda)\n", device);
+        return 2;
+    }
+    if (!be) {
+        fprintf(stderr, "pictor check: cannot create the %s backend\n", device);
+        return 2;
+    }
+    struct pictor_check_options opt = {
+        .backend = be, .device_name = device, .precision = precision};
+    int code = pictor_check_run(case_dir, &opt, pictor_cli_components,
+                                pictor_cli_n_components, stdout);
+    pictor_backend_destroy(be);
+    return code;
+}

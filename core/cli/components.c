@@ -1,0 +1,8 @@
+/* core/cli/components.c — the components `pictor check` knows. */
+#include "cli.h"
+
+const struct pictor_check_component pictor_cli_components[] = {
+    {"vae.decoder", pictor_eval_vae_decoder},
+};
+const size_t pictor_cli_n_components =
+    sizeof pictor_cli_components / sizeof pictor_cli_components[0];

@@ -1,0 +1,35 @@
+/* core/cli/main.c — `pictor`: the command-line tool (check, and later
+ * generate, inspect, bench). Each subcommand lives in its own cmd_*.c. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+
+static void usage(FILE *f)
+{
+    fputs("usage: pictor COMMAND [ARGS]\n"
+          "\n"
+          "commands:\n"
+          "  check CASE_DIR [--device cpu|cuda] [--precision fp32|bf16|fp16|fp8]\n"
+          "        run one fixture case and print one JSON line; exit 0 iff it passes\n"
+          "  help  this text\n",
+          f);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "check") == 0)
+        return pictor_cmd_check(argc - 1, argv + 1);
+    if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
+        strcmp(argv[1], "-h") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    fprintf(stderr, "pictor: unknown command '%s'\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

@@ -1,0 +1,119 @@
+/*
+ * kernels/cpu/cpu_backend.c — the CPU reference backend: its iface table,
+ * host memory (256-byte aligned, as pictor/backend.h promises) and the
+ * context holding the thread pool.
+ */
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cpu_internal.h"
+#include "pictor/backend.h"
+
+/* Alignment promised by pictor_backend_iface.alloc. */
+#define CPU_ALLOC_ALIGN 256
+
+static void cpu_destroy(void *vctx)
+{
+    struct cpu_ctx *ctx = vctx;
+
+    if (!ctx)
+        return;
+    cpu_pool_destroy(ctx->pool);
+    free(ctx);
+}
+
+static int cpu_alloc(void *vctx, size_t bytes, void **out)
+{
+    /* aligned_alloc wants a multiple of the alignment; never ask for 0. */
+    size_t rounded = (bytes + CPU_ALLOC_ALIGN - 1) / CPU_ALLOC_ALIGN *
+                     CPU_ALLOC_ALIGN;
+
+    if (rounded < bytes)
+        return PICTOR_E_NOMEM; /* overflow */
+    if (rounded == 0)
+        rounded = CPU_ALLOC_ALIGN;
+    *out = aligned_alloc(CPU_ALLOC_ALIGN, rounded);
+    return *out ? PICTOR_OK : PICTOR_E_NOMEM;
+}
+
+static void cpu_free(void *vctx, void *ptr)
+{
+    free(ptr);
+}
+
+static int cpu_copy_bytes(void *vctx, void *dst, const void *src, size_t n)
+{
+    if (n)
+        memmove(dst, src, n);
+    return PICTOR_OK;
+}
+
+static int cpu_synchronize(void *vctx)
+{
+    return PICTOR_OK;
+}
+
+static const struct pictor_backend_iface cpu_iface = {
+    .name = "cpu",
+    .device = PICTOR_DEVICE_CPU,
+    .destroy = cpu_destroy,
+    .alloc = cpu_alloc,
+    .free = cpu_free,
+    .upload = cpu_copy_bytes,
+    .download = cpu_copy_bytes,
+    .synchronize = cpu_synchronize,
+    .supports = NULL, /* the CPU backend takes every validated call */
+    .op = {
+        [PICTOR_OP_MATMUL] = cpu_op_matmul,
+        [PICTOR_OP_CONV2D] = cpu_op_conv2d,
+        [PICTOR_OP_GROUP_NORM] = cpu_op_group_norm,
+        [PICTOR_OP_LAYER_NORM] = cpu_op_layer_norm,
+        [PICTOR_OP_RMS_NORM] = cpu_op_rms_norm,
+        [PICTOR_OP_SOFTMAX] = cpu_op_softmax,
+        [PICTOR_OP_SDPA] = cpu_op_sdpa,
+        [PICTOR_OP_UNARY] = cpu_op_unary,
+        [PICTOR_OP_BINARY] = cpu_op_binary,
+        [PICTOR_OP_COPY] = cpu_op_copy,
+        [PICTOR_OP_UPSAMPLE_NEAREST2X] = cpu_op_upsample,
+        [PICTOR_OP_EMBEDDING] = cpu_op_embedding,
+        [PICTOR_OP_ROPE] = cpu_op_rope,
+        [PICTOR_OP_TIMESTEP_EMBEDDING] = cpu_op_timestep,
+        [PICTOR_OP_FILL] = cpu_op_fill,
+    },
+};
+
+pictor_backend *pictor_backend_cpu_create(int n_threads)
+{
+    pictor_backend *be;
+    struct cpu_ctx *ctx;
+
+    if (n_threads <= 0) {
+        long n = sysconf(_SC_NPROCESSORS_ONLN);
+        n_threads = n > 0 ? (int)n : 1;
+    }
+    be = calloc(1, sizeof *be);
+    if (!be)
+        goto err;
+    ctx = calloc(1, sizeof *ctx);
+    if (!ctx)
+        goto err_free_be;
+    ctx->n_threads = n_threads;
+    ctx->pool = NULL;
+    if (n_threads > 1) {
+        ctx->pool = cpu_pool_create(n_threads);
+        if (!ctx->pool)
+            goto err_free_ctx;
+    }
+    be->iface = &cpu_iface;
+    be->ctx = ctx;
+    be->error[0] = '\0';
+    return be;
+
+err_free_ctx:
+    free(ctx);
+err_free_be:
+    free(be);
+err:
+    return NULL;
+}

@@ -1,0 +1,71 @@
+/*
+ * kernels/cpu/cpu_internal.h — what the CPU backend's files share: the
+ * context with its thread pool, operand access helpers and one entry per op
+ * (each defined in its own kernels/cpu/op_*.c file and put in the iface
+ * table by cpu_backend.c).
+ *
+ * Op entries get arguments already validated by kernels/src/ops.c (shapes,
+ * dtypes, devices), and write a message into err on failure.
+ * Thread: the owning worker thread; cpu_parallel_for fans out internally.
+ */
+#ifndef PICTOR_CPU_INTERNAL_H
+#define PICTOR_CPU_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pictor/ops.h"
+
+struct cpu_pool;
+
+struct cpu_ctx {
+    int n_threads;
+    struct cpu_pool *pool; /* NULL when n_threads == 1 */
+};
+
+/* Calls fn(arg, begin, end) over disjoint chunks covering [0, n), in
+ * parallel on the pool; returns when all chunks are done. Chunks are at
+ * least `grain` long (grain >= 1). Not re-entrant: fn must not call it. */
+void cpu_parallel_for(struct cpu_ctx *ctx, int64_t n, int64_t grain,
+                      void (*fn)(void *arg, int64_t begin, int64_t end),
+                      void *arg);
+
+struct cpu_pool *cpu_pool_create(int n_threads);
+void cpu_pool_destroy(struct cpu_pool *pool);
+
+/*
+ * Operand access. cpu_gather_f32 returns a contiguous f32 copy of any
+ * float/int tensor of any strides (FP8 dequantised with scale and
+ * row_scale), or, when t is already contiguous f32, t->data itself with
+ * *owned = false. Free with cpu_release(p, owned). NULL when out of memory.
+ */
+float *cpu_gather_f32(const pictor_tensor *t, bool *owned);
+void cpu_release(float *p, bool owned);
+
+/* Writes numel(dst) contiguous f32 values into dst (any dtype, any
+ * strides), rounding as pictor_row_from_f32 does. */
+void cpu_scatter_f32(pictor_tensor *dst, const float *src, bool saturate);
+
+/* Linear element offset of the n-th element (row-major order over shape)
+ * in a strided tensor. */
+int64_t cpu_offset_of(const pictor_tensor *t, int64_t n);
+
+/* Op entries (one file each: op_matmul.c, op_conv2d.c, ...). */
+int cpu_op_matmul(void *ctx, const struct pictor_op_args *a, char *err, size_t errlen);
+int cpu_op_conv2d(void *ctx, const struct pictor_op_args *a, char *err, size_t errlen);
+int cpu_op_group_norm(void *ctx, const struct pictor_op_args *a, char *err, size_t errlen);
+int cpu_op_layer_norm(void *ctx, const struct pictor_op_args *a, char *err, size_t errlen);
+int cpu_op_rms_norm(void *ctx, const struct pictor_op_args *a, char *err, size_t errlen);
+int cpu_op_softmax(void *ctx, const struct pictor_op_args *a, char *err, size_t errlen);
+int cpu_op_sdpa(void *ctx, const struct pictor_op_args *a, char *err, size_t errlen);
+int cpu_op_unary(void *ctx, const struct pictor_op_args *a, char *err, size_t errlen);
+int cpu_op_binary(void *ctx, const struct pictor_op_args *a, char *err, size_t errlen);
+int cpu_op_copy(void *ctx, const struct pictor_op_args *a, char *err, size_t errlen);
+int cpu_op_upsample(void *ctx, const struct pictor_op_args *a, char *err, size_t errlen);
+int cpu_op_embedding(void *ctx, const struct pictor_op_args *a, char *err, size_t errlen);
+int cpu_op_rope(void *ctx, const struct pictor_op_args *a, char *err, size_t errlen);
+int cpu_op_timestep(void *ctx, const struct pictor_op_args *a, char *err, size_t errlen);
+int cpu_op_fill(void *ctx, const struct pictor_op_args *a, char *err, size_t errlen);
+
+#endif /* PICTOR_CPU_INTERNAL_H */

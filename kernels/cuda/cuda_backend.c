@@ -1,0 +1,162 @@
+/*
+ * kernels/cuda/cuda_backend.c — the CUDA backend's device, stream and memory
+ * (pictor/backend_cuda.h). Built only with CUDA (PICTOR_HAVE_CUDA); the
+ * stub at the bottom answers for CPU-only builds.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pictor/backend_cuda.h"
+
+#ifdef PICTOR_HAVE_CUDA
+#include <cuda_runtime_api.h>
+
+/* Minimum compute capability (ARCHITECTURE.md precision policy: Ampere). */
+#define CUDA_MIN_MAJOR 8
+
+struct cuda_ctx {
+    int device;
+    cudaStream_t stream;
+    char name[256];
+};
+
+/* One CHECK family for the CUDA runtime (STYLE.md habit 8). */
+#define CUDA_CHECK(call, err, errlen)                                           \
+    cuda_check_((call), #call, __FILE__, __LINE__, (err), (errlen))
+
+static int cuda_check_(cudaError_t e, const char *what, const char *file, int line, char *err,
+                       size_t errlen)
+{
+    if (e == cudaSuccess)
+        return PICTOR_OK;
+    if (err && errlen)
+        snprintf(err, errlen, "%s failed at %s:%d: %s (%s)", what, file, line,
+                 cudaGetErrorString(e), cudaGetErrorName(e));
+    return e == cudaErrorMemoryAllocation ? PICTOR_E_NOMEM : PICTOR_E_DEVICE;
+}
+
+static void cuda_destroy(void *vctx)
+{
+    struct cuda_ctx *c = vctx;
+    if (!c)
+        return;
+    cudaSetDevice(c->device);
+    cudaStreamSynchronize(c->stream);
+    cudaStreamDestroy(c->stream);
+    free(c);
+}
+
+static int cuda_alloc(void *vctx, size_t bytes, void **out)
+{
+    struct cuda_ctx *c = vctx;
+    *out = NULL;
+    cudaError_t e = cudaMallocAsync(out, bytes ? bytes : 1, c->stream);
+    return e == cudaSuccess ? PICTOR_OK : (e == cudaErrorMemoryAllocation ? PICTOR_E_NOMEM
+                                                                          : PICTOR_E_DEVICE);
+}
+
+static void cuda_free(void *vctx, void *p)
+{
+    struct cuda_ctx *c = vctx;
+    if (p)
+        cudaFreeAsync(p, c->stream);
+}
+
+static int cuda_upload(void *vctx, void *dst, const void *src, size_t n)
+{
+    struct cuda_ctx *c = vctx;
+    if (cudaMemcpyAsync(dst, src, n, cudaMemcpyHostToDevice, c->stream) != cudaSuccess)
+        return PICTOR_E_DEVICE;
+    /* src is caller memory that may be reused at once: wait for the copy. */
+    return cudaStreamSynchronize(c->stream) == cudaSuccess ? PICTOR_OK : PICTOR_E_DEVICE;
+}
+
+static int cuda_download(void *vctx, void *dst, const void *src, size_t n)
+{
+    struct cuda_ctx *c = vctx;
+    if (cudaMemcpyAsync(dst, src, n, cudaMemcpyDeviceToHost, c->stream) != cudaSuccess)
+        return PICTOR_E_DEVICE;
+    return cudaStreamSynchronize(c->stream) == cudaSuccess ? PICTOR_OK : PICTOR_E_DEVICE;
+}
+
+static int cuda_synchronize(void *vctx)
+{
+    struct cuda_ctx *c = vctx;
+    return cudaStreamSynchronize(c->stream) == cudaSuccess ? PICTOR_OK : PICTOR_E_DEVICE;
+}
+
+/* Op slots are filled as kernels land (kernels/cuda/op_*.cu); until then
+ * the wrapper reports PICTOR_E_UNSUPPORTED naming the op. */
+static const struct pictor_backend_iface cuda_iface = {
+    .name = "cuda",
+    .device = PICTOR_DEVICE_CUDA,
+    .destroy = cuda_destroy,
+    .alloc = cuda_alloc,
+    .free = cuda_free,
+    .upload = cuda_upload,
+    .download = cuda_download,
+    .synchronize = cuda_synchronize,
+};
+
+bool pictor_cuda_available(void)
+{
+    return true;
+}
+
+pictor_backend *pictor_backend_cuda_create(int device, char *err, size_t errlen)
+{
+    int count = 0;
+    struct cudaDeviceProp prop;
+    struct cuda_ctx *c = NULL;
+    pictor_backend *be = NULL;
+    if (CUDA_CHECK(cudaGetDeviceCount(&count), err, errlen))
+        return NULL;
+    if (device < 0 || device >= count) {
+        snprintf(err, errlen, "CUDA device %d does not exist (%d present)", device, count);
+        return NULL;
+    }
+    if (CUDA_CHECK(cudaGetDeviceProperties(&prop, device), err, errlen))
+        return NULL;
+    if (prop.major < CUDA_MIN_MAJOR) {
+        snprintf(err, errlen, "CUDA device %d (%s) has compute capability %d.%d; pictor needs "
+                 "%d.0 or newer (Ampere, Ada, Hopper, Blackwell)", device, prop.name,
+                 prop.major, prop.minor, CUDA_MIN_MAJOR);
+        return NULL;
+    }
+    c = calloc(1, sizeof *c);
+    be = calloc(1, sizeof *be);
+    if (!c || !be) {
+        snprintf(err, errlen, "out of memory");
+        goto fail;
+    }
+    c->device = device;
+    snprintf(c->name, sizeof c->name, "%s", prop.name);
+    if (CUDA_CHECK(cudaSetDevice(device), err, errlen) ||
+        CUDA_CHECK(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking), err, errlen))
+        goto fail;
+    be->iface = &cuda_iface;
+    be->ctx = c;
+    return be;
+fail:
+    free(c);
+    free(be);
+    return NULL;
+}
+
+#else /* no CUDA in this build */
+
+bool pictor_cuda_available(void)
+{
+    return false;
+}
+
+pictor_backend *pictor_backend_cuda_create(int device, char *err, size_t errlen)
+{
+    (void)device;
+    snprintf(err, errlen, "this pictor was built without CUDA (rebuild with nvcc on PATH, "
+                          "or make CUDA=1)");
+    return NULL;
+}
+
+#endif

@@ -1,0 +1,226 @@
+/*
+ * pictor/ops.h — every tensor operation the model families need, as one
+ * validated entry point per op on top of a pictor_backend.
+ *
+ * Contract common to all ops
+ *   - Tensors live on the backend's device (t->device == backend device);
+ *     ops never allocate or resize their outputs: the caller passes an output
+ *     descriptor of the exact shape documented below.
+ *   - Any strides are accepted (views from pictor/tensor_util.h: slices,
+ *     permutes, transposes). A backend that needs a layout it lacks reports
+ *     PICTOR_E_UNSUPPORTED rather than computing something else.
+ *   - Float operands may be F32, F16, BF16, F8_E4M3 or F8_E5M2 (FP8 scaled by
+ *     t->scale and t->row_scale). Arithmetic is done in f32 (statistics of
+ *     norms in f64 on the CPU); results are rounded to the output dtype
+ *     (round-to-nearest-even). The CPU backend accepts every combination; a
+ *     GPU backend may restrict (supports()).
+ *   - Elementwise ops, norms, softmax and rope may run in place: the output
+ *     may be the very same view as the first input. Otherwise outputs must not
+ *     overlap inputs.
+ *   - Wrappers check shapes and dtypes, then dispatch; on failure they return
+ *     a negative pictor_status and leave a message naming the op, the operand
+ *     and its shape in pictor_backend_error(be).
+ *   - Threads: [worker thread] — the thread that owns the backend.
+ */
+#ifndef PICTOR_OPS_H
+#define PICTOR_OPS_H
+
+#include <stdbool.h>
+#include <stdint.h>
+
+#include "pictor/backend.h"
+
+typedef struct pictor_tensor pictor_tensor;
+
+/* The argument block handed to backend op slots (one member per op). */
+struct pictor_op_args {
+    enum pictor_op op;
+    union {
+        struct { /* c = alpha * a @ b + bias */
+            const pictor_tensor *a;    /* [..., M, K] */
+            const pictor_tensor *b;    /* [..., K, N] */
+            const pictor_tensor *bias; /* [N] or NULL */
+            float alpha;
+            pictor_tensor *c; /* [..., M, N]; batch dims of a and b broadcast
+                                 (NumPy rules) to those of c */
+        } matmul;
+        struct {
+            const pictor_tensor *x;    /* [B, Cin, H, W] */
+            const pictor_tensor *w;    /* [Cout, Cin, KH, KW] */
+            const pictor_tensor *bias; /* [Cout] or NULL */
+            int stride_h, stride_w, pad_h, pad_w; /* zero padding */
+            pictor_tensor *y; /* [B, Cout, (H+2ph-KH)/sh+1, (W+2pw-KW)/sw+1] */
+        } conv2d;
+        struct {
+            const pictor_tensor *x; /* [B, C, ...] ndim >= 2 */
+            int groups;             /* divides C; contiguous channel groups */
+            float eps;
+            const pictor_tensor *gamma, *beta; /* [C] or NULL */
+            bool silu;              /* apply SiLU after the affine */
+            pictor_tensor *y;       /* same shape as x */
+        } group_norm;
+        struct {
+            const pictor_tensor *x; /* [..., D], biased variance */
+            float eps;
+            const pictor_tensor *gamma, *beta; /* [D] or NULL */
+            pictor_tensor *y;
+        } layer_norm;
+        struct {
+            const pictor_tensor *x; /* [..., D]: x / sqrt(mean(x^2) + eps) * w */
+            float eps;
+            const pictor_tensor *weight; /* [D] or NULL */
+            pictor_tensor *y;
+        } rms_norm;
+        struct {
+            const pictor_tensor *x; /* [..., N], over the last dim */
+            pictor_tensor *y;
+        } softmax;
+        struct { /* o = softmax(scale * q k^T + mask [+ causal]) v */
+            const pictor_tensor *q;    /* [B, H, Lq, D] */
+            const pictor_tensor *k;    /* [B, H, Lk, D] */
+            const pictor_tensor *v;    /* [B, H, Lk, Dv] */
+            const pictor_tensor *mask; /* additive, broadcastable to
+                                          [B, H, Lq, Lk], or NULL */
+            float scale;
+            bool causal; /* key j > query i masked (top-left aligned) */
+            pictor_tensor *o; /* [B, H, Lq, Dv] */
+        } sdpa;
+        struct {
+            enum pictor_unary fn;
+            const pictor_tensor *x;
+            pictor_tensor *y; /* same shape */
+        } unary;
+        struct {
+            enum pictor_binary fn;
+            const pictor_tensor *a, *b; /* broadcast (NumPy rules) to y */
+            pictor_tensor *y;
+        } binary;
+        struct {
+            const pictor_tensor *src;
+            pictor_tensor *dst; /* same shape; dtype conversion as torch's
+                                   .to(): RNE, NaN kept, FP8 divides by
+                                   dst->scale (row_scale ignored) */
+            bool saturate;      /* FP8 dst: clamp to +-max finite instead of
+                                   torch's overflow (NaN / inf) */
+        } copy;
+        struct {
+            const pictor_tensor *x; /* [B, C, H, W] */
+            pictor_tensor *y;       /* [B, C, 2H, 2W] */
+        } upsample;
+        struct {
+            const pictor_tensor *table; /* [V, D] */
+            const pictor_tensor *ids;   /* [...] I32 or I64, each in [0, V) */
+            pictor_tensor *y;           /* [..., D] */
+        } embedding;
+        struct { /* FLUX rotary embedding on interleaved channel pairs */
+            const pictor_tensor *x;   /* [B, L, H, D], D even */
+            const pictor_tensor *cos; /* [L, D] */
+            const pictor_tensor *sin; /* [L, D] */
+            pictor_tensor *y;         /* same shape as x */
+        } rope;
+        struct { /* diffusers get_timestep_embedding */
+            const pictor_tensor *t; /* [B] */
+            bool flip_sin_to_cos;
+            float downscale_freq_shift;
+            float scale;
+            float max_period;
+            pictor_tensor *y; /* [B, dim] */
+        } timestep;
+        struct {
+            float value;
+            pictor_tensor *y;
+        } fill;
+    } u;
+};
+
+/* c[..., M, N] = alpha * a[..., M, K] @ b[..., K, N] + bias[N]. */
+int pictor_matmul(pictor_backend *be, const pictor_tensor *a,
+                  const pictor_tensor *b, const pictor_tensor *bias,
+                  float alpha, pictor_tensor *c);
+
+/* torch.nn.Linear: y[..., N] = x[..., K] @ w[N, K]^T + bias[N]. */
+int pictor_linear(pictor_backend *be, const pictor_tensor *x,
+                  const pictor_tensor *w, const pictor_tensor *bias,
+                  pictor_tensor *y);
+
+/* torch.nn.functional.conv2d (cross-correlation, zero padding, groups 1). */
+int pictor_conv2d(pictor_backend *be, const pictor_tensor *x,
+                  const pictor_tensor *w, const pictor_tensor *bias,
+                  int stride_h, int stride_w, int pad_h, int pad_w,
+                  pictor_tensor *y);
+
+int pictor_group_norm(pictor_backend *be, const pictor_tensor *x, int groups,
+                      float eps, const pictor_tensor *gamma,
+                      const pictor_tensor *beta, bool silu, pictor_tensor *y);
+
+int pictor_layer_norm(pictor_backend *be, const pictor_tensor *x, float eps,
+                      const pictor_tensor *gamma, const pictor_tensor *beta,
+                      pictor_tensor *y);
+
+int pictor_rms_norm(pictor_backend *be, const pictor_tensor *x, float eps,
+                    const pictor_tensor *weight, pictor_tensor *y);
+
+int pictor_softmax(pictor_backend *be, const pictor_tensor *x,
+                   pictor_tensor *y);
+
+/* torch.nn.functional.scaled_dot_product_attention; a fully masked row
+ * gives zeros (not NaN). */
+int pictor_sdpa(pictor_backend *be, const pictor_tensor *q,
+                const pictor_tensor *k, const pictor_tensor *v,
+                const pictor_tensor *mask, float scale, bool causal,
+                pictor_tensor *o);
+
+int pictor_unary(pictor_backend *be, enum pictor_unary fn,
+                 const pictor_tensor *x, pictor_tensor *y);
+int pictor_binary(pictor_backend *be, enum pictor_binary fn,
+                  const pictor_tensor *a, const pictor_tensor *b,
+                  pictor_tensor *y);
+int pictor_add(pictor_backend *be, const pictor_tensor *a,
+               const pictor_tensor *b, pictor_tensor *y);
+int pictor_mul(pictor_backend *be, const pictor_tensor *a,
+               const pictor_tensor *b, pictor_tensor *y);
+
+/* Strided copy with dtype conversion (permute = copy from a permuted view). */
+int pictor_copy(pictor_backend *be, const pictor_tensor *src,
+                pictor_tensor *dst);
+/* As pictor_copy; saturate selects clamping for FP8 destinations. */
+int pictor_copy_ex(pictor_backend *be, const pictor_tensor *src,
+                   pictor_tensor *dst, bool saturate);
+
+/* torch.cat(srcs, dim) into dst (copies into slices of dst). */
+int pictor_concat(pictor_backend *be, const pictor_tensor *const *srcs, int n,
+                  int dim, pictor_tensor *dst);
+
+int pictor_upsample_nearest2x(pictor_backend *be, const pictor_tensor *x,
+                              pictor_tensor *y);
+
+/* y[..., :] = table[ids[...], :]; an id out of range is PICTOR_E_INVALID. */
+int pictor_embedding(pictor_backend *be, const pictor_tensor *table,
+                     const pictor_tensor *ids, pictor_tensor *y);
+
+/* FLUX apply_rotary_emb (use_real, unbind_dim -1) on x [B, L, H, D]. */
+int pictor_rope(pictor_backend *be, const pictor_tensor *x,
+                const pictor_tensor *cos, const pictor_tensor *sin,
+                pictor_tensor *y);
+
+/* diffusers get_timestep_embedding(t, dim, flip_sin_to_cos,
+ * downscale_freq_shift, scale, max_period); dim = y->shape[1]; an odd dim is
+ * zero-padded at the end. */
+int pictor_timestep_embedding(pictor_backend *be, const pictor_tensor *t,
+                              bool flip_sin_to_cos, float downscale_freq_shift,
+                              float scale, float max_period, pictor_tensor *y);
+
+int pictor_fill(pictor_backend *be, pictor_tensor *y, float value);
+
+/*
+ * Host helper (CPU memory, no backend): FLUX's 3-axis RoPE tables.
+ * ids [L, n_axes] positions (f32); axes_dim[a] even, sum = D. For axis a,
+ * j < axes_dim[a]/2: w = theta^(-2j/axes_dim[a]) and angle = ids[l, a] * w,
+ * evaluated in f64 as diffusers does; cos/sin written to channels
+ * (offset_a + 2j, offset_a + 2j + 1) of row l of cos_out/sin_out [L, D] f32.
+ */
+void pictor_rope_tables(const float *ids, int64_t L, int n_axes,
+                        const int *axes_dim, double theta, float *cos_out,
+                        float *sin_out);
+
+#endif /* PICTOR_OPS_H */

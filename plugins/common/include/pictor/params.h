@@ -1,0 +1,61 @@
+/*
+ * pictor/params.h — loading a model block's parameters by name with shape
+ * checks, onto the backend's device.
+ *
+ * A pictor_params collects tensors for one model instance. Lookups are
+ * "sticky": the first failure (missing tensor, wrong shape, unsupported
+ * dtype, out of memory) is recorded with a message naming the tensor and the
+ * file it came from, and every later call is a no-op returning that status,
+ * so load code is a flat list of gets followed by one status check.
+ *
+ * On the CPU, tensors are used in place (zero copy, e.g. straight from a
+ * mmapped safetensors file); on another device they are uploaded once and
+ * the copies are owned by the pictor_params until pictor_params_release.
+ * Thread: [worker thread] (the backend's owner).
+ */
+#ifndef PICTOR_PARAMS_H
+#define PICTOR_PARAMS_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pictor/backend.h"
+#include "pictor/wsource.h"
+
+struct pictor_params {
+    pictor_backend *be;
+    const struct pictor_wsource *src;
+    void **allocs; /* device copies owned by this set */
+    size_t n_allocs, cap_allocs;
+    int64_t n_values; /* parameters loaded so far (elements) */
+    int status;       /* first failure, PICTOR_OK otherwise */
+    char *err;        /* caller's message buffer */
+    size_t errlen;
+};
+
+void pictor_params_init(struct pictor_params *p, pictor_backend *be,
+                        const struct pictor_wsource *src, char *err,
+                        size_t errlen);
+
+/* Looks up the tensor named by the printf-style fmt, checks it is a float
+ * tensor of exactly `ndim` dims and `shape` (shape NULL: any), and sets *out
+ * to a tensor on the backend's device. */
+int pictor_params_get(struct pictor_params *p, pictor_tensor *out, int ndim,
+                      const int64_t *shape, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+/* As pictor_params_get, but an absent tensor is not an error: *out is
+ * zeroed (out->data == NULL) and false is returned. */
+bool pictor_params_get_opt(struct pictor_params *p, pictor_tensor *out,
+                           int ndim, const int64_t *shape, const char *fmt,
+                           ...) __attribute__((format(printf, 5, 6)));
+
+/* Whether the source holds a tensor of that name (no error recorded). */
+bool pictor_params_has(struct pictor_params *p, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+
+/* Frees device copies; the struct may be re-initialised afterwards. */
+void pictor_params_release(struct pictor_params *p);
+
+#endif /* PICTOR_PARAMS_H */

@@ -1,0 +1,175 @@
+/* plugins/common/params.c — see pictor/params.h. */
+#include "pictor/params.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pictor/tensor_util.h"
+
+#define PARAM_NAME_MAX 256
+
+void pictor_params_init(struct pictor_params *p, pictor_backend *be,
+                        const struct pictor_wsource *src, char *err,
+                        size_t errlen)
+{
+    memset(p, 0, sizeof *p);
+    p->be = be;
+    p->src = src;
+    p->err = err;
+    p->errlen = errlen;
+    p->status = PICTOR_OK;
+}
+
+static int params_fail(struct pictor_params *p, int status, const char *fmt,
+                       ...) __attribute__((format(printf, 3, 4)));
+
+static int params_fail(struct pictor_params *p, int status, const char *fmt,
+                       ...)
+{
+    if (p->status == PICTOR_OK) {
+        va_list ap;
+        va_start(ap, fmt);
+        if (p->err && p->errlen)
+            vsnprintf(p->err, p->errlen, fmt, ap);
+        va_end(ap);
+        p->status = status;
+    }
+    return p->status;
+}
+
+static const char *params_where(struct pictor_params *p, const char *name)
+{
+    const char *w = p->src->where ? p->src->where(p->src->ctx, name) : NULL;
+    return w ? w : "weights";
+}
+
+static int params_track(struct pictor_params *p, void *ptr)
+{
+    if (p->n_allocs == p->cap_allocs) {
+        size_t cap = p->cap_allocs ? p->cap_allocs * 2 : 64;
+        void **n = realloc(p->allocs, cap * sizeof *n);
+        if (!n)
+            return PICTOR_E_NOMEM;
+        p->allocs = n;
+        p->cap_allocs = cap;
+    }
+    p->allocs[p->n_allocs++] = ptr;
+    return PICTOR_OK;
+}
+
+/* Places a CPU source tensor on the backend's device. */
+static int params_place(struct pictor_params *p, const char *name,
+                        pictor_tensor *t)
+{
+    if (pictor_backend_device(p->be) == PICTOR_DEVICE_CPU)
+        return PICTOR_OK;
+    size_t n = pictor_tensor_nbytes(t);
+    void *dev = NULL;
+    int rc = pictor_backend_alloc(p->be, n ? n : 1, &dev);
+    if (rc == PICTOR_OK && (rc = params_track(p, dev)) != PICTOR_OK)
+        pictor_backend_free(p->be, dev);
+    if (rc == PICTOR_OK)
+        rc = pictor_backend_upload(p->be, dev, t->data, n);
+    if (rc != PICTOR_OK)
+        return params_fail(p, rc, "%s: tensor '%s': upload failed: %s",
+                           params_where(p, name), name,
+                           pictor_backend_error(p->be));
+    t->data = dev;
+    t->device = pictor_backend_device(p->be);
+    return PICTOR_OK;
+}
+
+static int params_vget(struct pictor_params *p, pictor_tensor *out, int ndim,
+                       const int64_t *shape, bool optional, const char *fmt,
+                       va_list ap)
+{
+    char name[PARAM_NAME_MAX];
+    memset(out, 0, sizeof *out);
+    if (p->status != PICTOR_OK)
+        return p->status;
+    int n = vsnprintf(name, sizeof name, fmt, ap);
+    if (n < 0 || (size_t)n >= sizeof name)
+        return params_fail(p, PICTOR_E_INVALID, "tensor name too long: %s",
+                           name);
+    int rc = p->src->get(p->src->ctx, name, out);
+    if (rc == PICTOR_E_NOT_FOUND && optional) {
+        memset(out, 0, sizeof *out);
+        return PICTOR_E_NOT_FOUND;
+    }
+    if (rc == PICTOR_E_NOT_FOUND)
+        return params_fail(p, rc, "%s: missing tensor '%s'",
+                           params_where(p, name), name);
+    if (rc != PICTOR_OK)
+        return params_fail(p, rc, "%s: cannot read tensor '%s'",
+                           params_where(p, name), name);
+    if (!pictor_dtype_is_float(out->dtype))
+        return params_fail(p, PICTOR_E_FORMAT,
+                           "%s: tensor '%s' has dtype %s, expected a float type",
+                           params_where(p, name), name,
+                           pictor_dtype_name(out->dtype));
+    bool ok = out->ndim == ndim;
+    for (int i = 0; ok && shape && i < ndim; i++)
+        ok = out->shape[i] == shape[i];
+    if (!ok) {
+        char got[96], want[96] = "";
+        pictor_tensor_describe(out, got, sizeof got);
+        size_t w = 0;
+        for (int i = 0; shape && i < ndim && w < sizeof want; i++)
+            w += (size_t)snprintf(want + w, sizeof want - w, "%s%lld",
+                                  i ? ", " : "[", (long long)shape[i]);
+        if (shape && w < sizeof want)
+            snprintf(want + w, sizeof want - w, "]");
+        else if (!shape)
+            snprintf(want, sizeof want, "%d dims", ndim);
+        return params_fail(p, PICTOR_E_FORMAT,
+                           "%s: tensor '%s' has shape %s, expected %s",
+                           params_where(p, name), name, got, want);
+    }
+    p->n_values += pictor_tensor_numel(out);
+    return params_place(p, name, out);
+}
+
+int pictor_params_get(struct pictor_params *p, pictor_tensor *out, int ndim,
+                      const int64_t *shape, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = params_vget(p, out, ndim, shape, false, fmt, ap);
+    va_end(ap);
+    return rc;
+}
+
+bool pictor_params_get_opt(struct pictor_params *p, pictor_tensor *out,
+                           int ndim, const int64_t *shape, const char *fmt,
+                           ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    int rc = params_vget(p, out, ndim, shape, true, fmt, ap);
+    va_end(ap);
+    return rc == PICTOR_OK;
+}
+
+bool pictor_params_has(struct pictor_params *p, const char *fmt, ...)
+{
+    char name[PARAM_NAME_MAX];
+    pictor_tensor t;
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(name, sizeof name, fmt, ap);
+    va_end(ap);
+    if (n < 0 || (size_t)n >= sizeof name)
+        return false;
+    return p->src->get(p->src->ctx, name, &t) == PICTOR_OK;
+}
+
+void pictor_params_release(struct pictor_params *p)
+{
+    for (size_t i = 0; i < p->n_allocs; i++)
+        pictor_backend_free(p->be, p->allocs[i]);
+    free(p->allocs);
+    p->allocs = NULL;
+    p->n_allocs = p->cap_allocs = 0;
+}

@@ -1,0 +1,416 @@
+/*
+ * plugins/common/vae_decoder.c — AutoencoderKL decoder forward pass; see
+ * pictor/vae.h. Structure follows diffusers' Decoder (autoencoders/vae.py):
+ * conv_in -> mid block (resnet, attention, resnet) -> up blocks (reversed
+ * channels, layers_per_block + 1 resnets, nearest 2x + conv except the last)
+ * -> GroupNorm + SiLU -> conv_out. Every GroupNorm has eps 1e-6 (diffusers
+ * passes resnet_eps=1e-6 / eps=1e-6 throughout the decoder).
+ */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "pictor/ops.h"
+#include "pictor/tensor_util.h"
+#include "pictor/vae.h"
+
+#define VAE_EPS 1e-6f          /* diffusers Decoder: resnet_eps / eps */
+#define VAE_MAX_RESNETS 8      /* layers_per_block + 1 */
+
+struct vae_resnet {
+    int cin, cout;
+    pictor_tensor n1w, n1b, c1w, c1b, n2w, n2b, c2w, c2b;
+    bool has_shortcut; /* 1x1 conv when cin != cout */
+    pictor_tensor scw, scb;
+};
+
+struct vae_attn {
+    int c;
+    pictor_tensor gnw, gnb, qw, qb, kw, kb, vw, vb, ow, ob; /* [c, c], [c] */
+};
+
+struct vae_up {
+    int n_res;
+    struct vae_resnet res[VAE_MAX_RESNETS];
+    bool upsample;
+    pictor_tensor upw, upb; /* [cout, cout, 3, 3] */
+};
+
+struct pictor_vae_decoder {
+    struct pictor_vae_config cfg;
+    pictor_backend *be;
+    struct pictor_params params;
+    int act_dtype; /* dtype of intermediate activations */
+    pictor_tensor pqw, pqb; /* post_quant_conv [L, L, 1, 1] (SDXL) */
+    pictor_tensor cinw, cinb;
+    struct vae_resnet mid[2];
+    bool has_attn;
+    struct vae_attn attn;
+    struct vae_up up[PICTOR_VAE_MAX_BLOCKS];
+    pictor_tensor nw, nb, coutw, coutb;
+};
+
+/* ---- loading --------------------------------------------------------- */
+
+static void load_conv(struct pictor_params *p, pictor_tensor *w,
+                      pictor_tensor *b, int cout, int cin, int k,
+                      const char *prefix)
+{
+    int64_t ws[4] = {cout, cin, k, k}, bs[1] = {cout};
+    pictor_params_get(p, w, 4, ws, "%s.weight", prefix);
+    pictor_params_get(p, b, 1, bs, "%s.bias", prefix);
+}
+
+static void load_norm(struct pictor_params *p, pictor_tensor *w,
+                      pictor_tensor *b, int c, const char *prefix)
+{
+    int64_t s[1] = {c};
+    pictor_params_get(p, w, 1, s, "%s.weight", prefix);
+    pictor_params_get(p, b, 1, s, "%s.bias", prefix);
+}
+
+static void load_resnet(struct pictor_params *p, struct vae_resnet *r,
+                        int cin, int cout, const char *prefix)
+{
+    char n[160];
+    r->cin = cin;
+    r->cout = cout;
+    snprintf(n, sizeof n, "%s.norm1", prefix);
+    load_norm(p, &r->n1w, &r->n1b, cin, n);
+    snprintf(n, sizeof n, "%s.conv1", prefix);
+    load_conv(p, &r->c1w, &r->c1b, cout, cin, 3, n);
+    snprintf(n, sizeof n, "%s.norm2", prefix);
+    load_norm(p, &r->n2w, &r->n2b, cout, n);
+    snprintf(n, sizeof n, "%s.conv2", prefix);
+    load_conv(p, &r->c2w, &r->c2b, cout, cout, 3, n);
+    r->has_shortcut = cin != cout;
+    if (r->has_shortcut) {
+        snprintf(n, sizeof n, "%s.conv_shortcut", prefix);
+        load_conv(p, &r->scw, &r->scb, cout, cin, 1, n);
+    }
+}
+
+/* A [c, c] projection stored as a Linear or as a 1x1 conv [c, c, 1, 1]. */
+static void load_proj(struct pictor_params *p, pictor_tensor *w,
+                      pictor_tensor *b, int c, const char *prefix,
+                      const char *name)
+{
+    char full[160];
+    pictor_tensor probe;
+    int64_t s2[2] = {c, c}, s4[4] = {c, c, 1, 1}, sb[1] = {c};
+    snprintf(full, sizeof full, "%s.%s.weight", prefix, name);
+    bool conv = p->src->get(p->src->ctx, full, &probe) == PICTOR_OK &&
+                probe.ndim == 4;
+    if (conv && pictor_params_get(p, w, 4, s4, "%s", full) == PICTOR_OK)
+        pictor_tensor_reshape(w, 2, s2, w);
+    else if (!conv)
+        pictor_params_get(p, w, 2, s2, "%s", full);
+    pictor_params_get(p, b, 1, sb, "%s.%s.bias", prefix, name);
+}
+
+static void load_attn(struct pictor_params *p, struct vae_attn *a, int c)
+{
+    const char *pre = "decoder.mid_block.attentions.0";
+    bool legacy = !pictor_params_has(p, "%s.to_q.weight", pre) &&
+                  pictor_params_has(p, "%s.query.weight", pre);
+    a->c = c;
+    load_norm(p, &a->gnw, &a->gnb, c, "decoder.mid_block.attentions.0.group_norm");
+    load_proj(p, &a->qw, &a->qb, c, pre, legacy ? "query" : "to_q");
+    load_proj(p, &a->kw, &a->kb, c, pre, legacy ? "key" : "to_k");
+    load_proj(p, &a->vw, &a->vb, c, pre, legacy ? "value" : "to_v");
+    load_proj(p, &a->ow, &a->ob, c, pre, legacy ? "proj_attn" : "to_out.0");
+}
+
+int pictor_vae_decoder_open(const struct pictor_vae_config *cfg,
+                            const struct pictor_wsource *src,
+                            pictor_backend *be,
+                            struct pictor_vae_decoder **out, char *err,
+                            size_t errlen)
+{
+    *out = NULL;
+    if (cfg->n_blocks < 1 || cfg->n_blocks > PICTOR_VAE_MAX_BLOCKS ||
+        cfg->layers_per_block + 1 > VAE_MAX_RESNETS) {
+        snprintf(err, errlen, "vae: unsupported config (%d blocks, %d layers per block)",
+                 cfg->n_blocks, cfg->layers_per_block);
+        return PICTOR_E_UNSUPPORTED;
+    }
+    struct pictor_vae_decoder *d = calloc(1, sizeof *d);
+    if (!d) {
+        snprintf(err, errlen, "vae: out of memory");
+        return PICTOR_E_NOMEM;
+    }
+    d->cfg = *cfg;
+    d->be = be;
+    d->act_dtype = PICTOR_F32;
+    struct pictor_params *p = &d->params;
+    pictor_params_init(p, be, src, err, errlen);
+
+    const int nb = cfg->n_blocks, L = cfg->latent_channels;
+    const int top = cfg->block_out_channels[nb - 1];
+    char n[160];
+    if (cfg->use_post_quant_conv)
+        load_conv(p, &d->pqw, &d->pqb, L, L, 1, "post_quant_conv");
+    load_conv(p, &d->cinw, &d->cinb, top, L, 3, "decoder.conv_in");
+    for (int i = 0; i < 2; i++) {
+        snprintf(n, sizeof n, "decoder.mid_block.resnets.%d", i);
+        load_resnet(p, &d->mid[i], top, top, n);
+    }
+    d->has_attn = cfg->mid_block_add_attention;
+    if (d->has_attn)
+        load_attn(p, &d->attn, top);
+    int prev = top;
+    for (int i = 0; i < nb; i++) {
+        struct vae_up *u = &d->up[i];
+        int oc = cfg->block_out_channels[nb - 1 - i];
+        u->n_res = cfg->layers_per_block + 1;
+        for (int j = 0; j < u->n_res; j++) {
+            snprintf(n, sizeof n, "decoder.up_blocks.%d.resnets.%d", i, j);
+            load_resnet(p, &u->res[j], j == 0 ? prev : oc, oc, n);
+        }
+        u->upsample = i < nb - 1;
+        if (u->upsample) {
+            snprintf(n, sizeof n, "decoder.up_blocks.%d.upsamplers.0.conv", i);
+            load_conv(p, &u->upw, &u->upb, oc, oc, 3, n);
+        }
+        prev = oc;
+    }
+    const int c0 = cfg->block_out_channels[0];
+    load_norm(p, &d->nw, &d->nb, c0, "decoder.conv_norm_out");
+    load_conv(p, &d->coutw, &d->coutb, cfg->out_channels, c0, 3, "decoder.conv_out");
+    if (p->status != PICTOR_OK) {
+        int rc = p->status;
+        pictor_vae_decoder_close(d);
+        return rc;
+    }
+    *out = d;
+    return PICTOR_OK;
+}
+
+void pictor_vae_decoder_close(struct pictor_vae_decoder *dec)
+{
+    if (!dec)
+        return;
+    pictor_params_release(&dec->params);
+    free(dec);
+}
+
+long long pictor_vae_decoder_param_count(const struct pictor_vae_decoder *dec)
+{
+    return (long long)dec->params.n_values;
+}
+
+/* ---- forward --------------------------------------------------------- */
+
+struct vae_run {
+    struct pictor_vae_decoder *d;
+    pictor_backend *be;
+    char *err;
+    size_t errlen;
+};
+
+static int run_fail(struct vae_run *r, int rc, const char *what)
+{
+    snprintf(r->err, r->errlen, "vae decode: %s: %s", what,
+             pictor_backend_error(r->be));
+    return rc;
+}
+
+/* Allocates an activation tensor [b, c, h, w]. */
+static int act_alloc(struct vae_run *r, pictor_tensor *t, int64_t b,
+                     int64_t c, int64_t h, int64_t w)
+{
+    int64_t s[4] = {b, c, h, w};
+    int rc = pictor_tensor_alloc(r->be, t, r->d->act_dtype, 4, s);
+    return rc == PICTOR_OK ? rc : run_fail(r, rc, "allocating activations");
+}
+
+/* y = conv(x) with 'same' padding for k = 3, none for k = 1. */
+static int conv(struct vae_run *r, const pictor_tensor *x, const pictor_tensor *w,
+                const pictor_tensor *b, pictor_tensor *y)
+{
+    int k = (int)w->shape[2], pad = k / 2;
+    int rc = act_alloc(r, y, x->shape[0], w->shape[0], x->shape[2], x->shape[3]);
+    if (rc == PICTOR_OK && (rc = pictor_conv2d(r->be, x, w, b, 1, 1, pad, pad, y)) != PICTOR_OK) {
+        pictor_tensor_free(r->be, y);
+        return run_fail(r, rc, "conv2d");
+    }
+    return rc;
+}
+
+/* out = shortcut(x) + conv2(silu(gn2(conv1(silu(gn1(x)))))); consumes x. */
+static int resnet(struct vae_run *r, const struct vae_resnet *rs,
+                  pictor_tensor *x, pictor_tensor *out)
+{
+    const int G = r->d->cfg.norm_num_groups;
+    pictor_tensor t = {0}, h1 = {0}, h2 = {0}, sc = {0};
+    int rc = act_alloc(r, &t, x->shape[0], x->shape[1], x->shape[2], x->shape[3]);
+    if (rc) goto fail;
+    if ((rc = pictor_group_norm(r->be, x, G, VAE_EPS, &rs->n1w, &rs->n1b, true, &t))) {
+        rc = run_fail(r, rc, "resnet norm1");
+        goto fail;
+    }
+    if ((rc = conv(r, &t, &rs->c1w, &rs->c1b, &h1)))
+        goto fail;
+    pictor_tensor_free(r->be, &t);
+    if ((rc = pictor_group_norm(r->be, &h1, G, VAE_EPS, &rs->n2w, &rs->n2b, true, &h1))) {
+        rc = run_fail(r, rc, "resnet norm2");
+        goto fail;
+    }
+    if ((rc = conv(r, &h1, &rs->c2w, &rs->c2b, &h2)))
+        goto fail;
+    pictor_tensor_free(r->be, &h1);
+    if (rs->has_shortcut) {
+        if ((rc = conv(r, x, &rs->scw, &rs->scb, &sc)))
+            goto fail;
+        pictor_tensor_free(r->be, x);
+        *x = sc;
+        sc.data = NULL;
+    }
+    if ((rc = pictor_add(r->be, &h2, x, &h2))) {
+        rc = run_fail(r, rc, "resnet residual");
+        goto fail;
+    }
+    pictor_tensor_free(r->be, x);
+    *out = h2;
+    return PICTOR_OK;
+fail:
+    pictor_tensor_free(r->be, &sc);
+    pictor_tensor_free(r->be, &h2);
+    pictor_tensor_free(r->be, &h1);
+    pictor_tensor_free(r->be, &t);
+    return rc;
+}
+
+/* Single-head self-attention over the h*w positions, residual; in place on x. */
+static int attention(struct vae_run *r, const struct vae_attn *a, pictor_tensor *x)
+{
+    const int64_t B = x->shape[0], C = x->shape[1], N = x->shape[2] * x->shape[3];
+    pictor_tensor gn = {0}, q = {0}, k = {0}, v = {0}, o = {0};
+    int64_t flat[3] = {B, C, N}, tok[3] = {B, N, C};
+    int rc = act_alloc(r, &gn, B, C, x->shape[2], x->shape[3]);
+    if (rc) goto out;
+    if ((rc = pictor_group_norm(r->be, x, r->d->cfg.norm_num_groups, VAE_EPS,
+                                &a->gnw, &a->gnb, false, &gn))) {
+        rc = run_fail(r, rc, "attention group_norm");
+        goto out;
+    }
+    pictor_tensor gnf, gnt; /* [B, C, N] -> view [B, N, C] */
+    pictor_tensor_reshape(&gn, 3, flat, &gnf);
+    gnt = pictor_tensor_transpose(&gnf, 1, 2);
+    pictor_tensor *dst[3] = {&q, &k, &v};
+    const pictor_tensor *ws[3] = {&a->qw, &a->kw, &a->vw}, *bs[3] = {&a->qb, &a->kb, &a->vb};
+    for (int i = 0; i < 3; i++) {
+        if ((rc = pictor_tensor_alloc(r->be, dst[i], r->d->act_dtype, 3, tok)) ||
+            (rc = pictor_linear(r->be, &gnt, ws[i], bs[i], dst[i]))) {
+            rc = run_fail(r, rc, "attention projection");
+            goto out;
+        }
+    }
+    pictor_tensor_free(r->be, &gn);
+    if ((rc = pictor_tensor_alloc(r->be, &o, r->d->act_dtype, 3, tok))) {
+        rc = run_fail(r, rc, "allocating attention output");
+        goto out;
+    }
+    pictor_tensor q4 = pictor_tensor_unsqueeze(&q, 1), k4 = pictor_tensor_unsqueeze(&k, 1),
+                  v4 = pictor_tensor_unsqueeze(&v, 1), o4 = pictor_tensor_unsqueeze(&o, 1);
+    float scale = 1.0f / sqrtf((float)C); /* one head of dim C */
+    if ((rc = pictor_sdpa(r->be, &q4, &k4, &v4, NULL, scale, false, &o4))) {
+        rc = run_fail(r, rc, "attention sdpa");
+        goto out;
+    }
+    /* q is free now: reuse it for to_out(o) [B, N, C] */
+    if ((rc = pictor_linear(r->be, &o, &a->ow, &a->ob, &q))) {
+        rc = run_fail(r, rc, "attention to_out");
+        goto out;
+    }
+    pictor_tensor xf, xt;
+    pictor_tensor_reshape(x, 3, flat, &xf);
+    xt = pictor_tensor_transpose(&xf, 1, 2);
+    if ((rc = pictor_add(r->be, &xt, &q, &xt)))
+        rc = run_fail(r, rc, "attention residual");
+out:
+    pictor_tensor_free(r->be, &o);
+    pictor_tensor_free(r->be, &v);
+    pictor_tensor_free(r->be, &k);
+    pictor_tensor_free(r->be, &q);
+    pictor_tensor_free(r->be, &gn);
+    return rc;
+}
+
+/* nearest 2x then 3x3 conv; consumes x. */
+static int upsample(struct vae_run *r, const struct vae_up *u, pictor_tensor *x)
+{
+    pictor_tensor big = {0}, y = {0};
+    int rc = act_alloc(r, &big, x->shape[0], x->shape[1], 2 * x->shape[2], 2 * x->shape[3]);
+    if (rc)
+        return rc;
+    if ((rc = pictor_upsample_nearest2x(r->be, x, &big))) {
+        pictor_tensor_free(r->be, &big);
+        return run_fail(r, rc, "upsample");
+    }
+    pictor_tensor_free(r->be, x);
+    rc = conv(r, &big, &u->upw, &u->upb, &y);
+    pictor_tensor_free(r->be, &big);
+    if (rc == PICTOR_OK)
+        *x = y;
+    return rc;
+}
+
+int pictor_vae_decode(struct pictor_vae_decoder *d, const pictor_tensor *latents,
+                      pictor_tensor *image, char *err, size_t errlen)
+{
+    struct vae_run r = {.d = d, .be = d->be, .err = err, .errlen = errlen};
+    const struct pictor_vae_config *cfg = &d->cfg;
+    const int s = pictor_vae_scale(cfg);
+    pictor_tensor z = {0}, h = {0};
+    int rc;
+    if (latents->ndim != 4 || latents->shape[1] != cfg->latent_channels) {
+        char b[96];
+        snprintf(err, errlen, "vae decode: latents %s, expected [B, %d, h, w]",
+                 pictor_tensor_describe(latents, b, sizeof b), cfg->latent_channels);
+        return PICTOR_E_INVALID;
+    }
+    if (image->ndim != 4 || image->shape[0] != latents->shape[0] ||
+        image->shape[1] != cfg->out_channels || image->shape[2] != latents->shape[2] * s ||
+        image->shape[3] != latents->shape[3] * s) {
+        char b[96];
+        snprintf(err, errlen, "vae decode: image %s does not match the latents x%d",
+                 pictor_tensor_describe(image, b, sizeof b), s);
+        return PICTOR_E_INVALID;
+    }
+    const pictor_tensor *in = latents;
+    if (cfg->use_post_quant_conv) {
+        if ((rc = conv(&r, latents, &d->pqw, &d->pqb, &z)))
+            return rc;
+        in = &z;
+    }
+    rc = conv(&r, in, &d->cinw, &d->cinb, &h);
+    pictor_tensor_free(d->be, &z);
+    if (rc)
+        return rc;
+    if ((rc = resnet(&r, &d->mid[0], &h, &h)))
+        goto out;
+    if (d->has_attn && (rc = attention(&r, &d->attn, &h)))
+        goto out;
+    if ((rc = resnet(&r, &d->mid[1], &h, &h)))
+        goto out;
+    for (int i = 0; i < cfg->n_blocks; i++) {
+        const struct vae_up *u = &d->up[i];
+        for (int j = 0; j < u->n_res; j++)
+            if ((rc = resnet(&r, &u->res[j], &h, &h)))
+                goto out;
+        if (u->upsample && (rc = upsample(&r, u, &h)))
+            goto out;
+    }
+    if ((rc = pictor_group_norm(d->be, &h, cfg->norm_num_groups, VAE_EPS, &d->nw, &d->nb,
+                                true, &h))) {
+        rc = run_fail(&r, rc, "conv_norm_out");
+        goto out;
+    }
+    if ((rc = pictor_conv2d(d->be, &h, &d->coutw, &d->coutb, 1, 1, 1, 1, image)))
+        rc = run_fail(&r, rc, "conv_out");
+out:
+    pictor_tensor_free(d->be, &h);
+    return rc;
+}

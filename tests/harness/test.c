@@ -1,0 +1,70 @@
+/* tests/harness/test.c — see test.h. */
+#include "test.h"
+
+#include <stdlib.h>
+
+struct test_state test_state_;
+
+void test_fail_(const char *file, int line, const char *fmt, ...)
+{
+    if (test_state_.failures++ == 0) {
+        va_list ap;
+        va_start(ap, fmt);
+        int n = vsnprintf(test_state_.first, sizeof test_state_.first, fmt, ap);
+        va_end(ap);
+        if (n >= 0 && (size_t)n < sizeof test_state_.first)
+            snprintf(test_state_.first + n, sizeof test_state_.first - (size_t)n,
+                     " (%s:%d)", file, line);
+    }
+}
+
+void test_run_(const char *name, void (*fn)(void))
+{
+    test_state_.name = name;
+    test_state_.checks = 0;
+    test_state_.failures = 0;
+    test_state_.first[0] = '\0';
+    fn();
+    test_state_.total_run++;
+    if (test_state_.checks == 0) {
+        printf("FAIL %s: no checks were made\n", name);
+        test_state_.total_failed++;
+    } else if (test_state_.failures) {
+        printf("FAIL %s: %s (%d of %d checks failed)\n", name, test_state_.first,
+               test_state_.failures, test_state_.checks);
+        test_state_.total_failed++;
+    } else {
+        printf("PASS %s\n", name);
+    }
+    fflush(stdout);
+}
+
+int test_finish_(void)
+{
+    return test_state_.total_failed ? 1 : 0;
+}
+
+double test_rel_l2(const float *a, const float *b, size_t n)
+{
+    double num = 0, den = 0;
+    for (size_t i = 0; i < n; i++) {
+        double d = (double)a[i] - (double)b[i];
+        num += d * d;
+        den += (double)b[i] * (double)b[i];
+    }
+    if (den == 0)
+        return num == 0 ? 0 : INFINITY;
+    return sqrt(num / den);
+}
+
+void test_fill_uniform(float *x, size_t n, uint64_t seed, float lo, float hi)
+{
+    uint64_t s = seed * 0x9E3779B97F4A7C15ull + 1;
+    for (size_t i = 0; i < n; i++) {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        double u = (double)(s >> 11) * (1.0 / 9007199254740992.0);
+        x[i] = (float)(lo + (hi - lo) * u);
+    }
+}

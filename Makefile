@@ -58,7 +58,8 @@ PLUGINDIR := $(LIBDIR)/pictor/plugins
 # ---- libraries (sources found by wildcard: add a file, it is built) -------
 KERNELS_SRC := $(wildcard kernels/src/*.c kernels/cpu/*.c kernels/cuda/*.c)
 CORE_SRC := $(wildcard core/lib/*.c)
-COMMON_SRC := $(wildcard plugins/common/*.c)
+# plugins/schedulers/sched: scheduler math shared by the CLI, tests and the scheduler plugins.
+COMMON_SRC := $(wildcard plugins/common/*.c plugins/schedulers/sched/*.c)
 
 KERNELS_LIB := $(LIBDIR)/libpictor-kernels.a
 CORE_LIB := $(LIBDIR)/libpictor-core.a
@@ -117,7 +118,7 @@ $(TEST_PLUGIN_DIR)/bad-$(word 2,$(subst :, ,$(1))).so: tests/plugins/badentry.c 
 endef
 $(foreach b,$(BAD_PLUGINS),$(eval $(call bad_plugin_rule,$(b))))
 
-.PHONY: all test unit-tests run deps install clean fuzz check-deps
+.PHONY: all test unit-tests run deps install clean fuzz fuzz-long check-deps
 all: $(PICTOR_BIN) $(PLUGINS) unit-tests
 
 $(OBJ)/%.o: %.c
@@ -144,14 +145,37 @@ $(TESTDIR)/test_%: $(OBJ)/tests/unit/test_%.o $(call objs,$(HARNESS_SRC)) $(ALL_
 	$(if $(Q),@echo "  LD  $@")
 	$(Q)$(CC) $(LDSAN) -o $@ $< $(call objs,$(HARNESS_SRC)) $(ALL_LIBS) $(LDLIBS_ALL)
 
-# libFuzzer targets need clang; built only in the main build.
+# libFuzzer targets need clang; built only in the main build. core and kernels
+# are compiled with coverage instrumentation into their own archive, so a
+# fuzzer links only the objects it uses (an unfinished or CUDA-only file
+# elsewhere does not break it).
 FUZZ_CC ?= clang
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer-no-link,address,undefined \
+               -fno-sanitize-recover=undefined \
+               $(INCLUDES)
+FUZZ_OBJ := $(BUILD)/fuzz-obj
+FUZZ_LIB := $(FUZZ_OBJ)/libpictor-fuzz.a
+FUZZ_SECONDS_LONG ?= 600
 fuzz: $(FUZZ_BINS)
-$(TESTDIR)/fuzz_%: tests/fuzz/fuzz_%.c $(CORE_SRC) $(KERNELS_SRC)
+$(FUZZ_OBJ)/%.o: %.c
+	@mkdir -p $(dir $@)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -MMD -MP -c $< -o $@
+$(FUZZ_LIB): $(patsubst %.c,$(FUZZ_OBJ)/%.o,$(CORE_SRC) $(KERNELS_SRC))
+	$(Q)rm -f $@ && ar rcs $@ $^
+$(TESTDIR)/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB)
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  FUZZ $@")
-	$(Q)$(FUZZ_CC) -std=c11 -D_GNU_SOURCE -g -O1 -fsanitize=fuzzer,address,undefined \
-	    $(INCLUDES) -o $@ $< $(CORE_SRC) $(KERNELS_SRC) $(LDLIBS_ALL)
+	$(Q)$(FUZZ_CC) $(FUZZ_CFLAGS) -fsanitize=fuzzer -o $@ $< $(FUZZ_LIB) $(LDLIBS_ALL)
+
+# Every fuzzer for FUZZ_SECONDS_LONG seconds (default 10 minutes) on a copy
+# of its seed corpus; new inputs it finds stay in $(BUILD)/fuzz-corpus/NAME.
+fuzz-long: fuzz
+	$(Q)for f in $(FUZZ_BINS); do \
+	    n=$$(basename $$f); c=$(BUILD)/fuzz-corpus/$$n; mkdir -p $$c; \
+	    if [ -d tests/fuzz/corpus/$$n ]; then cp -r tests/fuzz/corpus/$$n/. $$c/; fi; \
+	    $$f -max_total_time=$(FUZZ_SECONDS_LONG) -rss_limit_mb=2048 -print_final_stats=1 \
+	        $$c || exit 1; \
+	done
 
 # ---- Debian dependencies ----------------------------------------------------
 DEB_PKGS := build-essential pkg-config clang libclang-rt-dev libcivetweb-dev \
@@ -180,4 +204,4 @@ install: $(PICTOR_BIN) $(PLUGINS)
 clean:
 	rm -rf $(BUILD)
 
--include $(shell find $(OBJ) -name '*.d' 2>/dev/null)
+-include $(shell find $(OBJ) $(FUZZ_OBJ) -name '*.d' 2>/dev/null)

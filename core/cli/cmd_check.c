@@ -8,6 +8,26 @@
 
 #include "pictor/backend.h"
 #include "pictor/backend_cuda.h"
+#include "pictor/plugins.h"
+
+#define CHECK_MAX_COMPONENTS 256
+
+/* Components: every plugin's eval entries first (the code the server runs),
+ * then the ones linked into the CLI. Returns the count. */
+static size_t gather_components(const struct pictor_plugin_set *set,
+                                struct pictor_check_component *out, size_t cap)
+{
+    size_t n = 0;
+    for (size_t i = 0; set && i < pictor_plugins_count(set); i++) {
+        const struct pictor_plugin *p = pictor_plugins_at(set, i);
+        for (const char *const *c = p->entry.eval_components; p->entry.eval && c && *c; c++)
+            if (n < cap)
+                out[n++] = (struct pictor_check_component){*c, p->entry.eval};
+    }
+    for (size_t i = 0; i < pictor_cli_n_components && n < cap; i++)
+        out[n++] = pictor_cli_components[i];
+    return n;
+}
 
 int pictor_cmd_check(int argc, char **argv)
 {
@@ -58,10 +78,19 @@ int pictor_cmd_check(int argc, char **argv)
         fprintf(stderr, "pictor check: cannot create the %s backend\n", device);
         return 2;
     }
+    struct pictor_plugin_set *set = NULL;
+    char dir[4096], err[512] = "";
+    if (pictor_plugins_create(pictor_default_host_api(), &set) != PICTOR_OK ||
+        pictor_default_plugin_dir(dir, sizeof dir) != PICTOR_OK ||
+        pictor_plugins_load_dir(set, dir, err, sizeof err) != PICTOR_OK)
+        fprintf(stderr, "pictor check: plugins not loaded (%s); using built-in components\n",
+                set ? err : "out of memory");
+    struct pictor_check_component table[CHECK_MAX_COMPONENTS];
+    size_t n = gather_components(set, table, CHECK_MAX_COMPONENTS);
     struct pictor_check_options opt = {
         .backend = be, .device_name = device, .precision = precision};
-    int code = pictor_check_run(case_dir, &opt, pictor_cli_components,
-                                pictor_cli_n_components, stdout);
+    int code = pictor_check_run(case_dir, &opt, table, n, stdout);
     pictor_backend_destroy(be);
+    pictor_plugins_unload(set);
     return code;
 }

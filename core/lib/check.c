@@ -210,9 +210,9 @@ static pictor_eval_fn find_component(const struct pictor_check_component *t, siz
 {
     for (size_t i = 0; i < n; i++) {
         size_t len = strlen(t[i].name);
-        if (strcmp(t[i].name, name) == 0 ||
-            (len && t[i].name[len - 1] == '.' && strncmp(t[i].name, name, len) == 0 &&
-             name[len] != '\0'))
+        bool prefix = len && t[i].name[len - 1] == '.';
+        if ((!prefix && strcmp(t[i].name, name) == 0) ||
+            (prefix && strncmp(t[i].name, name, len) == 0 && name[len] != '\0'))
             return t[i].fn;
     }
     return NULL;

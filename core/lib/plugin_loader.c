@@ -301,10 +301,10 @@ int pictor_plugins_probe(const struct pictor_plugin_set *s, const char *model_di
 static bool component_matches(const char *pattern, const char *component)
 {
     size_t len = strlen(pattern);
-    if (strcmp(pattern, component) == 0)
-        return true;
-    return len && pattern[len - 1] == '.' && strncmp(pattern, component, len) == 0 &&
-           component[len] != '\0';
+    bool prefix = len && pattern[len - 1] == '.';
+    if (!prefix)
+        return strcmp(pattern, component) == 0;
+    return strncmp(pattern, component, len) == 0 && component[len] != '\0';
 }
 
 pictor_eval_fn pictor_plugins_find_eval(const struct pictor_plugin_set *s, const char *component,

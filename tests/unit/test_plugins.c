@@ -13,7 +13,7 @@
 #include "../harness/test.h"
 #include "pictor/plugins.h"
 
-static char plugdir[PATH_MAX];
+static char plugdir[PATH_MAX + 16];
 static char last_log[2048];
 static int n_logs;
 
@@ -38,7 +38,7 @@ static void setup_host(void)
 
 static int load(struct pictor_plugin_set *set, const char *file, char *err, size_t len)
 {
-    char path[PATH_MAX + 64];
+    char path[PATH_MAX + 128];
     snprintf(path, sizeof path, "%s/%s", plugdir, file);
     return pictor_plugins_load_file(set, path, err, len);
 }
@@ -226,7 +226,7 @@ static void test_load_dir_skips_bad(void)
 static void test_worked_example(void)
 {
     struct pictor_plugin_set *set;
-    char err[512] = "", path[PATH_MAX + 64];
+    char err[512] = "", path[PATH_MAX + 128];
     pictor_plugins_create(&host, &set);
     snprintf(path, sizeof path, "%s/../example-plugins/example-linear-flow.so", plugdir);
     int rc = pictor_plugins_load_file(set, path, err, sizeof err);

@@ -1,0 +1,73 @@
+/* core/cli/eval_vae.c — the `vae.decoder` component for `pictor check`:
+ * opens the case's AutoencoderKL folder with core's weights reader, runs
+ * plugins/common's decoder (the code every family's decode uses) on input
+ * `latents` and returns `sample`. */
+#include <stdio.h>
+#include <string.h>
+
+#include "cli.h"
+#include "pictor/ops.h"
+#include "pictor/tensor_util.h"
+#include "pictor/vae.h"
+#include "pictor/weights.h"
+
+int pictor_eval_vae_decoder(const struct pictor_eval_request *req,
+                            const struct pictor_eval_io *io, char *err, size_t errlen)
+{
+    struct pictor_vae_config cfg;
+    struct pictor_weights *w = NULL;
+    struct pictor_vae_decoder *dec = NULL;
+    pictor_backend *be = req->backend;
+    pictor_tensor lat_host, lat = {0}, img = {0};
+    int rc;
+    if (!req->model_dir) {
+        snprintf(err, errlen, "vae.decoder needs a model folder");
+        return PICTOR_E_INVALID;
+    }
+    if ((rc = pictor_vae_config_load(req->model_dir, &cfg, err, errlen)))
+        return rc;
+    if ((rc = pictor_weights_open(req->model_dir, false, &w, err, errlen)))
+        return rc;
+    struct pictor_wsource src = pictor_weights_wsource(w);
+    if ((rc = pictor_vae_decoder_open(&cfg, &src, be, &dec, err, errlen)))
+        goto out;
+    if ((rc = io->get_input(io->ctx, "latents", &lat_host))) {
+        snprintf(err, errlen, "input 'latents' missing");
+        goto out;
+    }
+    /* latents on the backend's device, contiguous f32 */
+    if ((rc = pictor_tensor_alloc(be, &lat, PICTOR_F32, lat_host.ndim, lat_host.shape)))
+        goto be_fail;
+    if (pictor_backend_device(be) == PICTOR_DEVICE_CPU)
+        rc = pictor_copy(be, &lat_host, &lat);
+    else if (lat_host.dtype == PICTOR_F32 && pictor_tensor_is_contiguous(&lat_host))
+        rc = pictor_backend_upload(be, lat.data, lat_host.data, pictor_tensor_nbytes(&lat));
+    else {
+        snprintf(err, errlen, "input 'latents' must be contiguous f32");
+        rc = PICTOR_E_INVALID;
+        goto out;
+    }
+    if (rc)
+        goto be_fail;
+    const int s = pictor_vae_scale(&cfg);
+    int64_t shape[4] = {lat.shape[0], cfg.out_channels, lat.shape[2] * s, lat.shape[3] * s};
+    if (lat.ndim != 4) {
+        snprintf(err, errlen, "input 'latents' must be [B, C, h, w]");
+        rc = PICTOR_E_INVALID;
+        goto out;
+    }
+    if ((rc = pictor_tensor_alloc(be, &img, PICTOR_F32, 4, shape)))
+        goto be_fail;
+    if ((rc = pictor_vae_decode(dec, &lat, &img, err, errlen)))
+        goto out;
+    rc = io->put_output(io->ctx, "sample", &img);
+    goto out;
+be_fail:
+    snprintf(err, errlen, "%s", pictor_backend_error(be));
+out:
+    pictor_tensor_free(be, &img);
+    pictor_tensor_free(be, &lat);
+    pictor_vae_decoder_close(dec);
+    pictor_weights_close(w);
+    return rc;
+}

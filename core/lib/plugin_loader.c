@@ -329,3 +329,44 @@ bool pictor_scheduler_compatible(uint32_t family_prediction, uint32_t scheduler_
 {
     return (family_prediction & scheduler_prediction) != 0;
 }
+
+static const char *prediction_words(uint32_t p)
+{
+    if (p & PICTOR_PREDICT_FLOW)
+        return (p & (PICTOR_PREDICT_EPSILON | PICTOR_PREDICT_V)) ? "flow and epsilon/v" : "flow";
+    if (p & (PICTOR_PREDICT_EPSILON | PICTOR_PREDICT_V))
+        return "epsilon/v";
+    return "nothing";
+}
+
+int pictor_plugins_pick_scheduler(const struct pictor_plugin_set *s, const char *family_name,
+                                  const struct pictor_family_defaults *d, const char *requested,
+                                  const struct pictor_plugin **out, char *err, size_t errlen)
+{
+    const char *name = requested && *requested ? requested : d->scheduler;
+    char ok[512] = "";
+    size_t used = 0;
+    *out = NULL;
+    for (size_t i = 0; i < s->n; i++) {
+        const struct pictor_plugin *p = s->items[i];
+        if (p->entry.kind == PICTOR_PLUGIN_SCHEDULER &&
+            pictor_scheduler_compatible(d->prediction, p->scheduler.prediction) &&
+            used < sizeof ok)
+            used += (size_t)snprintf(ok + used, sizeof ok - used, "%s%s", used ? ", " : "",
+                                     p->entry.name);
+    }
+    const struct pictor_plugin *p = pictor_plugins_find(s, PICTOR_PLUGIN_SCHEDULER, name);
+    if (!p) {
+        snprintf(err, errlen, "no scheduler '%s' is loaded (for %s: %s)", name, family_name,
+                 ok[0] ? ok : "none loaded");
+        return PICTOR_E_NOT_FOUND;
+    }
+    if (!pictor_scheduler_compatible(d->prediction, p->scheduler.prediction)) {
+        snprintf(err, errlen, "scheduler '%s' drives %s models; %s predicts %s (use: %s)", name,
+                 prediction_words(p->scheduler.prediction), family_name,
+                 prediction_words(d->prediction), ok[0] ? ok : "none loaded");
+        return PICTOR_E_INVALID;
+    }
+    *out = p;
+    return PICTOR_OK;
+}

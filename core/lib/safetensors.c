@@ -141,30 +141,30 @@ static void raw_scan(const char *s, size_t len, struct raw_key *keys, size_t cap
 static int check_unique(const char *label, const char *hdr, size_t len, size_t nobj,
                         char *err, size_t errlen)
 {
-    /* Every key costs at least 4 bytes ("":x), which bounds the count. */
-    size_t cap = len / 4 + 1, nkeys;
+    size_t nkeys;
     bool has_nul;
-    struct raw_key *keys = malloc(cap * sizeof *keys);
+    raw_scan(hdr, len, NULL, 0, &nkeys, &has_nul); /* count only */
+    if (has_nul)
+        return fail(err, errlen, PICTOR_E_FORMAT,
+                    "%s: header holds a string with an escaped NUL (\\u0000)", label);
+    if (nkeys == nobj)
+        return PICTOR_OK;
+    /* json-c dropped duplicates: collect the raw keys to name one. */
+    struct raw_key *keys = malloc(nkeys * sizeof *keys);
     if (!keys)
         return fail(err, errlen, PICTOR_E_NOMEM, "%s: out of memory", label);
-    raw_scan(hdr, len, keys, cap, &nkeys, &has_nul);
-    int rc = PICTOR_OK;
-    if (has_nul) {
+    raw_scan(hdr, len, keys, nkeys, &nkeys, &has_nul);
+    qsort(keys, nkeys, sizeof *keys, raw_key_cmp);
+    size_t i = 1;
+    while (i < nkeys && raw_key_cmp(&keys[i - 1], &keys[i]) != 0)
+        i++;
+    int rc;
+    if (i < nkeys)
+        rc = fail(err, errlen, PICTOR_E_FORMAT, "%s: tensor '%.*s' is listed twice", label,
+                  (int)keys[i].n, keys[i].p);
+    else
         rc = fail(err, errlen, PICTOR_E_FORMAT,
-                  "%s: header holds a string with an escaped NUL (\\u0000)", label);
-    } else if (nkeys != nobj) {
-        size_t n = nkeys < cap ? nkeys : cap;
-        qsort(keys, n, sizeof *keys, raw_key_cmp);
-        size_t i = 1;
-        while (i < n && raw_key_cmp(&keys[i - 1], &keys[i]) != 0)
-            i++;
-        if (i < n)
-            rc = fail(err, errlen, PICTOR_E_FORMAT, "%s: tensor '%.*s' is listed twice",
-                      label, (int)keys[i].n, keys[i].p);
-        else
-            rc = fail(err, errlen, PICTOR_E_FORMAT,
-                      "%s: duplicate tensor names (written with different escapes)", label);
-    }
+                  "%s: duplicate tensor names (written with different escapes)", label);
     free(keys);
     return rc;
 }

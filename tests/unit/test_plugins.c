@@ -252,6 +252,41 @@ static void test_worked_example(void)
     pictor_plugins_unload(set);
 }
 
+/* The host's compatibility rule, on the real scheduler plugins of the build. */
+static void test_pick_scheduler(void)
+{
+    struct pictor_plugin_set *set;
+    char err[512] = "", dir[PATH_MAX + 64];
+    pictor_plugins_create(&host, &set);
+    snprintf(dir, sizeof dir, "%s/../../lib/pictor/plugins", plugdir);
+    int rc = pictor_plugins_load_dir(set, dir, err, sizeof err);
+    CHECK(rc == PICTOR_OK && pictor_plugins_count(set) == 6, "six scheduler plugins in %s: %zu",
+          dir, pictor_plugins_count(set));
+    struct pictor_family_defaults flow = {.struct_size = sizeof flow,
+                                          .prediction = PICTOR_PREDICT_FLOW};
+    struct pictor_family_defaults eps = {.struct_size = sizeof eps,
+                                         .prediction = PICTOR_PREDICT_EPSILON};
+    snprintf(flow.scheduler, sizeof flow.scheduler, "flow-match-euler");
+    snprintf(eps.scheduler, sizeof eps.scheduler, "euler");
+    const struct pictor_plugin *p = NULL;
+    rc = pictor_plugins_pick_scheduler(set, "flux", &flow, NULL, &p, err, sizeof err);
+    CHECK(rc == PICTOR_OK && p && strcmp(p->entry.name, "flow-match-euler") == 0,
+          "family default: %s", err);
+    const char *eps_ok[] = {"euler", "euler-a", "heun", "ddim", "dpm++"};
+    for (int i = 0; i < 5; i++) {
+        rc = pictor_plugins_pick_scheduler(set, "sdxl", &eps, eps_ok[i], &p, err, sizeof err);
+        CHECK(rc == PICTOR_OK && p, "sdxl + %s: %s", eps_ok[i], err);
+        rc = pictor_plugins_pick_scheduler(set, "flux", &flow, eps_ok[i], &p, err, sizeof err);
+        CHECK(rc == PICTOR_E_INVALID && !p && strstr(err, "flow-match-euler"),
+              "flux + %s refused, naming the compatible one: %s", eps_ok[i], err);
+    }
+    rc = pictor_plugins_pick_scheduler(set, "sdxl", &eps, "flow-match-euler", &p, err, sizeof err);
+    CHECK(rc == PICTOR_E_INVALID && strstr(err, "epsilon/v"), "sdxl + flow refused: %s", err);
+    rc = pictor_plugins_pick_scheduler(set, "sdxl", &eps, "lms", &p, err, sizeof err);
+    CHECK(rc == PICTOR_E_NOT_FOUND && strstr(err, "'lms'"), "unknown scheduler: %s", err);
+    pictor_plugins_unload(set);
+}
+
 int main(void)
 {
     char exe[PATH_MAX];
@@ -269,5 +304,6 @@ int main(void)
     RUN(test_open_failure_reported);
     RUN(test_load_dir_skips_bad);
     RUN(test_worked_example);
+    RUN(test_pick_scheduler);
     TEST_MAIN_END();
 }

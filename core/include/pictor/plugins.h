@@ -70,6 +70,19 @@ pictor_eval_fn pictor_plugins_find_eval(const struct pictor_plugin_set *set,
 bool pictor_scheduler_compatible(uint32_t family_prediction,
                                  uint32_t scheduler_prediction);
 
+/* The host's choice of scheduler for a family: `requested` (NULL or "" =
+ * the family's default) must name a loaded scheduler plugin whose
+ * prediction kind the family's matches (pictor_scheduler_compatible).
+ * PICTOR_E_NOT_FOUND (no such scheduler) or PICTOR_E_INVALID (incompatible,
+ * e.g. "scheduler 'euler' predicts epsilon/v; family 'flux' needs flow"),
+ * with a message listing the compatible schedulers. */
+int pictor_plugins_pick_scheduler(const struct pictor_plugin_set *set,
+                                  const char *family_name,
+                                  const struct pictor_family_defaults *defaults,
+                                  const char *requested,
+                                  const struct pictor_plugin **out, char *err,
+                                  size_t errlen);
+
 /* The default host API (log to stderr at `level` and above, malloc/free,
  * weights through core's safetensors reader). */
 const struct pictor_host_api *pictor_default_host_api(void);

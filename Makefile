@@ -29,7 +29,7 @@ else
   HAVE_NVCC := $(CUDA)
 endif
 
-INCLUDES := -Iabi -Ikernels/include -Icore/include -Iplugins/common/include
+INCLUDES := -Iabi -Ikernels/include -Icore/include -Iplugins/common/include -Iplugins/flux/include
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
 CFLAGS_COMMON := -std=c11 -D_GNU_SOURCE -g -fPIC -pthread $(WARN) $(INCLUDES) \
                  -fvisibility=hidden
@@ -47,7 +47,7 @@ ifeq ($(HAVE_NVCC),1)
   CUDA_LDLIBS := -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart
 endif
 CFLAGS_ALL := $(CFLAGS_COMMON) $(OPT) $(CUDA_CFLAGS) $(CFLAGS)
-LDLIBS_ALL := -ljson-c -lpng -lm -ldl -pthread $(CUDA_LDLIBS) $(LDLIBS)
+LDLIBS_ALL := -ljson-c -lpng -lutf8proc -lm -ldl -pthread $(CUDA_LDLIBS) $(LDLIBS)
 
 OBJ := $(BUILD)/obj
 LIBDIR := $(BUILD)/lib
@@ -61,6 +61,10 @@ CORE_SRC := $(wildcard core/lib/*.c)
 # plugins/schedulers/sched: scheduler math shared by the CLI, tests and the scheduler plugins.
 COMMON_SRC := $(wildcard plugins/common/*.c plugins/schedulers/sched/*.c)
 
+# plugins/flux: the FLUX family's model code (linked into the CLI until the
+# flux plugin .so exists).
+FLUX_SRC := $(wildcard plugins/flux/*.c)
+FLUX_LIB := $(LIBDIR)/libpictor-flux.a
 KERNELS_LIB := $(LIBDIR)/libpictor-kernels.a
 CORE_LIB := $(LIBDIR)/libpictor-core.a
 COMMON_LIB := $(LIBDIR)/libpictor-common.a
@@ -78,7 +82,7 @@ UNIT_BINS := $(patsubst tests/unit/%.c,$(TESTDIR)/%,$(UNIT_SRC))
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)
 FUZZ_BINS := $(patsubst tests/fuzz/%.c,$(TESTDIR)/%,$(FUZZ_SRC))
 
-ALL_LIBS := $(COMMON_LIB) $(CORE_LIB) $(KERNELS_LIB)
+ALL_LIBS := $(FLUX_LIB) $(COMMON_LIB) $(CORE_LIB) $(KERNELS_LIB)
 
 # ---- plugins: one .so each, exporting only pictor_plugin_entry -------------
 PLUGIN_LDFLAGS := -shared -Wl,--version-script=plugins/plugin.map -Wl,-z,defs
@@ -119,6 +123,8 @@ endef
 $(foreach b,$(BAD_PLUGINS),$(eval $(call bad_plugin_rule,$(b))))
 
 .PHONY: all test unit-tests run deps install clean fuzz fuzz-long check-deps
+# Keep objects that pattern rules produce (no rebuild on the next run).
+.SECONDARY:
 all: $(PICTOR_BIN) $(PLUGINS) unit-tests
 
 $(OBJ)/%.o: %.c
@@ -129,6 +135,7 @@ $(OBJ)/%.o: %.c
 $(KERNELS_LIB): $(call objs,$(KERNELS_SRC))
 $(CORE_LIB): $(call objs,$(CORE_SRC))
 $(COMMON_LIB): $(call objs,$(COMMON_SRC))
+$(FLUX_LIB): $(call objs,$(FLUX_SRC))
 $(LIBDIR)/%.a:
 	@mkdir -p $(dir $@)
 	$(Q)rm -f $@ && ar rcs $@ $^

@@ -16,10 +16,4 @@ int pictor_cmd_check(int argc, char **argv);
 extern const struct pictor_check_component pictor_cli_components[];
 extern const size_t pictor_cli_n_components;
 
-/* Evaluators implemented in core/cli (they open weights with core's reader
- * and run the shared model blocks of plugins/common). */
-int pictor_eval_vae_decoder(const struct pictor_eval_request *req,
-                            const struct pictor_eval_io *io, char *err,
-                            size_t errlen);
-
 #endif

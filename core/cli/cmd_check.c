@@ -8,6 +8,7 @@
 
 #include "pictor/backend.h"
 #include "pictor/backend_cuda.h"
+#include "pictor/common_host.h"
 #include "pictor/plugins.h"
 
 #define CHECK_MAX_COMPONENTS 256
@@ -80,6 +81,7 @@ int pictor_cmd_check(int argc, char **argv)
     }
     struct pictor_plugin_set *set = NULL;
     char dir[4096], err[512] = "";
+    pictor_common_set_host(pictor_default_host_api());
     if (pictor_plugins_create(pictor_default_host_api(), &set) != PICTOR_OK ||
         pictor_default_plugin_dir(dir, sizeof dir) != PICTOR_OK ||
         pictor_plugins_load_dir(set, dir, err, sizeof err) != PICTOR_OK)

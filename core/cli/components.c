@@ -1,6 +1,7 @@
 /* core/cli/components.c — the components `pictor check` knows. */
 #include "cli.h"
 #include "../../plugins/schedulers/sched/sched_eval.h"
+#include "pictor/vae.h"
 
 const struct pictor_check_component pictor_cli_components[] = {
     {"vae.decoder", pictor_eval_vae_decoder},

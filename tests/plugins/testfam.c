@@ -2,8 +2,9 @@
  * tests/plugins/testfam.c — a family plugin that implements every entry of
  * the family interface trivially, so tests/unit/test_plugins.c can call each
  * one through the loader. probe() claims a folder holding `testfam.marker`,
- * with the score written in it; predict() returns x / 2; decode() writes a
- * gradient. Not a model: an ABI exerciser.
+ * with the score written in it, and peeks at `model.safetensors` through the
+ * host's weights API; open() reads tensor "w" through it; predict() returns
+ * x / 2 + w[0]; decode() writes a gradient. Not a model: an ABI exerciser.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -16,6 +17,8 @@ static int live_models;
 
 struct tf_model {
     int magic;
+    struct pictor_wsource weights; /* ctx NULL when the folder has none */
+    float first_value;             /* w[0] of "w", read through the host */
 };
 
 static int tf_init(const struct pictor_host_api *h, char *err, size_t errlen)
@@ -49,6 +52,16 @@ static int tf_probe(const char *dir, struct pictor_probe_result *out)
     out->score = score;
     snprintf(out->variant, sizeof out->variant, "testfam-v%d", score);
     snprintf(out->detail, sizeof out->detail, "marker score %d", score);
+    /* header-only look at the weights through the host, as real probes do */
+    struct pictor_wsource src;
+    char err[256];
+    snprintf(path, sizeof path, "%s/model.safetensors", dir);
+    if (host->weights_peek(path, &src, err, sizeof err) == PICTOR_OK) {
+        size_t n = host->weights_count(&src);
+        snprintf(out->detail, sizeof out->detail, "marker score %d, %zu tensors, first %s", score,
+                 n, n ? host->weights_name(&src, 0) : "-");
+        host->weights_close(&src);
+    }
     return PICTOR_OK;
 }
 
@@ -61,6 +74,15 @@ static int tf_open(const struct pictor_open_params *p, void **model, char *err, 
         return PICTOR_E_NOMEM;
     }
     m->magic = 0x7e57;
+    memset(&m->weights, 0, sizeof m->weights);
+    m->first_value = 0;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/model.safetensors", p->model_dir);
+    if (host->weights_open(path, false, &m->weights, err, errlen) == PICTOR_OK) {
+        struct pictor_tensor w;
+        if (m->weights.get(m->weights.ctx, "w", &w) == PICTOR_OK && w.dtype == PICTOR_F32)
+            m->first_value = ((const float *)w.data)[0];
+    }
     live_models++;
     *model = m;
     return PICTOR_OK;
@@ -110,7 +132,6 @@ static int tf_predict(void *model, const struct pictor_job_ctx *job, void *cond,
                       const struct pictor_tensor *x, float timestep, float sigma,
                       struct pictor_tensor *out, char *err, size_t errlen)
 {
-    (void)model;
     (void)cond;
     (void)timestep;
     (void)sigma;
@@ -123,8 +144,9 @@ static int tf_predict(void *model, const struct pictor_job_ctx *job, void *cond,
         n *= x->shape[i];
     const float *xi = x->data;
     float *o = out->data;
+    struct tf_model *m = model;
     for (int64_t i = 0; i < n; i++)
-        o[i] = xi[i] * 0.5f;
+        o[i] = xi[i] * 0.5f + m->first_value;
     return PICTOR_OK;
 }
 
@@ -151,6 +173,8 @@ static void tf_close(void *model)
 {
     struct tf_model *m = model;
     if (m && m->magic == 0x7e57) {
+        if (m->weights.ctx)
+            host->weights_close(&m->weights);
         live_models--;
         host->free(m);
     }

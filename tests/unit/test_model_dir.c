@@ -186,7 +186,8 @@ static void test_component_folders(void)
         CHECK(md->layout == PICTOR_MODEL_COMPONENT && md->n_components == 1, "one component");
         const struct pictor_model_component *c = &md->components[0];
         CHECK(strcmp(c->name, "vae") == 0 && strcmp(c->class_name, "AutoencoderKL") == 0 &&
-                  strcmp(c->library, "diffusers") == 0 && strcmp(md->class_name, c->class_name) == 0,
+                  strcmp(c->library, "diffusers") == 0 &&
+                  strcmp(md->class_name, c->class_name) == 0,
               "vae component: %s %s %s", c->name, c->class_name, c->library);
         CHECK(c->config && strstr(c->config, "vae/config.json"), "config path");
         pictor_model_dir_close(md);
@@ -209,7 +210,8 @@ static void test_component_folders(void)
     if (rc == PICTOR_OK) {
         CHECK(md->layout == PICTOR_MODEL_FILE && md->n_components == 1 &&
                   md->components[0].config == NULL &&
-                  strcmp(md->components[0].path, at("vae/diffusion_pytorch_model.safetensors")) == 0,
+                  strcmp(md->components[0].path,
+                         at("vae/diffusion_pytorch_model.safetensors")) == 0,
               "single file");
         pictor_model_dir_close(md);
     }

@@ -10,6 +10,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "../harness/st_write.h"
 #include "../harness/test.h"
 #include "pictor/plugins.h"
 
@@ -68,9 +69,16 @@ static void test_family_every_entry(void)
     FILE *f = fopen(marker, "w");
     fputs("42\n", f);
     fclose(f);
+    char wpath[PATH_MAX + 32];
+    snprintf(wpath, sizeof wpath, "%s/model.safetensors", dir);
+    float wv[2] = {0.25f, 9.0f};
+    struct st_entry we[2] = {{"a.bias", "F32", 1, {1}, wv + 1, 4}, {"w", "F32", 1, {1}, wv, 4}};
+    CHECK(st_write(wpath, 2, we) == 0, "write weights");
     rc = pictor_plugins_probe(set, dir, &best, &pr, err, sizeof err);
     CHECK(rc == PICTOR_OK && best == p && pr.score == 42 &&
               strcmp(pr.variant, "testfam-v42") == 0, "probe picks testfam: %s", err);
+    CHECK(strstr(pr.detail, "2 tensors, first a.bias") != NULL,
+          "probe peeked the weights through the host: %s", pr.detail);
 
     /* open, defaults, encode, latent_shape, predict, decode, release, close */
     void *model = NULL;
@@ -98,7 +106,7 @@ static void test_family_every_entry(void)
     struct pictor_tensor o = x;
     o.data = os;
     rc = p->family.predict(model, &job, cond, &x, 1000.0f, 1.0f, &o, err, sizeof err);
-    CHECK(rc == PICTOR_OK && os[255] == 127.5f, "predict");
+    CHECK(rc == PICTOR_OK && os[255] == 127.75f, "predict used w read at open: %g", os[255]);
     uint8_t rgb[2 * 32 * 64 * 3];
     rc = p->family.decode(model, &job, &x, rgb, err, sizeof err);
     CHECK(rc == PICTOR_OK && rgb[300] == 300 % 251, "decode");
@@ -111,6 +119,7 @@ static void test_family_every_entry(void)
           "eval component found");
     CHECK(pictor_plugins_find_eval(set, "testfam.other", NULL) == NULL, "unknown component");
     unlink(marker);
+    unlink(wpath);
     rmdir(dir);
 out:
     pictor_plugins_unload(set);

@@ -21,6 +21,7 @@
 #include <stddef.h>
 
 #include "pictor/backend.h"
+#include "pictor/eval.h"
 #include "pictor/params.h"
 #include "pictor/wsource.h"
 
@@ -65,5 +66,10 @@ int pictor_vae_decode(struct pictor_vae_decoder *dec,
 
 /* Upsampling factor between latents and image: 2^(n_blocks - 1). */
 int pictor_vae_scale(const struct pictor_vae_config *cfg);
+
+/* Evaluator for component "vae.decoder" (pictor/eval.h; vae_eval.c). */
+int pictor_eval_vae_decoder(const struct pictor_eval_request *req,
+                            const struct pictor_eval_io *io, char *err,
+                            size_t errlen);
 
 #endif /* PICTOR_VAE_H */

@@ -1,21 +1,21 @@
-/* core/cli/eval_vae.c — the `vae.decoder` component for `pictor check`:
- * opens the case's AutoencoderKL folder with core's weights reader, runs
- * plugins/common's decoder (the code every family's decode uses) on input
- * `latents` and returns `sample`. */
+/* plugins/common/vae_eval.c — the `vae.decoder` evaluator (pictor/eval.h):
+ * opens the case's AutoencoderKL folder through the host's weights API,
+ * runs the decoder every family's decode uses on input `latents` and
+ * returns `sample`. */
 #include <stdio.h>
 #include <string.h>
 
-#include "cli.h"
+#include "pictor/common_host.h"
 #include "pictor/ops.h"
 #include "pictor/tensor_util.h"
 #include "pictor/vae.h"
-#include "pictor/weights.h"
 
 int pictor_eval_vae_decoder(const struct pictor_eval_request *req,
                             const struct pictor_eval_io *io, char *err, size_t errlen)
 {
     struct pictor_vae_config cfg;
-    struct pictor_weights *w = NULL;
+    const struct pictor_host_api *host = pictor_common_host();
+    struct pictor_wsource src = {0};
     struct pictor_vae_decoder *dec = NULL;
     pictor_backend *be = req->backend;
     pictor_tensor lat_host, lat = {0}, img = {0};
@@ -26,9 +26,12 @@ int pictor_eval_vae_decoder(const struct pictor_eval_request *req,
     }
     if ((rc = pictor_vae_config_load(req->model_dir, &cfg, err, errlen)))
         return rc;
-    if ((rc = pictor_weights_open(req->model_dir, false, &w, err, errlen)))
+    if (!host) {
+        snprintf(err, errlen, "vae.decoder: no host API set (pictor_common_set_host)");
+        return PICTOR_E_INVALID;
+    }
+    if ((rc = host->weights_open(req->model_dir, false, &src, err, errlen)))
         return rc;
-    struct pictor_wsource src = pictor_weights_wsource(w);
     if ((rc = pictor_vae_decoder_open(&cfg, &src, be, &dec, err, errlen)))
         goto out;
     if ((rc = io->get_input(io->ctx, "latents", &lat_host))) {
@@ -68,6 +71,6 @@ out:
     pictor_tensor_free(be, &img);
     pictor_tensor_free(be, &lat);
     pictor_vae_decoder_close(dec);
-    pictor_weights_close(w);
+    host->weights_close(&src);
     return rc;
 }

@@ -101,20 +101,21 @@ BAD_PLUGINS := 1:wrongmajor 2:badsig 3:noentry 4:unresolved 5:failinit 6:failope
 TEST_PLUGINS := $(TEST_PLUGIN_DIR)/testfam.so $(TEST_PLUGIN_DIR)/oldminor.so \
     $(foreach b,$(BAD_PLUGINS),$(TEST_PLUGIN_DIR)/bad-$(word 2,$(subst :, ,$(b))).so)
 
-$(TEST_PLUGIN_DIR)/%.so: tests/plugins/%.c plugins/plugin.map
+ABI_HEADERS := $(wildcard abi/pictor/*.h)
+$(TEST_PLUGIN_DIR)/%.so: tests/plugins/%.c plugins/plugin.map $(ABI_HEADERS)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) $(CFLAGS_ALL) $(LDSAN) -shared -Wl,--version-script=plugins/plugin.map -o $@ $<
 
 # The worked example of docs/plugins.md, built exactly as the page says.
 EXAMPLE_PLUGIN := $(TESTDIR)/example-plugins/example-linear-flow.so
 TEST_PLUGINS += $(EXAMPLE_PLUGIN)
-$(EXAMPLE_PLUGIN): docs/examples/example_scheduler.c
+$(EXAMPLE_PLUGIN): docs/examples/example_scheduler.c $(ABI_HEADERS)
 	@mkdir -p $(dir $@)
 	$(Q)$(CC) -std=c11 -O2 -fPIC -fvisibility=hidden -Wall -Wextra -Werror $(LDSAN) \
 	    -Iabi -shared -o $@ $<
 
 define bad_plugin_rule
-$(TEST_PLUGIN_DIR)/bad-$(word 2,$(subst :, ,$(1))).so: tests/plugins/badentry.c plugins/plugin.map
+$(TEST_PLUGIN_DIR)/bad-$(word 2,$(subst :, ,$(1))).so: tests/plugins/badentry.c plugins/plugin.map $(ABI_HEADERS)
 	@mkdir -p $$(dir $$@)
 	$$(Q)$$(CC) $$(CFLAGS_ALL) $$(LDSAN) -DBAD_KIND=$(word 1,$(subst :, ,$(1))) \
 	    -DBAD_NAME='"$(word 2,$(subst :, ,$(1)))"' -shared \

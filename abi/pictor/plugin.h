@@ -162,6 +162,8 @@ struct pictor_gen_params {
     uint64_t seed;
 };
 
+struct pictor_timestep_params; /* below, with the scheduler interface */
+
 /* A family plugin's model instance is an opaque pointer it owns. */
 struct pictor_family_iface {
     uint32_t struct_size;
@@ -178,10 +180,18 @@ struct pictor_family_iface {
     int (*encode)(void *model, const struct pictor_job_ctx *job,
                   const struct pictor_gen_params *gp, void **cond, char *err,
                   size_t errlen);
-    /* [worker] Latent shape for a request: [B, C, h, w] as the scheduler
-     * and the initial noise see it (the pipeline's own layout). */
+    /* [worker] Latent shape for a request: [B, C, h, w], the shape the
+     * reference pipeline draws its initial noise in (torch.randn); the
+     * scheduler works on these elements, predict() and decode() take them
+     * in this layout (a family that packs latents does so inside). */
     int (*latent_shape)(void *model, const struct pictor_gen_params *gp,
                         int64_t shape[4]);
+    /* [worker] The timestep parameters this family's pipeline passes to
+     * set_timesteps for `steps` steps (explicit sigmas written to
+     * sigma_buf[0..cap), mu for dynamic shifting). NULL: steps only. */
+    int (*schedule)(void *model, const struct pictor_gen_params *gp,
+                    int steps, struct pictor_timestep_params *tp,
+                    float *sigma_buf, int cap);
     /* [worker] One model evaluation at scheduler timestep t (sigma for flow
      * models): out = model(x, t, cond), CFG or embedded guidance applied
      * inside. x and out have latent_shape, f32, on the job's device. */

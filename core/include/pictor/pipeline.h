@@ -1,0 +1,54 @@
+/*
+ * pictor/pipeline.h — one text-to-image generation, the host side of
+ * ARCHITECTURE.md's request path, independent of the model family:
+ *
+ *   family.encode → latent_shape → initial noise (torch-compatible CPU
+ *   generator seeded with the request's seed, MODELS.md §9) × the
+ *   scheduler's init_noise_sigma → scheduler.set_timesteps (with the
+ *   family's schedule hook: explicit sigmas, mu) → for each model call:
+ *   scale_model_input → family.predict → scheduler.step (noise continues the
+ *   same generator stream, as diffusers passes one generator) with progress
+ *   and cancellation checked between steps → family.decode → RGB8.
+ *
+ * The caller owns the open model and picks a compatible scheduler
+ * (pictor_plugins_pick_scheduler). Thread: [worker] — the backend's owner.
+ */
+#ifndef PICTOR_PIPELINE_H
+#define PICTOR_PIPELINE_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pictor/backend.h"
+#include "pictor/plugins.h"
+
+struct pictor_pipeline_request {
+    const struct pictor_plugin *family;    /* a FAMILY plugin */
+    void *model;                           /* open model of that family */
+    const struct pictor_plugin *scheduler; /* a SCHEDULER plugin */
+    const char *scheduler_config_json;     /* scheduler_config.json text or NULL */
+    struct pictor_gen_params gp;           /* prompt, size, batch, guidance, seed */
+    int steps;
+    /* Optional initial latents in latent_shape layout (f32, already
+     * multiplied by init_noise_sigma as the pipelines expect when latents
+     * are passed in); NULL: drawn from gp.seed. */
+    const float *latents;
+    /* Optional; return false (progress) / true (cancelled) to stop with
+     * PICTOR_E_CANCELLED. */
+    bool (*progress)(void *ctx, int step, int total);
+    bool (*cancelled)(void *ctx);
+    void *ctx;
+};
+
+struct pictor_pipeline_timing {
+    double encode_ms, denoise_ms, decode_ms;
+};
+
+/* Runs the request; on success *rgb is a malloc'd [B, H, W, 3] u8 image
+ * (H, W = gp.height, gp.width). timing may be NULL. */
+int pictor_pipeline_run(pictor_backend *be, const struct pictor_pipeline_request *r,
+                        uint8_t **rgb, struct pictor_pipeline_timing *timing,
+                        char *err, size_t errlen);
+
+#endif /* PICTOR_PIPELINE_H */

@@ -1,0 +1,193 @@
+/* core/lib/pipeline.c — see pictor/pipeline.h. */
+#include "pictor/pipeline.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "pictor/rng.h"
+#include "pictor/tensor_util.h"
+
+#define PIPE_MAX_SIGMAS 1024
+
+struct job_host {
+    const struct pictor_pipeline_request *r;
+    struct pictor_rng rng;
+};
+
+static bool job_progress(void *h, int step, int total)
+{
+    struct job_host *j = h;
+    if (j->r->cancelled && j->r->cancelled(j->r->ctx))
+        return false;
+    return j->r->progress ? j->r->progress(j->r->ctx, step, total) : true;
+}
+
+static bool job_cancelled(void *h)
+{
+    struct job_host *j = h;
+    return j->r->cancelled ? j->r->cancelled(j->r->ctx) : false;
+}
+
+static int noise_randn(void *h, float *out, size_t n)
+{
+    struct job_host *j = h;
+    return pictor_rng_randn(&j->rng, out, PICTOR_F32, (int64_t)n);
+}
+
+static double now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec * 1e3 + (double)ts.tv_nsec / 1e6;
+}
+
+/* Host f32 array <-> tensor on the backend's device. */
+static int to_device(pictor_backend *be, pictor_tensor *dev, const float *host)
+{
+    if (pictor_backend_device(be) == PICTOR_DEVICE_CPU) {
+        memcpy(dev->data, host, pictor_tensor_nbytes(dev));
+        return PICTOR_OK;
+    }
+    return pictor_backend_upload(be, dev->data, host, pictor_tensor_nbytes(dev));
+}
+
+static int from_device(pictor_backend *be, float *host, const pictor_tensor *dev)
+{
+    if (pictor_backend_device(be) == PICTOR_DEVICE_CPU) {
+        memcpy(host, dev->data, pictor_tensor_nbytes(dev));
+        return PICTOR_OK;
+    }
+    return pictor_backend_download(be, host, dev->data, pictor_tensor_nbytes(dev));
+}
+
+int pictor_pipeline_run(pictor_backend *be, const struct pictor_pipeline_request *r,
+                        uint8_t **rgb, struct pictor_pipeline_timing *timing, char *err,
+                        size_t errlen)
+{
+    const struct pictor_family_iface *fam = &r->family->family;
+    const struct pictor_scheduler_iface *sch = &r->scheduler->scheduler;
+    struct job_host jh = {.r = r};
+    struct pictor_job_ctx job = {.struct_size = sizeof job, .host = &jh, .backend = be,
+                                 .progress = job_progress, .cancelled = job_cancelled};
+    struct pictor_noise_source noise = {.struct_size = sizeof noise, .ctx = &jh,
+                                        .randn = noise_randn};
+    void *cond = NULL, *sched = NULL;
+    float *x = NULL, *xin = NULL, *v = NULL;
+    pictor_tensor xd = {0}, vd = {0};
+    uint8_t *img = NULL;
+    struct pictor_pipeline_timing tm = {0};
+    int64_t shape[4];
+    int rc;
+    *rgb = NULL;
+
+    double t0 = now_ms();
+    pictor_rng_seed(&jh.rng, r->gp.seed);
+    if ((rc = fam->encode(r->model, &job, &r->gp, &cond, err, errlen)))
+        goto out;
+    tm.encode_ms = now_ms() - t0;
+    if ((rc = fam->latent_shape(r->model, &r->gp, shape))) {
+        snprintf(err, errlen, "%s: latent_shape failed", r->family->entry.name);
+        goto out;
+    }
+    size_t n = (size_t)(shape[0] * shape[1] * shape[2] * shape[3]);
+    x = malloc(n * sizeof *x);
+    xin = malloc(n * sizeof *xin);
+    v = malloc(n * sizeof *v);
+    if (!x || !xin || !v) {
+        snprintf(err, errlen, "out of memory for latents");
+        rc = PICTOR_E_NOMEM;
+        goto out;
+    }
+    if ((rc = sch->create(r->scheduler_config_json, &sched, err, errlen)))
+        goto out;
+    struct pictor_timestep_params tp = {.struct_size = sizeof tp,
+                                        .num_inference_steps = r->steps};
+    float sigma_buf[PIPE_MAX_SIGMAS];
+    if (fam->schedule &&
+        (rc = fam->schedule(r->model, &r->gp, r->steps, &tp, sigma_buf, PIPE_MAX_SIGMAS))) {
+        snprintf(err, errlen, "%s: schedule failed", r->family->entry.name);
+        goto out;
+    }
+    if ((rc = sch->set_timesteps(sched, &tp, err, errlen)))
+        goto out;
+    size_t n_calls = 0, n_sigmas = 0;
+    const float *ts = sch->timesteps(sched, &n_calls);
+    const float *sg = sch->sigmas(sched, &n_sigmas);
+    if (r->latents) {
+        memcpy(x, r->latents, n * sizeof *x);
+    } else {
+        if ((rc = pictor_rng_randn(&jh.rng, x, PICTOR_F32, (int64_t)n))) {
+            snprintf(err, errlen, "noise generation failed");
+            goto out;
+        }
+        float s0 = sch->init_noise_sigma ? sch->init_noise_sigma(sched) : 1.0f;
+        for (size_t k = 0; k < n; k++)
+            x[k] *= s0;
+    }
+    if ((rc = pictor_tensor_alloc(be, &xd, PICTOR_F32, 4, shape)) ||
+        (rc = pictor_tensor_alloc(be, &vd, PICTOR_F32, 4, shape))) {
+        snprintf(err, errlen, "%s", pictor_backend_error(be));
+        goto out;
+    }
+    double t1 = now_ms();
+    for (size_t i = 0; i < n_calls; i++) {
+        if (job_cancelled(&jh)) {
+            rc = PICTOR_E_CANCELLED;
+            snprintf(err, errlen, "cancelled before step %zu", i);
+            goto out;
+        }
+        if (sch->scale_model_input)
+            rc = sch->scale_model_input(sched, i, x, xin, n);
+        else
+            memcpy(xin, x, n * sizeof *x);
+        if (rc || (rc = to_device(be, &xd, xin))) {
+            snprintf(err, errlen, "step %zu: preparing the model input failed", i);
+            goto out;
+        }
+        float sigma = sg && i < n_sigmas ? sg[i] : ts[i] / 1000.0f;
+        if ((rc = fam->predict(r->model, &job, cond, &xd, ts[i], sigma, &vd, err, errlen)))
+            goto out;
+        if ((rc = from_device(be, v, &vd))) {
+            snprintf(err, errlen, "step %zu: %s", i, pictor_backend_error(be));
+            goto out;
+        }
+        if ((rc = sch->step(sched, i, v, x, &noise, x, n, err, errlen)))
+            goto out;
+        if (!job_progress(&jh, (int)i + 1, (int)n_calls)) {
+            rc = PICTOR_E_CANCELLED;
+            snprintf(err, errlen, "cancelled after step %zu", i + 1);
+            goto out;
+        }
+    }
+    tm.denoise_ms = now_ms() - t1;
+    double t2 = now_ms();
+    if ((rc = to_device(be, &xd, x)))
+        goto out;
+    img = malloc((size_t)r->gp.batch * (size_t)r->gp.width * (size_t)r->gp.height * 3);
+    if (!img) {
+        rc = PICTOR_E_NOMEM;
+        snprintf(err, errlen, "out of memory for the image");
+        goto out;
+    }
+    if ((rc = fam->decode(r->model, &job, &xd, img, err, errlen)))
+        goto out;
+    tm.decode_ms = now_ms() - t2;
+    *rgb = img;
+    img = NULL;
+    if (timing)
+        *timing = tm;
+out:
+    free(img);
+    pictor_tensor_free(be, &vd);
+    pictor_tensor_free(be, &xd);
+    if (sched)
+        sch->destroy(sched);
+    if (cond && fam->release_cond)
+        fam->release_cond(r->model, cond);
+    free(v);
+    free(xin);
+    free(x);
+    return rc;
+}

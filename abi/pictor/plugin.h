@@ -131,6 +131,7 @@ struct pictor_probe_result {
     int score;           /* 0 = not mine, 100 = certain */
     char variant[64];    /* "flux.1-schnell", "sdxl-turbo", ... */
     char detail[256];    /* one line for `pictor inspect` / logs */
+    char licence[256];   /* licence notice of the variant, "" when none */
 };
 
 struct pictor_family_defaults {

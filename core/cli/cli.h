@@ -13,6 +13,7 @@
 
 int pictor_cmd_check(int argc, char **argv);
 int pictor_cmd_inspect(int argc, char **argv);
+int pictor_cmd_generate(int argc, char **argv);
 
 extern const struct pictor_check_component pictor_cli_components[];
 extern const size_t pictor_cli_n_components;

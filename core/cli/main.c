@@ -12,6 +12,10 @@ static void usage(FILE *f)
           "commands:\n"
           "  check CASE_DIR [--device cpu|cuda] [--precision fp32|bf16|fp16|fp8]\n"
           "        run one fixture case and print one JSON line; exit 0 iff it passes\n"
+          "  generate --model DIR|FILE|ORG/NAME --prompt TEXT -o OUT.png [--size WxH]\n"
+          "        [--steps N] [--guidance G] [--scheduler NAME] [--seed N]\n"
+          "        [--negative-prompt TEXT] [--precision P] [--device cpu|cuda[:N]]\n"
+          "        generate one image\n"
           "  inspect MODEL_DIR|FILE|ORG/NAME\n"
           "        show the family, variant, licence and components pictor finds\n"
           "  help  this text\n",
@@ -26,6 +30,8 @@ int main(int argc, char **argv)
     }
     if (strcmp(argv[1], "check") == 0)
         return pictor_cmd_check(argc - 1, argv + 1);
+    if (strcmp(argv[1], "generate") == 0)
+        return pictor_cmd_generate(argc - 1, argv + 1);
     if (strcmp(argv[1], "inspect") == 0)
         return pictor_cmd_inspect(argc - 1, argv + 1);
     if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||

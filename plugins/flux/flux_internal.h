@@ -1,0 +1,148 @@
+/*
+ * plugins/flux/flux_internal.h — what the flux_*.c files share: the loaded
+ * model (one struct per block, fields named after the diffusers tensors),
+ * the tensor list that loading and checking both walk, the per-forward run
+ * state with its scratch stack, and the block forwards.
+ *
+ * Shapes: D = heads * head_dim, F = 4D (FeedForward mult 4 and the single
+ * blocks' mlp_ratio 4), Dh = head dim, N = T + L tokens (text first).
+ * Thread: [worker thread].
+ */
+#ifndef PICTOR_FLUX_INTERNAL_H
+#define PICTOR_FLUX_INTERNAL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pictor/flux_transformer.h"
+#include "pictor/params.h"
+
+#define FLUX_NORM_EPS 1e-6f     /* LayerNorms (no affine) and QK RMSNorms */
+#define FLUX_MLP_RATIO 4        /* FeedForward mult / single mlp_ratio */
+#define FLUX_TIME_CHANNELS 256  /* Timesteps(num_channels=256) */
+#define FLUX_TIME_SCALE 1000.0f /* timestep / guidance * 1000 in forward */
+#define FLUX_MAX_PERIOD 10000.0f /* get_timestep_embedding max_period */
+
+struct flux_linear {
+    pictor_tensor w; /* [out, in] */
+    pictor_tensor b; /* [out] */
+};
+
+/* linear_2(SiLU(linear_1(x))): TimestepEmbedding, PixArtAlphaTextProjection */
+struct flux_mlp2 {
+    struct flux_linear l1; /* [D, in] */
+    struct flux_linear l2; /* [D, D] */
+};
+
+struct flux_double { /* transformer_blocks.{i} */
+    struct flux_linear norm1, norm1_context;        /* [6D, D] */
+    struct flux_linear to_q, to_k, to_v;            /* [D, D] image */
+    struct flux_linear add_q, add_k, add_v;         /* [D, D] text */
+    pictor_tensor norm_q, norm_k;                   /* [Dh] */
+    pictor_tensor norm_added_q, norm_added_k;       /* [Dh] */
+    struct flux_linear to_out, to_add_out;          /* [D, D] */
+    struct flux_linear ff0, ff2;                    /* [F, D], [D, F] */
+    struct flux_linear ffc0, ffc2;                  /* ff_context */
+};
+
+struct flux_single { /* single_transformer_blocks.{j} */
+    struct flux_linear norm;          /* [3D, D] */
+    struct flux_linear to_q, to_k, to_v; /* [D, D] */
+    pictor_tensor norm_q, norm_k;     /* [Dh] */
+    struct flux_linear proj_mlp;      /* [F, D] */
+    struct flux_linear proj_out;      /* [D, D + F] */
+};
+
+struct pictor_flux_transformer {
+    struct pictor_flux_config cfg;
+    pictor_backend *be;
+    struct pictor_params params;
+    struct flux_linear x_embedder;       /* [D, in_channels] */
+    struct flux_linear context_embedder; /* [D, joint_attention_dim] */
+    struct flux_mlp2 time_emb;           /* l1 [D, 256] */
+    struct flux_mlp2 guidance_emb;       /* dev only, l1 [D, 256] */
+    struct flux_mlp2 text_emb;           /* l1 [D, pooled_projection_dim] */
+    struct flux_linear norm_out;         /* [2D, D] scale rows, then shift */
+    struct flux_linear proj_out;         /* [out_channels, D] */
+    struct flux_double *dbl;             /* [num_layers] */
+    struct flux_single *sgl;             /* [num_single_layers] */
+};
+
+/* ---- the tensor list (flux_weights.c) -------------------------------- */
+
+/* Called once per tensor the config implies, in a fixed order. slot is
+ * where the model keeps it, or NULL when walking without a model. */
+typedef void (*flux_param_fn)(void *ctx, pictor_tensor *slot,
+                              const char *name, int ndim,
+                              const int64_t *shape);
+void flux_for_each_param(const struct pictor_flux_config *cfg,
+                         struct pictor_flux_transformer *m, flux_param_fn fn,
+                         void *ctx);
+
+/* ---- per-forward state (flux_run.c) ----------------------------------- */
+
+/* A stack of backend allocations: mark, allocate, release back to mark. */
+struct flux_scratch {
+    pictor_backend *be;
+    void **ptrs;
+    size_t n, cap;
+};
+
+struct flux_run {
+    struct pictor_flux_transformer *m;
+    pictor_backend *be;
+    struct flux_scratch s;
+    char *err;
+    size_t errlen;
+    int64_t B, T, L, N, D, H, Dh;
+    pictor_tensor h;        /* [B, N, D] text rows 0..T-1, image rows T.. */
+    pictor_tensor silu_temb; /* [B, D] SiLU(temb), shared by every AdaLN */
+    pictor_tensor cos, sin; /* [N, Dh] RoPE tables */
+    pictor_tensor one;      /* [1] = 1.0, for (1 + scale) */
+};
+
+size_t flux_scratch_mark(const struct flux_scratch *s);
+void flux_scratch_release(struct flux_scratch *s, size_t mark);
+/* Allocates a contiguous f32 tensor; a failure writes r->err. */
+int flux_alloc(struct flux_run *r, pictor_tensor *t, int ndim,
+               const int64_t *shape);
+/* rc != 0: writes "flux transformer: what: backend message"; returns rc. */
+int flux_check(struct flux_run *r, int rc, const char *what);
+
+/* View [B, S, H, Dh] of a [B, S, H*Dh] view whose last stride is 1. */
+pictor_tensor flux_heads(const pictor_tensor *t3, int64_t H);
+/* Chunk i of a [B, k*D] modulation as a [B, 1, D] view (broadcasts over
+ * tokens). */
+pictor_tensor flux_chunk(const pictor_tensor *mod, int i, int64_t D);
+/* y = x @ w^T + b. */
+int flux_linear(struct flux_run *r, const pictor_tensor *x,
+                const struct flux_linear *l, pictor_tensor *y,
+                const char *what);
+/* y = LN(x) * scale1p + shift (LN eps 1e-6, no affine); scale1p already
+ * holds 1 + scale. x [B, S, D]; shift, scale1p [B, 1, D]. */
+int flux_modulate(struct flux_run *r, const pictor_tensor *x,
+                  const pictor_tensor *shift, const pictor_tensor *scale1p,
+                  pictor_tensor *y);
+/* Adds 1 to chunk i of mod in place (so it holds 1 + scale). */
+int flux_one_plus(struct flux_run *r, pictor_tensor *mod, int i);
+/* x += gate * y (y is overwritten with gate * y). */
+int flux_gated_add(struct flux_run *r, pictor_tensor *x, pictor_tensor *y,
+                   const pictor_tensor *gate);
+/* RoPE on q and k in place, then o = SDPA(q, k, v); all [B, N, H, Dh]
+ * views (o may be strided), scale 1/sqrt(Dh). */
+int flux_attention(struct flux_run *r, pictor_tensor *q, pictor_tensor *k,
+                   const pictor_tensor *v, pictor_tensor *o);
+
+/* ---- embeddings and blocks -------------------------------------------- */
+
+/* temb and r->silu_temb from timestep, guidance, pooled (flux_embed.c). */
+int flux_embed_time(struct flux_run *r, const struct pictor_flux_inputs *in);
+/* r->cos / r->sin from concat(txt_ids, img_ids) (flux_embed.c). */
+int flux_embed_rope(struct flux_run *r, const struct pictor_flux_inputs *in);
+/* One double-stream block on r->h (flux_blocks.c). */
+int flux_double_block(struct flux_run *r, const struct flux_double *b);
+/* One single-stream block on r->h (flux_single.c). */
+int flux_single_block(struct flux_run *r, const struct flux_single *b);
+
+#endif /* PICTOR_FLUX_INTERNAL_H */

@@ -1,0 +1,119 @@
+/* plugins/flux/flux_run.c — per-forward plumbing shared by the blocks: the
+ * scratch stack, views, and the small compound steps (modulated LayerNorm,
+ * gated residual, rotary attention); see flux_internal.h. */
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "flux_internal.h"
+#include "pictor/ops.h"
+#include "pictor/tensor_util.h"
+
+size_t flux_scratch_mark(const struct flux_scratch *s)
+{
+    return s->n;
+}
+
+void flux_scratch_release(struct flux_scratch *s, size_t mark)
+{
+    while (s->n > mark)
+        pictor_backend_free(s->be, s->ptrs[--s->n]);
+    if (s->n == 0) {
+        free(s->ptrs);
+        s->ptrs = NULL;
+        s->cap = 0;
+    }
+}
+
+int flux_check(struct flux_run *r, int rc, const char *what)
+{
+    if (rc != PICTOR_OK)
+        snprintf(r->err, r->errlen, "flux transformer: %s: %s", what,
+                 pictor_backend_error(r->be));
+    return rc;
+}
+
+int flux_alloc(struct flux_run *r, pictor_tensor *t, int ndim, const int64_t *shape)
+{
+    struct flux_scratch *s = &r->s;
+    if (s->n == s->cap) {
+        size_t cap = s->cap ? 2 * s->cap : 32;
+        void **p = realloc(s->ptrs, cap * sizeof *p);
+        if (!p) {
+            snprintf(r->err, r->errlen, "flux transformer: out of memory");
+            return PICTOR_E_NOMEM;
+        }
+        s->ptrs = p;
+        s->cap = cap;
+    }
+    int rc = pictor_tensor_alloc(r->be, t, PICTOR_F32, ndim, shape);
+    if (rc != PICTOR_OK)
+        return flux_check(r, rc, "allocating activations");
+    s->ptrs[s->n++] = t->data;
+    return PICTOR_OK;
+}
+
+pictor_tensor flux_heads(const pictor_tensor *t3, int64_t H)
+{
+    pictor_tensor v = *t3;
+    v.ndim = 4;
+    v.shape[3] = t3->shape[2] / H;
+    v.shape[2] = H;
+    v.stride[3] = t3->stride[2];
+    v.stride[2] = t3->stride[2] * v.shape[3];
+    return v;
+}
+
+pictor_tensor flux_chunk(const pictor_tensor *mod, int i, int64_t D)
+{
+    pictor_tensor c = pictor_tensor_slice(mod, 1, (int64_t)i * D, D);
+    return pictor_tensor_unsqueeze(&c, 1);
+}
+
+int flux_linear(struct flux_run *r, const pictor_tensor *x, const struct flux_linear *l,
+                pictor_tensor *y, const char *what)
+{
+    return flux_check(r, pictor_linear(r->be, x, &l->w, &l->b, y), what);
+}
+
+int flux_modulate(struct flux_run *r, const pictor_tensor *x, const pictor_tensor *shift,
+                  const pictor_tensor *scale1p, pictor_tensor *y)
+{
+    int rc;
+    if ((rc = flux_check(r, pictor_layer_norm(r->be, x, FLUX_NORM_EPS, NULL, NULL, y),
+                         "layer_norm")) ||
+        (rc = flux_check(r, pictor_mul(r->be, y, scale1p, y), "modulation scale")) ||
+        (rc = flux_check(r, pictor_add(r->be, y, shift, y), "modulation shift")))
+        return rc;
+    return PICTOR_OK;
+}
+
+int flux_one_plus(struct flux_run *r, pictor_tensor *mod, int i)
+{
+    pictor_tensor c = flux_chunk(mod, i, r->D);
+    return flux_check(r, pictor_add(r->be, &c, &r->one, &c), "1 + scale");
+}
+
+int flux_gated_add(struct flux_run *r, pictor_tensor *x, pictor_tensor *y,
+                   const pictor_tensor *gate)
+{
+    int rc;
+    if ((rc = flux_check(r, pictor_mul(r->be, y, gate, y), "gate")) ||
+        (rc = flux_check(r, pictor_add(r->be, x, y, x), "gated residual")))
+        return rc;
+    return PICTOR_OK;
+}
+
+int flux_attention(struct flux_run *r, pictor_tensor *q, pictor_tensor *k,
+                   const pictor_tensor *v, pictor_tensor *o)
+{
+    static const int bhld[4] = {0, 2, 1, 3}; /* [B, N, H, Dh] -> [B, H, N, Dh] */
+    int rc;
+    if ((rc = flux_check(r, pictor_rope(r->be, q, &r->cos, &r->sin, q), "rope q")) ||
+        (rc = flux_check(r, pictor_rope(r->be, k, &r->cos, &r->sin, k), "rope k")))
+        return rc;
+    pictor_tensor qp = pictor_tensor_permute(q, bhld), kp = pictor_tensor_permute(k, bhld),
+                  vp = pictor_tensor_permute(v, bhld), op = pictor_tensor_permute(o, bhld);
+    float scale = 1.0f / sqrtf((float)r->Dh);
+    return flux_check(r, pictor_sdpa(r->be, &qp, &kp, &vp, NULL, scale, false, &op), "sdpa");
+}

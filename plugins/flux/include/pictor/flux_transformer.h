@@ -1,0 +1,144 @@
+/*
+ * pictor/flux_transformer.h — the FLUX.1 transformer (diffusers
+ * `FluxTransformer2DModel`, MODELS.md §4): config, weight loading by the
+ * checkpoint's own tensor names, and one forward call.
+ *
+ * Lifecycle: fill a config (pictor_flux_config_load reads a
+ * transformer/config.json over diffusers' defaults), open the model on a
+ * backend with a weight source (pictor_flux_transformer_open: every tensor
+ * is looked up with pictor_params by its diffusers name and shape-checked;
+ * the first missing or wrongly shaped tensor fails the open with a message
+ * naming the tensor and its file), run any number of forwards, close.
+ *
+ * Shapes (D = num_attention_heads * attention_head_dim, 3072 for FLUX.1;
+ * F = 4 * D; Dh = attention_head_dim; N = T + L):
+ *   hidden_states          [B, L, in_channels]   packed latents (§4.4)
+ *   encoder_hidden_states  [B, T, joint_attention_dim]  T5 states
+ *   pooled_projections     [B, pooled_projection_dim]   CLIP pooled
+ *   timestep               [B]  sigma, i.e. the pipeline's t / 1000
+ *   guidance               [B]  guidance scale (dev; NULL for schnell)
+ *   img_ids                [L, n_axes]  CPU f32 (RoPE tables are host-made)
+ *   txt_ids                [T, n_axes]  CPU f32
+ *   out                    [B, L, out_channels]  flow velocity, packed
+ * Device tensors may have any float dtype and strides; activations are f32.
+ *
+ * Memory: weights stay where the source has them (CPU: zero copy) or are
+ * uploaded once; each forward allocates its temporaries from the backend
+ * through a per-call scratch stack and frees each block's temporaries when
+ * the block ends (peak ~ h [B,N,D] + one block's q,k,v,o and [B,N,5D]).
+ *
+ * Only patch_size 1 is supported (the released FLUX.1 value); the config
+ * must satisfy sum(axes_dims_rope) == attention_head_dim.
+ * Thread: [worker thread] — the backend's owner.
+ */
+#ifndef PICTOR_FLUX_TRANSFORMER_H
+#define PICTOR_FLUX_TRANSFORMER_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pictor/backend.h"
+#include "pictor/tensor.h"
+#include "pictor/wsource.h"
+
+#define PICTOR_FLUX_MAX_AXES 4     /* RoPE position axes (FLUX.1: 3) */
+#define PICTOR_FLUX_ROPE_THETA 10000.0 /* fixed in diffusers FluxPosEmbed */
+
+struct pictor_flux_config {
+    int patch_size;            /* 1 (only value supported) */
+    int in_channels;           /* 64 = 16 latent channels x 2x2 patch */
+    int out_channels;          /* null in config.json -> in_channels */
+    int num_layers;            /* 19 double-stream blocks */
+    int num_single_layers;     /* 38 single-stream blocks */
+    int attention_head_dim;    /* 128 */
+    int num_attention_heads;   /* 24 -> D = 3072 */
+    int joint_attention_dim;   /* 4096 (T5 width) */
+    int pooled_projection_dim; /* 768 (CLIP-L pooled) */
+    bool guidance_embeds;      /* schnell false, dev true */
+    int n_axes;                /* len(axes_dims_rope): 3 */
+    int axes_dims_rope[PICTOR_FLUX_MAX_AXES]; /* [16, 56, 56] */
+};
+
+/* diffusers FluxTransformer2DModel.__init__ defaults (= FLUX.1-schnell). */
+void pictor_flux_config_default(struct pictor_flux_config *cfg);
+
+/* Reads `dir/config.json` over the defaults and validates it. Wrong class
+ * name, wrong JSON types, patch_size != 1, heads * head_dim inconsistent
+ * with axes_dims_rope, non-positive sizes: PICTOR_E_FORMAT / _UNSUPPORTED
+ * with a message naming the file and the field. */
+int pictor_flux_config_load(const char *dir, struct pictor_flux_config *cfg,
+                            char *err, size_t errlen);
+
+/* Checks a config filled by hand (load calls it). */
+int pictor_flux_config_validate(const struct pictor_flux_config *cfg,
+                                char *err, size_t errlen);
+
+/* D = num_attention_heads * attention_head_dim. */
+int pictor_flux_inner_dim(const struct pictor_flux_config *cfg);
+
+/* Parameters (elements) a checkpoint of this config holds, from the same
+ * tensor list the loader uses (FLUX.1-schnell: 11,891,178,560). */
+int64_t pictor_flux_config_param_count(const struct pictor_flux_config *cfg);
+
+/*
+ * Checks the tensor names, dtypes (float) and shapes of a weight source
+ * against the config without loading or reading any tensor data (works on
+ * header-only/sparse files). Reports every missing, unexpected or wrongly
+ * shaped tensor by name in err ("; "-separated, truncated with a count),
+ * returning PICTOR_E_FORMAT when there is any, PICTOR_OK otherwise.
+ *
+ * Listing names (for "unexpected") uses the common host table
+ * (pictor_common_host()->weights_count / weights_name), so `src` must come
+ * from that host's weights_open or weights_peek. With no host set, or for
+ * any other source, use pictor_flux_transformer_check_names and pass the
+ * lister yourself.
+ */
+int pictor_flux_transformer_check(const struct pictor_flux_config *cfg,
+                                  const struct pictor_wsource *src, char *err,
+                                  size_t errlen);
+
+/* As above with an explicit lister; count/name NULL: unexpected tensors
+ * are not looked for (missing and wrongly shaped ones still are). */
+int pictor_flux_transformer_check_names(
+    const struct pictor_flux_config *cfg, const struct pictor_wsource *src,
+    size_t (*count)(const struct pictor_wsource *src),
+    const char *(*name)(const struct pictor_wsource *src, size_t i),
+    char *err, size_t errlen);
+
+struct pictor_flux_transformer;
+
+/* Validates cfg, loads every tensor (see top). The source must outlive the
+ * model on the CPU (tensors are used in place). */
+int pictor_flux_transformer_open(const struct pictor_flux_config *cfg,
+                                 const struct pictor_wsource *src,
+                                 pictor_backend *be,
+                                 struct pictor_flux_transformer **out,
+                                 char *err, size_t errlen);
+/* NULL is a no-op. */
+void pictor_flux_transformer_close(struct pictor_flux_transformer *m);
+
+/* Parameters loaded (elements); equals pictor_flux_config_param_count. */
+long long pictor_flux_transformer_param_count(
+    const struct pictor_flux_transformer *m);
+
+const struct pictor_flux_config *pictor_flux_transformer_config(
+    const struct pictor_flux_transformer *m);
+
+/* One transformer call; shapes at the top of this header. */
+struct pictor_flux_inputs {
+    const pictor_tensor *hidden_states;         /* [B, L, in_channels] */
+    const pictor_tensor *encoder_hidden_states; /* [B, T, joint_dim] */
+    const pictor_tensor *pooled_projections;    /* [B, pooled_dim] */
+    const pictor_tensor *timestep;              /* [B] sigma = t / 1000 */
+    const pictor_tensor *guidance;              /* [B]; dev only, else NULL */
+    const pictor_tensor *img_ids;               /* [L, n_axes] CPU f32 */
+    const pictor_tensor *txt_ids;               /* [T, n_axes] CPU f32 */
+};
+
+int pictor_flux_transformer_forward(struct pictor_flux_transformer *m,
+                                    const struct pictor_flux_inputs *in,
+                                    pictor_tensor *out, char *err,
+                                    size_t errlen);
+
+#endif /* PICTOR_FLUX_TRANSFORMER_H */

@@ -51,14 +51,13 @@ static int scalar_embed(struct flux_run *r, const pictor_tensor *v, const pictor
 int flux_embed_time(struct flux_run *r, const struct pictor_flux_inputs *in)
 {
     const struct pictor_flux_transformer *m = r->m;
-    size_t mark = flux_scratch_mark(&r->s);
     pictor_tensor k1000, temb, extra;
     int64_t s1[1] = {1}, sd[2] = {r->B, r->D};
     int rc;
     /* r->silu_temb survives this call: allocate it below the mark */
     if ((rc = flux_alloc(r, &r->silu_temb, 2, sd)))
         return rc;
-    mark = flux_scratch_mark(&r->s);
+    size_t mark = flux_scratch_mark(&r->s);
     if ((rc = flux_alloc(r, &k1000, 1, s1)) ||
         (rc = flux_check(r, pictor_fill(r->be, &k1000, FLUX_TIME_SCALE), "constant")) ||
         (rc = flux_alloc(r, &temb, 2, sd)) || (rc = flux_alloc(r, &extra, 2, sd)))

@@ -1,0 +1,190 @@
+/*
+ * kernels/cpu/op_matmul.c — c = alpha * a @ b + bias on the CPU: batch dims
+ * broadcast NumPy-style, any strides (a transposed operand is just a
+ * strided view), any float dtypes. Non-f32 operands are converted once to
+ * f32 (cpu_f32_view_make, FP8 scales applied); the product runs on the
+ * blocked GEMM core (gemm.c) with f32 accumulation. A c that is not f32
+ * with unit column stride is computed into a contiguous f32 buffer and
+ * scattered (rounded) afterwards.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "cpu_block.h"
+#include "cpu_gemm.h"
+#include "cpu_internal.h"
+#include "pictor/tensor_util.h"
+
+/* Matrix dims (M, K / K, N / M, N) are the last two; the rest are batch. */
+#define MAT_DIMS 2
+#define MAX_BATCH_DIMS (PICTOR_MAX_DIMS - MAT_DIMS)
+
+struct matmul_job {
+    int nb;                      /* batch dims of c */
+    int64_t bshape[MAX_BATCH_DIMS];
+    /* Batch strides aligned to c's batch dims (0 = broadcast). */
+    int64_t bs_a[MAX_BATCH_DIMS], bs_b[MAX_BATCH_DIMS];
+    int64_t bs_c[MAX_BATCH_DIMS];
+    struct cpu_mat a, b; /* item 0's matrices */
+    float *c;
+};
+
+/* Element offsets of batch item t in a, b and c. */
+static void batch_offsets(const struct matmul_job *j, int64_t t,
+                          int64_t *oa, int64_t *ob, int64_t *oc)
+{
+    *oa = *ob = *oc = 0;
+    for (int d = j->nb - 1; d >= 0; d--) {
+        int64_t i = t % j->bshape[d];
+
+        t /= j->bshape[d];
+        *oa += i * j->bs_a[d];
+        *ob += i * j->bs_b[d];
+        *oc += i * j->bs_c[d];
+    }
+}
+
+static void pack_a(const void *ctx, int64_t t, int64_t i0, int64_t mc,
+                   int64_t k0, int64_t kc, float *dst)
+{
+    const struct matmul_job *j = ctx;
+    int64_t oa, ob, oc;
+    struct cpu_mat m = j->a;
+
+    batch_offsets(j, t, &oa, &ob, &oc);
+    m.p += oa;
+    cpu_gemm_pack_a_mat(&m, i0, mc, k0, kc, dst);
+}
+
+static void pack_b(const void *ctx, int64_t t, int64_t k0, int64_t kc,
+                   int64_t j0, int64_t nc, float *dst)
+{
+    const struct matmul_job *j = ctx;
+    int64_t oa, ob, oc;
+    struct cpu_mat m = j->b;
+
+    batch_offsets(j, t, &oa, &ob, &oc);
+    m.p += ob;
+    cpu_gemm_pack_b_mat(&m, k0, kc, j0, nc, dst);
+}
+
+static float *c_of(const void *ctx, int64_t t)
+{
+    const struct matmul_job *j = ctx;
+    int64_t oa, ob, oc;
+
+    batch_offsets(j, t, &oa, &ob, &oc);
+    return j->c + oc;
+}
+
+/* Batch strides of an operand with nd_op dims, right-aligned to c's nb
+ * batch dims; size-1 and missing dims broadcast (stride 0). */
+static void align_batch(const pictor_tensor *t, const int64_t *stride,
+                        int nb, int64_t *out)
+{
+    int nbo = t->ndim - MAT_DIMS;
+
+    for (int d = 0; d < nb; d++) {
+        int k = d - (nb - nbo);
+        out[d] = (k >= 0 && t->shape[k] != 1) ? stride[k] : 0;
+    }
+}
+
+int cpu_op_matmul(void *vctx, const struct pictor_op_args *args, char *err,
+                  size_t errlen)
+{
+    struct cpu_ctx *ctx = vctx;
+    const pictor_tensor *a = args->u.matmul.a, *b = args->u.matmul.b;
+    const pictor_tensor *bias = args->u.matmul.bias;
+    pictor_tensor *c = args->u.matmul.c;
+    struct cpu_f32_view va, vb;
+    struct matmul_job job = { .nb = c->ndim - MAT_DIMS };
+    struct cpu_gemm g = { .alpha = args->u.matmul.alpha };
+    float *cbuf = NULL, *bias_f = NULL;
+    bool direct, bias_owned = false;
+    int64_t cs[MAX_BATCH_DIMS];
+    int rc;
+
+    g.M = c->shape[c->ndim - 2];
+    g.N = c->shape[c->ndim - 1];
+    g.K = a->shape[a->ndim - 1];
+    g.batch = 1;
+    for (int d = 0; d < job.nb; d++) {
+        job.bshape[d] = c->shape[d];
+        g.batch *= c->shape[d];
+    }
+    if (pictor_tensor_numel(c) == 0)
+        return PICTOR_OK;
+
+    if ((rc = cpu_f32_view_make(ctx, a, &va)))
+        goto err_nomem;
+    if ((rc = cpu_f32_view_make(ctx, b, &vb)))
+        goto err_release_a;
+    if (bias) {
+        bias_f = cpu_gather_f32(bias, &bias_owned);
+        if (!bias_f) {
+            rc = PICTOR_E_NOMEM;
+            goto err_release_b;
+        }
+    }
+
+    /* c straight from the GEMM when it is f32 with unit column stride. */
+    direct = c->dtype == PICTOR_F32 && (g.N == 1 || c->stride[c->ndim - 1] == 1);
+    if (direct) {
+        job.c = c->data;
+        g.ldc = c->stride[c->ndim - 2];
+        for (int d = 0; d < job.nb; d++)
+            cs[d] = c->stride[d];
+    } else {
+        cbuf = malloc((size_t)pictor_tensor_numel(c) * sizeof(float));
+        if (!cbuf) {
+            rc = PICTOR_E_NOMEM;
+            goto err_release_bias;
+        }
+        job.c = cbuf;
+        g.ldc = g.N;
+        for (int64_t step = g.M * g.N, d = job.nb - 1; d >= 0; d--) {
+            cs[d] = step;
+            step *= c->shape[d];
+        }
+    }
+    for (int d = 0; d < job.nb; d++)
+        job.bs_c[d] = c->shape[d] == 1 ? 0 : cs[d];
+    align_batch(a, va.stride, job.nb, job.bs_a);
+    align_batch(b, vb.stride, job.nb, job.bs_b);
+    job.a = (struct cpu_mat){ va.p, va.stride[a->ndim - 2],
+                              va.stride[a->ndim - 1] };
+    job.b = (struct cpu_mat){ vb.p, vb.stride[b->ndim - 2],
+                              vb.stride[b->ndim - 1] };
+
+    g.bias_n = bias_f;
+    g.pack_a = pack_a;
+    g.pack_b = pack_b;
+    g.c_of = c_of;
+    g.ctx = &job;
+    if ((rc = cpu_gemm(ctx, &g)))
+        goto err_free_c;
+    if (!direct)
+        cpu_scatter_f32_mt(ctx, c, cbuf, false);
+
+    free(cbuf);
+    cpu_release(bias_f, bias_owned);
+    cpu_f32_view_release(&vb);
+    cpu_f32_view_release(&va);
+    return PICTOR_OK;
+
+err_free_c:
+    free(cbuf);
+err_release_bias:
+    cpu_release(bias_f, bias_owned);
+err_release_b:
+    cpu_f32_view_release(&vb);
+err_release_a:
+    cpu_f32_view_release(&va);
+err_nomem:
+    snprintf(err, errlen, "matmul: out of memory for a [%lld, %lld] x "
+             "[%lld, %lld] product (batch %lld)", (long long)g.M,
+             (long long)g.K, (long long)g.K, (long long)g.N,
+             (long long)g.batch);
+    return rc;
+}

@@ -1,0 +1,112 @@
+/*
+ * plugins/flux/flux_blocks.c — the double-stream block (diffusers
+ * FluxTransformerBlock, MODELS.md §4.3 step 6) on r->h [B, N, D], whose
+ * rows 0..T-1 are the text stream c and rows T..N-1 the image stream x:
+ *   (shift, scale, gate)_msa, (shift, scale, gate)_mlp = chunk6(norm1.linear(SiLU temb))
+ *   q, k, v [B, N, H, Dh]: text rows from add_*_proj(ĉ), image rows from
+ *           to_*(x̂), each RMSNorm'd per head (norm_added_* / norm_*),
+ *           then RoPE and SDPA over all N tokens (text first)
+ *   x += gate_msa * to_out.0(O[T:]);  c += c_gate_msa * to_add_out(O[:T])
+ *   x += gate_mlp * ff(LN(x)(1 + scale_mlp) + shift_mlp), same for c
+ * Projections write straight into the token slices of q, k, v, so the joint
+ * attention needs no concatenation copy. All temporaries are released at
+ * the end of the block.
+ */
+#include "flux_internal.h"
+#include "pictor/ops.h"
+#include "pictor/tensor_util.h"
+
+/* Indices into the 6-way AdaLayerNormZero chunk (diffusers order). */
+enum { SHIFT_MSA, SCALE_MSA, GATE_MSA, SHIFT_MLP, SCALE_MLP, GATE_MLP };
+
+struct stream { /* one side of the block: image or text */
+    const char *name;
+    pictor_tensor x;    /* [B, S, D] view into r->h */
+    int64_t row0, S;    /* token rows in r->h / q / k / v */
+    const struct flux_linear *mod, *q, *k, *v, *out, *ff0, *ff2;
+    const pictor_tensor *norm_q, *norm_k;
+    pictor_tensor m;    /* [B, 6D] modulation */
+    pictor_tensor xn;   /* [B, S, D] scratch */
+};
+
+/* Modulation, normed input, q/k/v rows (RMSNorm'd) for one stream. */
+static int stream_qkv(struct flux_run *r, struct stream *st, pictor_tensor *q,
+                      pictor_tensor *k, pictor_tensor *v)
+{
+    int64_t sm[2] = {r->B, 6 * r->D}, sx[3] = {r->B, st->S, r->D};
+    int rc;
+    if ((rc = flux_alloc(r, &st->m, 2, sm)) ||
+        (rc = flux_linear(r, &r->silu_temb, st->mod, &st->m, st->name)) ||
+        (rc = flux_one_plus(r, &st->m, SCALE_MSA)) || (rc = flux_one_plus(r, &st->m, SCALE_MLP)))
+        return rc;
+    pictor_tensor shift = flux_chunk(&st->m, SHIFT_MSA, r->D);
+    pictor_tensor scale = flux_chunk(&st->m, SCALE_MSA, r->D);
+    if ((rc = flux_alloc(r, &st->xn, 3, sx)) ||
+        (rc = flux_modulate(r, &st->x, &shift, &scale, &st->xn)))
+        return rc;
+    pictor_tensor qs = pictor_tensor_slice(q, 1, st->row0, st->S);
+    pictor_tensor ks = pictor_tensor_slice(k, 1, st->row0, st->S);
+    pictor_tensor vs = pictor_tensor_slice(v, 1, st->row0, st->S);
+    if ((rc = flux_linear(r, &st->xn, st->q, &qs, "q projection")) ||
+        (rc = flux_linear(r, &st->xn, st->k, &ks, "k projection")) ||
+        (rc = flux_linear(r, &st->xn, st->v, &vs, "v projection")))
+        return rc;
+    pictor_tensor qh = flux_heads(&qs, r->H), kh = flux_heads(&ks, r->H);
+    if ((rc = flux_check(r, pictor_rms_norm(r->be, &qh, FLUX_NORM_EPS, st->norm_q, &qh),
+                         "rms_norm q")) ||
+        (rc = flux_check(r, pictor_rms_norm(r->be, &kh, FLUX_NORM_EPS, st->norm_k, &kh),
+                         "rms_norm k")))
+        return rc;
+    return PICTOR_OK;
+}
+
+/* Attention output projection, gated residual, then the gated FF. */
+static int stream_finish(struct flux_run *r, struct stream *st, const pictor_tensor *o)
+{
+    pictor_tensor os = pictor_tensor_slice(o, 1, st->row0, st->S), f;
+    pictor_tensor gate = flux_chunk(&st->m, GATE_MSA, r->D);
+    pictor_tensor shift = flux_chunk(&st->m, SHIFT_MLP, r->D);
+    pictor_tensor scale = flux_chunk(&st->m, SCALE_MLP, r->D);
+    pictor_tensor gate_mlp = flux_chunk(&st->m, GATE_MLP, r->D);
+    int64_t sf[3] = {r->B, st->S, FLUX_MLP_RATIO * r->D};
+    int rc;
+    if ((rc = flux_linear(r, &os, st->out, &st->xn, "attention output")) ||
+        (rc = flux_gated_add(r, &st->x, &st->xn, &gate)) ||
+        (rc = flux_modulate(r, &st->x, &shift, &scale, &st->xn)) ||
+        (rc = flux_alloc(r, &f, 3, sf)) || (rc = flux_linear(r, &st->xn, st->ff0, &f, "ff")) ||
+        (rc = flux_check(r, pictor_unary(r->be, PICTOR_UNARY_GELU_TANH, &f, &f), "ff gelu")) ||
+        (rc = flux_linear(r, &f, st->ff2, &st->xn, "ff")) ||
+        (rc = flux_gated_add(r, &st->x, &st->xn, &gate_mlp)))
+        return rc;
+    return PICTOR_OK;
+}
+
+int flux_double_block(struct flux_run *r, const struct flux_double *b)
+{
+    size_t mark = flux_scratch_mark(&r->s);
+    struct stream img = {
+        .name = "norm1", .x = pictor_tensor_slice(&r->h, 1, r->T, r->L), .row0 = r->T,
+        .S = r->L, .mod = &b->norm1, .q = &b->to_q, .k = &b->to_k, .v = &b->to_v,
+        .out = &b->to_out, .ff0 = &b->ff0, .ff2 = &b->ff2, .norm_q = &b->norm_q,
+        .norm_k = &b->norm_k};
+    struct stream txt = {
+        .name = "norm1_context", .x = pictor_tensor_slice(&r->h, 1, 0, r->T), .row0 = 0,
+        .S = r->T, .mod = &b->norm1_context, .q = &b->add_q, .k = &b->add_k,
+        .v = &b->add_v, .out = &b->to_add_out, .ff0 = &b->ffc0, .ff2 = &b->ffc2,
+        .norm_q = &b->norm_added_q, .norm_k = &b->norm_added_k};
+    pictor_tensor q, k, v, o;
+    int64_t s[3] = {r->B, r->N, r->D};
+    int rc;
+    if ((rc = flux_alloc(r, &q, 3, s)) || (rc = flux_alloc(r, &k, 3, s)) ||
+        (rc = flux_alloc(r, &v, 3, s)) || (rc = flux_alloc(r, &o, 3, s)) ||
+        (rc = stream_qkv(r, &img, &q, &k, &v)) || (rc = stream_qkv(r, &txt, &q, &k, &v)))
+        goto out;
+    pictor_tensor qh = flux_heads(&q, r->H), kh = flux_heads(&k, r->H);
+    pictor_tensor vh = flux_heads(&v, r->H), oh = flux_heads(&o, r->H);
+    if ((rc = flux_attention(r, &qh, &kh, &vh, &oh)) || (rc = stream_finish(r, &img, &o)) ||
+        (rc = stream_finish(r, &txt, &o)))
+        goto out;
+out:
+    flux_scratch_release(&r->s, mark);
+    return rc;
+}

@@ -1,0 +1,59 @@
+/*
+ * plugins/flux/flux_single.c — the single-stream block (diffusers
+ * FluxSingleTransformerBlock, MODELS.md §4.3 step 7) on r->h [B, N, D]:
+ *   (shift, scale, gate) = chunk3(norm.linear(SiLU temb))
+ *   ĥ = LN(h)(1 + scale) + shift
+ *   cat [B, N, D + F]: cat[..., :D] = SDPA(RoPE(RMSNorm(q, k)), v) with
+ *                      q, k, v = to_q/k/v(ĥ) (no output projection);
+ *                      cat[..., D:] = GELU_tanh(proj_mlp(ĥ))
+ *   h += gate * proj_out(cat)
+ * Attention and MLP write straight into their column ranges of cat (no
+ * concatenation copy). Temporaries are released at the end of the block.
+ */
+#include "flux_internal.h"
+#include "pictor/ops.h"
+#include "pictor/tensor_util.h"
+
+enum { SHIFT, SCALE, GATE }; /* AdaLayerNormZeroSingle chunk order */
+
+int flux_single_block(struct flux_run *r, const struct flux_single *b)
+{
+    size_t mark = flux_scratch_mark(&r->s);
+    const int64_t D = r->D, F = FLUX_MLP_RATIO * D;
+    int64_t sm[2] = {r->B, 3 * D}, sx[3] = {r->B, r->N, D}, sc[3] = {r->B, r->N, D + F};
+    pictor_tensor mod, hn, cat, q, k, v;
+    int rc;
+    if ((rc = flux_alloc(r, &mod, 2, sm)) ||
+        (rc = flux_linear(r, &r->silu_temb, &b->norm, &mod, "norm.linear")) ||
+        (rc = flux_one_plus(r, &mod, SCALE)))
+        goto out;
+    pictor_tensor shift = flux_chunk(&mod, SHIFT, D), scale = flux_chunk(&mod, SCALE, D);
+    pictor_tensor gate = flux_chunk(&mod, GATE, D);
+    if ((rc = flux_alloc(r, &hn, 3, sx)) || (rc = flux_modulate(r, &r->h, &shift, &scale, &hn)) ||
+        (rc = flux_alloc(r, &cat, 3, sc)))
+        goto out;
+    pictor_tensor attn = pictor_tensor_slice(&cat, 2, 0, D);
+    pictor_tensor mlp = pictor_tensor_slice(&cat, 2, D, F);
+    if ((rc = flux_linear(r, &hn, &b->proj_mlp, &mlp, "proj_mlp")) ||
+        (rc = flux_check(r, pictor_unary(r->be, PICTOR_UNARY_GELU_TANH, &mlp, &mlp),
+                         "mlp gelu")) ||
+        (rc = flux_alloc(r, &q, 3, sx)) || (rc = flux_alloc(r, &k, 3, sx)) ||
+        (rc = flux_alloc(r, &v, 3, sx)) ||
+        (rc = flux_linear(r, &hn, &b->to_q, &q, "q projection")) ||
+        (rc = flux_linear(r, &hn, &b->to_k, &k, "k projection")) ||
+        (rc = flux_linear(r, &hn, &b->to_v, &v, "v projection")))
+        goto out;
+    pictor_tensor qh = flux_heads(&q, r->H), kh = flux_heads(&k, r->H);
+    pictor_tensor vh = flux_heads(&v, r->H), oh = flux_heads(&attn, r->H);
+    if ((rc = flux_check(r, pictor_rms_norm(r->be, &qh, FLUX_NORM_EPS, &b->norm_q, &qh),
+                         "rms_norm q")) ||
+        (rc = flux_check(r, pictor_rms_norm(r->be, &kh, FLUX_NORM_EPS, &b->norm_k, &kh),
+                         "rms_norm k")) ||
+        (rc = flux_attention(r, &qh, &kh, &vh, &oh)) ||
+        (rc = flux_linear(r, &cat, &b->proj_out, &hn, "proj_out")) ||
+        (rc = flux_gated_add(r, &r->h, &hn, &gate)))
+        goto out;
+out:
+    flux_scratch_release(&r->s, mark);
+    return rc;
+}

@@ -459,12 +459,24 @@ static int pretokenize_bpe(const struct pictor_clip_tokenizer *t, const char *te
             for (j = i + 1; j < n && !tok_is_white_space(cps[j]) && !is_letter(cps[j]) &&
                             !is_number(cps[j]);
                  j++) {}
-        piece.len = 0;
-        for (size_t k = i; k < j; k++)
-            if ((rc = tok_buf_put_cp(&piece, cps[k])))
+        /* ByteLevel(use_regex=True) re-splits every match with GPT-2's
+         * regex; that changes only the two special-token literals, which
+         * become "<|", the word, "|>" (the other matches are already single
+         * GPT-2 pre-tokens). */
+        size_t cuts[4] = {i, j, j, j}, ncut = 1;
+        if (m > 4 && cps[i] == '<') {
+            cuts[1] = i + 2;
+            cuts[2] = j - 2;
+            ncut = 3;
+        }
+        for (size_t c = 0; c < ncut; c++) {
+            piece.len = 0;
+            for (size_t k = cuts[c]; k < cuts[c + 1]; k++)
+                if ((rc = tok_buf_put_cp(&piece, cps[k])))
+                    goto out;
+            if ((rc = bpe(t, (const uint8_t *)piece.p, piece.len, sym, out)))
                 goto out;
-        if ((rc = bpe(t, (const uint8_t *)piece.p, piece.len, sym, out)))
-            goto out;
+        }
         i = j;
     }
 out:

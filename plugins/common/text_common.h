@@ -55,11 +55,12 @@ static inline int txt_ids_on_device(pictor_backend *be, const pictor_tensor *ids
     return rc;
 }
 
-/* Token id at flat position i of a contiguous host ids tensor. */
-static inline int64_t txt_id_at(const pictor_tensor *ids, int64_t i)
+/* Token id ids[b, l] of a host ids tensor [B, L] (any strides). */
+static inline int64_t txt_id_at(const pictor_tensor *ids, int64_t b, int64_t l)
 {
-    return ids->dtype == PICTOR_I64 ? ((const int64_t *)ids->data)[i]
-                                    : ((const int32_t *)ids->data)[i];
+    int64_t off = b * ids->stride[0] + l * ids->stride[1];
+    return ids->dtype == PICTOR_I64 ? ((const int64_t *)ids->data)[off]
+                                    : ((const int32_t *)ids->data)[off];
 }
 
 #endif /* PICTOR_TEXT_COMMON_H */

@@ -81,11 +81,12 @@ struct pictor_clip_text_out {
     pictor_tensor *text_embeds;       /* [B, P] pooled @ text_projection^T */
 };
 
-/* Position of the pooled token in one row of ids, as transformers picks it:
- * if eos_token_id == 2 (legacy configs) the first position of the largest
- * id (argmax); otherwise the first position equal to eos_token_id, or 0
- * when the row has none (argmax of all-false). */
-int64_t pictor_clip_text_eos_position(const int64_t *ids, int64_t L,
+/* Position of the pooled token in row b of ids [B, L] (I64 or I32, host
+ * memory), as transformers 5 CLIPTextTransformer picks it: if eos_token_id
+ * == 2 (the legacy value of the released configs) the first position of the
+ * row's largest id (argmax); otherwise the first position equal to
+ * eos_token_id, or 0 when the row has none (argmax of all-false). */
+int64_t pictor_clip_text_eos_position(const pictor_tensor *ids, int64_t b,
                                       int64_t eos_token_id);
 
 /* ids: [B, L] I64 or I32 in host memory (token ids come from the tokenizer;

@@ -25,6 +25,8 @@
  *      the normalised text;
  *   5. pre-tokenisation regex `<\|startoftext\|>|<\|endoftext\|>|'s|'t|'re|
  *      've|'m|'ll|'d|[\p{L}]+|[\p{N}]|[^\s\p{L}\p{N}]+`, whitespace dropped;
+ *      then ByteLevel's GPT-2 regex re-splits each match, which only cuts a
+ *      matched special-token literal into "<|", its word, "|>";
  *   6. byte-level BPE per pre-token with `</w>` on the last symbol, lowest
  *      merge rank first; a symbol missing from vocab.json gives unk;
  *   7. [bos] + first max_length-2 ids + [eos], right-padded with pad.

@@ -200,9 +200,12 @@ struct pictor_family_iface {
                    const struct pictor_tensor *x, float timestep,
                    float sigma, struct pictor_tensor *out, char *err,
                    size_t errlen);
-    /* [worker] Latents -> RGB8 image [B, H, W, 3] u8 in host memory. */
+    /* [worker] Latents -> image [B, 3, H, W] f32 in host memory, already
+     * post-processed into [0, 1] exactly as the reference pipeline's
+     * image processor does before its 8-bit conversion (the host does
+     * round-half-even(255 x) and the PNG). */
     int (*decode)(void *model, const struct pictor_job_ctx *job,
-                  const struct pictor_tensor *latents, uint8_t *rgb,
+                  const struct pictor_tensor *latents, float *image,
                   char *err, size_t errlen);
     /* [worker] */
     void (*release_cond)(void *model, void *cond);
@@ -226,7 +229,7 @@ struct pictor_timestep_params {
     const float *sigmas; /* explicit sigmas (FLUX pipelines) or NULL */
     int n_sigmas;
     bool has_mu;         /* dynamic shifting exponent (FLUX-dev) */
-    float mu;
+    double mu;           /* a Python float in the reference pipelines */
     float eta;           /* DDIM eta; 0 otherwise */
 };
 

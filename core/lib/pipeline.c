@@ -1,6 +1,7 @@
 /* core/lib/pipeline.c — see pictor/pipeline.h. */
 #include "pictor/pipeline.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -34,6 +35,22 @@ static int noise_randn(void *h, float *out, size_t n)
 {
     struct job_host *j = h;
     return pictor_rng_randn(&j->rng, out, PICTOR_F32, (int64_t)n);
+}
+
+/* [B, 3, H, W] in [0, 1] -> [B, H, W, 3] u8 = round_half_even(255 x), as
+ * diffusers' numpy_to_pil ((x * 255).round().astype("uint8")). */
+static void image_to_rgb8(const float *img, int B, int H, int W, uint8_t *rgb)
+{
+    const size_t plane = (size_t)H * (size_t)W;
+    for (int b = 0; b < B; b++)
+        for (int c = 0; c < 3; c++) {
+            const float *src = img + ((size_t)b * 3 + (size_t)c) * plane;
+            uint8_t *dst = rgb + (size_t)b * plane * 3 + (size_t)c;
+            for (size_t i = 0; i < plane; i++) {
+                float v = src[i] < 0.0f ? 0.0f : src[i] > 1.0f ? 1.0f : src[i];
+                dst[i * 3] = (uint8_t)rintf(255.0f * v); /* rint: half to even */
+            }
+        }
 }
 
 static double now_ms(void)
@@ -74,7 +91,7 @@ int pictor_pipeline_run(pictor_backend *be, const struct pictor_pipeline_request
     struct pictor_noise_source noise = {.struct_size = sizeof noise, .ctx = &jh,
                                         .randn = noise_randn};
     void *cond = NULL, *sched = NULL;
-    float *x = NULL, *xin = NULL, *v = NULL;
+    float *x = NULL, *xin = NULL, *v = NULL, *fimg = NULL;
     pictor_tensor xd = {0}, vd = {0};
     uint8_t *img = NULL;
     struct pictor_pipeline_timing tm = {0};
@@ -165,20 +182,25 @@ int pictor_pipeline_run(pictor_backend *be, const struct pictor_pipeline_request
     double t2 = now_ms();
     if ((rc = to_device(be, &xd, x)))
         goto out;
-    img = malloc((size_t)r->gp.batch * (size_t)r->gp.width * (size_t)r->gp.height * 3);
-    if (!img) {
+    size_t npx = (size_t)r->gp.batch * (size_t)r->gp.width * (size_t)r->gp.height;
+    img = malloc(npx * 3);
+    fimg = r->image_out ? r->image_out : malloc(npx * 3 * sizeof *fimg);
+    if (!img || !fimg) {
         rc = PICTOR_E_NOMEM;
         snprintf(err, errlen, "out of memory for the image");
         goto out;
     }
-    if ((rc = fam->decode(r->model, &job, &xd, img, err, errlen)))
+    if ((rc = fam->decode(r->model, &job, &xd, fimg, err, errlen)))
         goto out;
+    image_to_rgb8(fimg, r->gp.batch, r->gp.height, r->gp.width, img);
     tm.decode_ms = now_ms() - t2;
     *rgb = img;
     img = NULL;
     if (timing)
         *timing = tm;
 out:
+    if (fimg != r->image_out)
+        free(fimg);
     free(img);
     pictor_tensor_free(be, &vd);
     pictor_tensor_free(be, &xd);

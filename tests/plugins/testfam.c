@@ -4,7 +4,7 @@
  * one through the loader. probe() claims a folder holding `testfam.marker`,
  * with the score written in it, and peeks at `model.safetensors` through the
  * host's weights API; open() reads tensor "w" through it; predict() returns
- * x / 2 + w[0]; decode() maps the final latents to pixels. Not a model: an ABI exerciser.
+ * x / 2 + w[0]; decode() maps the final latents to the image. Not a model: an ABI exerciser.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -150,22 +150,22 @@ static int tf_predict(void *model, const struct pictor_job_ctx *job, void *cond,
     return PICTOR_OK;
 }
 
-/* rgb[k] = clamp(128 + 16 * latent[k % n]): the image depends on the final
- * latents, so tests can check what the host's denoising loop produced. */
+/* image[k] = 0.5 + latent[k % n] / 16 (the host clamps to [0, 1]): the
+ * image depends on the final latents, so tests can check what the host's
+ * denoising loop produced. */
 static int tf_decode(void *model, const struct pictor_job_ctx *job,
-                     const struct pictor_tensor *latents, uint8_t *rgb, char *err, size_t errlen)
+                     const struct pictor_tensor *latents, float *image, char *err,
+                     size_t errlen)
 {
     (void)model;
     (void)job;
     (void)err;
     (void)errlen;
     int64_t nl = latents->shape[0] * latents->shape[1] * latents->shape[2] * latents->shape[3];
-    int64_t n = latents->shape[0] * latents->shape[2] * 8 * latents->shape[3] * 8 * 3;
+    int64_t n = latents->shape[0] * 3 * latents->shape[2] * 8 * latents->shape[3] * 8;
     const float *l = latents->data;
-    for (int64_t i = 0; i < n; i++) {
-        float v = 128.0f + 16.0f * l[i % nl];
-        rgb[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
-    }
+    for (int64_t i = 0; i < n; i++)
+        image[i] = 0.5f + l[i % nl] / 16.0f;
     return PICTOR_OK;
 }
 

@@ -38,10 +38,17 @@ static void expected_image(uint64_t seed, int steps, uint8_t *rgb, int64_t n_lat
         for (int64_t k = 0; k < n_lat; k++)
             x[k] = x[k] + (s1 - s) * (x[k] * 0.5f + 0.0f);
     }
-    for (int64_t i = 0; i < n_px; i++) {
-        float v = 128.0f + 16.0f * x[i % n_lat];
-        rgb[i] = (uint8_t)(v < 0 ? 0 : v > 255 ? 255 : v);
-    }
+    /* testfam's decode: image [B,3,H,W] = 0.5 + latent / 16 (flat order);
+     * the host: clamp, round_half_even(255 x), NCHW -> NHWC */
+    const int64_t B = 2, H = 16, W = 32;
+    for (int64_t b = 0; b < B; b++)
+        for (int64_t c = 0; c < 3; c++)
+            for (int64_t p = 0; p < H * W; p++) {
+                float v = 0.5f + x[((b * 3 + c) * H * W + p) % n_lat] / 16.0f;
+                v = v < 0 ? 0 : v > 1 ? 1 : v;
+                rgb[(b * H * W + p) * 3 + c] = (uint8_t)rintf(255.0f * v);
+            }
+    (void)n_px;
     free(x);
 }
 

@@ -39,6 +39,9 @@ struct pictor_pipeline_request {
     bool (*progress)(void *ctx, int step, int total);
     bool (*cancelled)(void *ctx);
     void *ctx;
+    /* Optional: receives the decoded image [B, 3, H, W] f32 in [0, 1]
+     * before the 8-bit conversion (fixture cases compare it). */
+    float *image_out;
 };
 
 struct pictor_pipeline_timing {
@@ -46,7 +49,8 @@ struct pictor_pipeline_timing {
 };
 
 /* Runs the request; on success *rgb is a malloc'd [B, H, W, 3] u8 image
- * (H, W = gp.height, gp.width). timing may be NULL. */
+ * (H, W = gp.height, gp.width): round-half-even(255 x) of the family's
+ * [0, 1] image, as the reference's numpy conversion. timing may be NULL. */
 int pictor_pipeline_run(pictor_backend *be, const struct pictor_pipeline_request *r,
                         uint8_t **rgb, struct pictor_pipeline_timing *timing,
                         char *err, size_t errlen);

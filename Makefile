@@ -88,7 +88,13 @@ ALL_LIBS := $(FLUX_LIB) $(COMMON_LIB) $(CORE_LIB) $(KERNELS_LIB)
 PLUGIN_LDFLAGS := -shared -Wl,--version-script=plugins/plugin.map -Wl,-z,defs
 SCHED_PLUGIN_SRC := $(wildcard plugins/schedulers/*.c)
 SCHED_PLUGINS := $(patsubst plugins/schedulers/%.c,$(PLUGINDIR)/scheduler-%.so,$(SCHED_PLUGIN_SRC))
-PLUGINS := $(SCHED_PLUGINS)
+FLUX_PLUGIN := $(PLUGINDIR)/flux.so
+PLUGINS := $(SCHED_PLUGINS) $(FLUX_PLUGIN)
+
+$(FLUX_PLUGIN): $(OBJ)/plugins/flux/flux_plugin.o $(FLUX_LIB) $(COMMON_LIB) $(KERNELS_LIB) plugins/plugin.map
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  SO  $@")
+	$(Q)$(CC) $(LDSAN) $(PLUGIN_LDFLAGS) -o $@ $< $(FLUX_LIB) $(COMMON_LIB) $(KERNELS_LIB) $(LDLIBS_ALL)
 
 $(PLUGINDIR)/scheduler-%.so: $(OBJ)/plugins/schedulers/%.o $(COMMON_LIB) $(KERNELS_LIB) plugins/plugin.map
 	@mkdir -p $(dir $@)

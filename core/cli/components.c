@@ -1,19 +1,12 @@
-/* core/cli/components.c — the components `pictor check` knows. */
+/* core/cli/components.c — components `pictor check` answers itself. Model
+ * components come from the plugins' eval entries (the code the server
+ * runs); what stays here is the host's own: the torch-compatible noise
+ * generator the pipeline runner draws initial latents with. */
 #include "cli.h"
 #include "../../plugins/schedulers/sched/sched_eval.h"
-#include "pictor/tokenizer_eval.h"
-#include "pictor/flux_eval.h"
-#include "pictor/text_eval.h"
-#include "pictor/vae.h"
 
 const struct pictor_check_component pictor_cli_components[] = {
-    {"vae.decoder", pictor_eval_vae_decoder},
     {"rng.torch", pictor_eval_rng_torch},
-    {"clip.text", pictor_eval_clip_text},
-    {"t5.encoder", pictor_eval_t5_encoder},
-    {"flux.transformer", pictor_eval_flux_transformer},
-    {"tokenizer.clip", pictor_eval_tokenizer_clip},
-    {"tokenizer.t5", pictor_eval_tokenizer_t5},
 };
 const size_t pictor_cli_n_components =
     sizeof pictor_cli_components / sizeof pictor_cli_components[0];

@@ -65,7 +65,9 @@ void cpu_gemm_pack_b_mat(const struct cpu_mat *m, int64_t k0, int64_t kc,
  * be allocated (C then partly written). */
 int cpu_gemm(struct cpu_ctx *ctx, const struct cpu_gemm *g);
 
-/* Floats of scratch cpu_gemm_serial needs for g. */
+/* Floats of scratch cpu_gemm_serial needs for g: an upper bound that
+ * never decreases as M, N or K grow, so one buffer sized for the largest
+ * product serves every smaller one. */
 int64_t cpu_gemm_scratch_floats(const struct cpu_gemm *g);
 /* Runs the whole GEMM on the calling thread with caller-owned scratch of
  * cpu_gemm_scratch_floats(g) floats. */

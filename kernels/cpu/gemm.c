@@ -27,6 +27,7 @@
 #define KC 256
 #define MC 96
 #define NC 512
+/* MC and NC are multiples of MR and NR: tiles are whole micro-tiles. */
 /* Aim for at least this many tiles per thread so uneven tiles balance. */
 #define TILES_PER_THREAD 2
 
@@ -45,7 +46,7 @@ static int64_t round_up(int64_t a, int64_t m)
     return ceil_div(a, m) * m;
 }
 
-/* ---- micro-kernel ----------------------------------------------------------- */
+/* ---- micro-kernel ----------------------------------------------------- */
 
 /* One accumulator row: c_i[0..NR) += a[i] * b[0..NR). */
 #define GEMM_ROW(i)                                                          \
@@ -103,7 +104,7 @@ static void store_tile(const struct cpu_gemm *g, float *c, int64_t i,
     }
 }
 
-/* ---- packing of strided matrices ------------------------------------------- */
+/* ---- packing of strided matrices -------------------------------------- */
 
 void cpu_gemm_pack_a_mat(const struct cpu_mat *m, int64_t i0, int64_t mc,
                          int64_t k0, int64_t kc, float *dst)
@@ -159,7 +160,7 @@ void cpu_gemm_pack_b_mat(const struct cpu_mat *m, int64_t k0, int64_t kc,
     }
 }
 
-/* ---- tiling ------------------------------------------------------------------ */
+/* ---- tiling ----------------------------------------------------------- */
 
 struct gemm_plan {
     int64_t mc, nc;   /* tile size (multiples of MR / NR) */
@@ -229,14 +230,18 @@ static void run_tile(const struct cpu_gemm *g, const struct gemm_plan *p,
     }
 }
 
-/* ---- entry points ------------------------------------------------------------ */
+/* ---- entry points ----------------------------------------------------- */
 
+/* Tiles never exceed MC x NC nor the matrix rounded up to whole
+ * micro-tiles, and K blocks never exceed KC, so this bound holds for any
+ * plan and never decreases as M, N or K grow. */
 int64_t cpu_gemm_scratch_floats(const struct cpu_gemm *g)
 {
-    struct gemm_plan p;
+    int64_t mc = min64(MC, round_up(g->M > 0 ? g->M : 1, MR));
+    int64_t nc = min64(NC, round_up(g->N > 0 ? g->N : 1, NR));
+    int64_t kc = min64(KC, g->K > 0 ? g->K : 1);
 
-    plan_tiles(g, 1, &p);
-    return p.scratch;
+    return (mc + nc) * kc;
 }
 
 void cpu_gemm_serial(const struct cpu_gemm *g, float *scratch)
@@ -283,7 +288,7 @@ int cpu_gemm(struct cpu_ctx *ctx, const struct cpu_gemm *g)
     return atomic_load(&job.failed) ? PICTOR_E_NOMEM : PICTOR_OK;
 }
 
-/* ---- f32 views ----------------------------------------------------------------- */
+/* ---- f32 views -------------------------------------------------------- */
 
 static bool has_row_scale(const pictor_tensor *t)
 {

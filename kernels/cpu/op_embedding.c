@@ -25,8 +25,8 @@ struct emb_job {
 /* The id at flat position n of ids. */
 static int64_t id_at(const pictor_tensor *ids, int64_t n)
 {
-    const char *p = (const char *)ids->data +
-                    cpu_offset_of(ids, n) * (int64_t)pictor_dtype_size(ids->dtype);
+    int64_t es = (int64_t)pictor_dtype_size(ids->dtype);
+    const char *p = (const char *)ids->data + cpu_offset_of(ids, n) * es;
 
     if (ids->dtype == PICTOR_I32) {
         int32_t v;

@@ -129,7 +129,8 @@ int cpu_op_matmul(void *vctx, const struct pictor_op_args *args, char *err,
     }
 
     /* c straight from the GEMM when it is f32 with unit column stride. */
-    direct = c->dtype == PICTOR_F32 && (g.N == 1 || c->stride[c->ndim - 1] == 1);
+    direct = c->dtype == PICTOR_F32 &&
+             (g.N == 1 || c->stride[c->ndim - 1] == 1);
     if (direct) {
         job.c = c->data;
         g.ldc = c->stride[c->ndim - 2];

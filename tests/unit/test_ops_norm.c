@@ -166,7 +166,8 @@ static void test_row_ops(void)
 
     for (int kind = ROW_LAYER; kind <= ROW_SOFTMAX; kind++) {
         for (size_t di = 0; di < sizeof dims / sizeof dims[0]; di++) {
-            int64_t D = dims[di], shape[3] = { 3, 5, D }, store[3] = { 5, 3, D };
+            int64_t D = dims[di], shape[3] = { 3, 5, D };
+            int64_t store[3] = { 5, 3, D };
             int64_t sd[1] = { D };
             int perm[3] = { 1, 0, 2 };
             pictor_tensor g = tt_rand(PICTOR_F32, 1, sd, 7);

@@ -76,7 +76,7 @@ PICTOR_SRC := $(wildcard core/cli/*.c)
 PICTOR_BIN := $(BINDIR)/pictor
 
 # ---- tests ----------------------------------------------------------------
-HARNESS_SRC := tests/harness/test.c tests/harness/st_write.c
+HARNESS_SRC := tests/harness/test.c tests/harness/st_write.c tests/harness/manifest.c
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(TESTDIR)/%,$(UNIT_SRC))
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)

@@ -351,9 +351,12 @@ static int ws_get(void *ctx, const char *name, struct pictor_tensor *out)
     return pictor_weights_get(ctx, name, out);
 }
 
+/* The shard holding `name`; for a name in no shard (a missing tensor), the
+ * file that was opened, so messages still say where pictor looked. */
 static const char *ws_where(void *ctx, const char *name)
 {
-    return pictor_weights_file_of(ctx, name);
+    const char *f = pictor_weights_file_of(ctx, name);
+    return f ? f : pictor_weights_path(ctx);
 }
 
 struct pictor_wsource pictor_weights_wsource(const struct pictor_weights *w)

@@ -12,24 +12,38 @@
 
 #define CLIP_LEN 77 /* model_max_length of the CLIP-L tokenizer */
 
-static int tokenize(struct flux_model *m, const char *prompt, int batch, int clip_len, int t5_len,
-                    int64_t *clip_ids, int64_t *t5_ids, char *err, size_t errlen)
+/* prompts[b] for b < n_prompts; a single prompt is repeated over the batch. */
+static int tokenize(struct flux_model *m, const char *const *prompts, int n_prompts, int batch,
+                    int clip_len, int t5_len, int64_t *clip_ids, int64_t *t5_ids, char *err,
+                    size_t errlen)
 {
-    size_t len = strlen(prompt);
-    int rc = pictor_clip_tokenizer_encode(m->clip_tok, prompt, len, clip_len, clip_ids, NULL,
-                                          err, errlen);
-    if (rc == PICTOR_OK)
-        rc = pictor_t5_tokenizer_encode(m->t5_tok, prompt, len, t5_len, t5_ids, NULL, err,
-                                        errlen);
-    for (int b = 1; rc == PICTOR_OK && b < batch; b++) {
-        memcpy(clip_ids + (size_t)b * clip_len, clip_ids, (size_t)clip_len * sizeof *clip_ids);
-        memcpy(t5_ids + (size_t)b * t5_len, t5_ids, (size_t)t5_len * sizeof *t5_ids);
+    int rc = PICTOR_OK;
+    for (int b = 0; rc == PICTOR_OK && b < batch; b++) {
+        if (n_prompts > 1 || b == 0) {
+            const char *p = prompts[n_prompts > 1 ? b : 0];
+            size_t len = strlen(p);
+            rc = pictor_clip_tokenizer_encode(m->clip_tok, p, len, clip_len,
+                                              clip_ids + (size_t)b * clip_len, NULL, err, errlen);
+            if (rc == PICTOR_OK)
+                rc = pictor_t5_tokenizer_encode(m->t5_tok, p, len, t5_len,
+                                                t5_ids + (size_t)b * t5_len, NULL, err, errlen);
+        } else {
+            memcpy(clip_ids + (size_t)b * clip_len, clip_ids, (size_t)clip_len * sizeof *clip_ids);
+            memcpy(t5_ids + (size_t)b * t5_len, t5_ids, (size_t)t5_len * sizeof *t5_ids);
+        }
     }
     return rc;
 }
 
 int flux_encode_len(struct flux_model *m, const struct pictor_gen_params *gp, int t5_len,
                     struct flux_cond **out, char *err, size_t errlen)
+{
+    return flux_encode_prompts(m, gp, &gp->prompt, 1, t5_len, out, err, errlen);
+}
+
+int flux_encode_prompts(struct flux_model *m, const struct pictor_gen_params *gp,
+                        const char *const *prompts, int n_prompts, int t5_len,
+                        struct flux_cond **out, char *err, size_t errlen)
 {
     const int B = gp->batch, clip_len = CLIP_LEN;
     int64_t *clip_ids = calloc((size_t)B * clip_len, sizeof *clip_ids);
@@ -41,14 +55,21 @@ int flux_encode_len(struct flux_model *m, const struct pictor_gen_params *gp, in
         snprintf(err, errlen, "flux encode: out of memory");
         goto fail;
     }
-    if (B < 1 || !gp->prompt) {
-        snprintf(err, errlen, "flux encode: need a prompt and batch >= 1");
+    if (B < 1 || n_prompts < 1 || !prompts[0] || (n_prompts > 1 && n_prompts != B)) {
+        snprintf(err, errlen, "flux encode: need one prompt, or one per image, and batch >= 1");
         rc = PICTOR_E_INVALID;
         goto fail;
     }
     c->batch = B;
     c->guidance = gp->guidance;
-    if ((rc = tokenize(m, gp->prompt, B, clip_len, t5_len, clip_ids, t5_ids, err, errlen)))
+    for (int i = 0; i < n_prompts; i++)
+        if (!prompts[i]) {
+            snprintf(err, errlen, "flux encode: prompt %d is missing", i);
+            rc = PICTOR_E_INVALID;
+            goto fail;
+        }
+    if ((rc = tokenize(m, prompts, n_prompts, B, clip_len, t5_len, clip_ids, t5_ids, err,
+                       errlen)))
         goto fail;
     pictor_tensor cid = pictor_tensor_make(clip_ids, PICTOR_I64, 2, (int64_t[]){B, clip_len});
     pictor_tensor tid = pictor_tensor_make(t5_ids, PICTOR_I64, 2, (int64_t[]){B, t5_len});

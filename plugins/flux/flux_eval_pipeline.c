@@ -16,8 +16,12 @@
 
 #define EVAL_MAX_STEPS 1000
 
+#define EVAL_MAX_PROMPTS 16
+
 struct pipe_params {
-    const char *prompt;
+    const char *prompt; /* the first prompt */
+    const char *prompts[EVAL_MAX_PROMPTS];
+    int n_prompts;
     int height, width, steps, max_seq;
     double guidance;
 };
@@ -33,7 +37,19 @@ static int read_params(const char *json, struct json_object **root, struct pipe_
     }
     memset(p, 0, sizeof *p);
     p->max_seq = 512; /* FluxPipeline default */
-    p->prompt = json_object_object_get_ex(o, "prompt", &v) ? json_object_get_string(v) : NULL;
+    if (json_object_object_get_ex(o, "prompt", &v)) {
+        if (json_object_is_type(v, json_type_string)) {
+            p->prompts[p->n_prompts++] = json_object_get_string(v);
+        } else if (json_object_is_type(v, json_type_array) &&
+                   json_object_array_length(v) <= EVAL_MAX_PROMPTS) {
+            for (size_t i = 0; i < json_object_array_length(v); i++) {
+                struct json_object *e = json_object_array_get_idx(v, i);
+                if (json_object_is_type(e, json_type_string))
+                    p->prompts[p->n_prompts++] = json_object_get_string(e);
+            }
+        }
+        p->prompt = p->n_prompts ? p->prompts[0] : NULL;
+    }
     if (json_object_object_get_ex(o, "height", &v)) p->height = json_object_get_int(v);
     if (json_object_object_get_ex(o, "width", &v)) p->width = json_object_get_int(v);
     if (json_object_object_get_ex(o, "num_inference_steps", &v))
@@ -87,7 +103,8 @@ int flux_eval_pipeline(const struct pictor_eval_request *req, const struct picto
         rc = PICTOR_E_INVALID;
         goto out;
     }
-    if ((rc = flux_encode_len(m, &gp, pp.max_seq, &c, err, errlen)))
+    if ((rc = flux_encode_prompts(m, &gp, pp.prompts, pp.n_prompts, pp.max_seq, &c, err,
+                                  errlen)))
         goto out;
     /* unpack the given latents into the noise layout the scheduler sees */
     size_t n = (size_t)(shape[0] * shape[1] * shape[2] * shape[3]);

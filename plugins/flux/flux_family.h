@@ -71,6 +71,11 @@ void flux_release_cond(void *model, void *cond);
 /* Encodes with an explicit T5 length (the pipeline's max_sequence_length). */
 int flux_encode_len(struct flux_model *m, const struct pictor_gen_params *gp, int t5_len,
                     struct flux_cond **out, char *err, size_t errlen);
+/* Same with one prompt per batch image (n_prompts == gp->batch) or one for
+ * all (n_prompts == 1), as the pipeline's list-of-prompts form. */
+int flux_encode_prompts(struct flux_model *m, const struct pictor_gen_params *gp,
+                        const char *const *prompts, int n_prompts, int t5_len,
+                        struct flux_cond **out, char *err, size_t errlen);
 
 int flux_latent_shape(void *model, const struct pictor_gen_params *gp, int64_t shape[4]);
 int flux_schedule(void *model, const struct pictor_gen_params *gp, int steps,

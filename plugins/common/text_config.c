@@ -6,44 +6,10 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "pictor/jconfig.h"
 #include "pictor/clip_text.h"
 #include "pictor/status.h"
 #include "pictor/t5_encoder.h"
-
-/* Missing or null: keep *out. */
-static bool get_int(struct json_object *o, const char *key, int *out)
-{
-    struct json_object *v;
-    if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
-        return true;
-    if (!json_object_is_type(v, json_type_int))
-        return false;
-    int64_t x = json_object_get_int64(v);
-    if (x < INT32_MIN || x > INT32_MAX)
-        return false;
-    *out = (int)x;
-    return true;
-}
-
-static bool get_float(struct json_object *o, const char *key, float *out)
-{
-    struct json_object *v;
-    if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
-        return true;
-    if (!json_object_is_type(v, json_type_double) && !json_object_is_type(v, json_type_int))
-        return false;
-    *out = (float)json_object_get_double(v);
-    return true;
-}
-
-/* A string value or NULL when missing/null/not a string. */
-static const char *get_str(struct json_object *o, const char *key)
-{
-    struct json_object *v;
-    if (!json_object_object_get_ex(o, key, &v) || !json_object_is_type(v, json_type_string))
-        return NULL;
-    return json_object_get_string(v);
-}
 
 static bool architectures_contain(struct json_object *o, const char *name)
 {
@@ -107,22 +73,22 @@ int pictor_clip_text_config_load(const char *dir, struct pictor_clip_text_config
         json_object_is_type(tc, json_type_object))
         o = tc;
     int eos = (int)cfg->eos_token_id;
-    if (!get_int(o, "vocab_size", &cfg->vocab_size) ||
-        !get_int(o, "hidden_size", &cfg->hidden) ||
-        !get_int(o, "intermediate_size", &cfg->intermediate) ||
-        !get_int(o, "projection_dim", &cfg->projection_dim) ||
-        !get_int(o, "num_hidden_layers", &cfg->layers) ||
-        !get_int(o, "num_attention_heads", &cfg->heads) ||
-        !get_int(o, "max_position_embeddings", &cfg->max_positions) ||
-        !get_float(o, "layer_norm_eps", &cfg->eps) ||
-        !get_int(o, "eos_token_id", &eos)) {
+    if (!pictor_jcfg_int(o, "vocab_size", &cfg->vocab_size) ||
+        !pictor_jcfg_int(o, "hidden_size", &cfg->hidden) ||
+        !pictor_jcfg_int(o, "intermediate_size", &cfg->intermediate) ||
+        !pictor_jcfg_int(o, "projection_dim", &cfg->projection_dim) ||
+        !pictor_jcfg_int(o, "num_hidden_layers", &cfg->layers) ||
+        !pictor_jcfg_int(o, "num_attention_heads", &cfg->heads) ||
+        !pictor_jcfg_int(o, "max_position_embeddings", &cfg->max_positions) ||
+        !pictor_jcfg_float(o, "layer_norm_eps", &cfg->eps) ||
+        !pictor_jcfg_int(o, "eos_token_id", &eos)) {
         snprintf(err, errlen, "%s: a field has the wrong JSON type", path);
         goto out;
     }
     cfg->eos_token_id = eos;
     if (o != root)
-        get_int(root, "projection_dim", &cfg->projection_dim);
-    const char *act = get_str(o, "hidden_act");
+        pictor_jcfg_int(root, "projection_dim", &cfg->projection_dim);
+    const char *act = pictor_jcfg_str(o, "hidden_act");
     if (act && strcmp(act, "quick_gelu") == 0)
         cfg->act = PICTOR_UNARY_QUICK_GELU;
     else if (act && strcmp(act, "gelu") == 0)
@@ -183,26 +149,26 @@ int pictor_t5_config_load(const char *dir, struct pictor_t5_config *cfg, char *e
     cfg->num_buckets = 32;
     cfg->max_distance = 128;
     cfg->eps = 1e-6f;
-    if (!get_int(root, "vocab_size", &cfg->vocab_size) ||
-        !get_int(root, "d_model", &cfg->d_model) ||
-        !get_int(root, "d_kv", &cfg->d_kv) ||
-        !get_int(root, "d_ff", &cfg->d_ff) ||
-        !get_int(root, "num_layers", &cfg->layers) ||
-        !get_int(root, "num_heads", &cfg->heads) ||
-        !get_int(root, "relative_attention_num_buckets", &cfg->num_buckets) ||
-        !get_int(root, "relative_attention_max_distance", &cfg->max_distance) ||
-        !get_float(root, "layer_norm_epsilon", &cfg->eps)) {
+    if (!pictor_jcfg_int(root, "vocab_size", &cfg->vocab_size) ||
+        !pictor_jcfg_int(root, "d_model", &cfg->d_model) ||
+        !pictor_jcfg_int(root, "d_kv", &cfg->d_kv) ||
+        !pictor_jcfg_int(root, "d_ff", &cfg->d_ff) ||
+        !pictor_jcfg_int(root, "num_layers", &cfg->layers) ||
+        !pictor_jcfg_int(root, "num_heads", &cfg->heads) ||
+        !pictor_jcfg_int(root, "relative_attention_num_buckets", &cfg->num_buckets) ||
+        !pictor_jcfg_int(root, "relative_attention_max_distance", &cfg->max_distance) ||
+        !pictor_jcfg_float(root, "layer_norm_epsilon", &cfg->eps)) {
         snprintf(err, errlen, "%s: a field has the wrong JSON type", path);
         goto out;
     }
     /* T5Config.__post_init__: dense_act_fn and is_gated_act are derived from
      * feed_forward_proj ("gated-gelu" maps to gelu_new for compatibility). */
-    const char *ff = get_str(root, "feed_forward_proj");
+    const char *ff = pictor_jcfg_str(root, "feed_forward_proj");
     if (!ff)
         ff = "relu";
     const char *dash = strrchr(ff, '-');
     const char *act = dash ? dash + 1 : ff;
-    cfg->gated = strncmp(ff, "gated-", 6) == 0;
+    cfg->gated = strstr(ff, "gated-") == ff;
     if (strcmp(ff, "gated-gelu") == 0)
         act = "gelu_new";
     if (!t5_act(act, &cfg->act)) {

@@ -4,41 +4,9 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "pictor/jconfig.h"
 #include "pictor/status.h"
 #include "pictor/vae.h"
-
-static bool cfg_int(struct json_object *o, const char *key, int *out)
-{
-    struct json_object *v;
-    if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
-        return true; /* keep default */
-    if (!json_object_is_type(v, json_type_int))
-        return false;
-    *out = json_object_get_int(v);
-    return true;
-}
-
-static bool cfg_bool(struct json_object *o, const char *key, bool *out)
-{
-    struct json_object *v;
-    if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
-        return true;
-    if (!json_object_is_type(v, json_type_boolean))
-        return false;
-    *out = json_object_get_boolean(v);
-    return true;
-}
-
-static bool cfg_double(struct json_object *o, const char *key, double *out)
-{
-    struct json_object *v;
-    if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
-        return true;
-    if (!json_object_is_type(v, json_type_double) && !json_object_is_type(v, json_type_int))
-        return false;
-    *out = json_object_get_double(v);
-    return true;
-}
 
 int pictor_vae_config_load(const char *dir, struct pictor_vae_config *cfg,
                            char *err, size_t errlen)
@@ -104,14 +72,14 @@ int pictor_vae_config_load(const char *dir, struct pictor_vae_config *cfg,
         for (size_t i = 0; i < n; i++)
             cfg->block_out_channels[i] = json_object_get_int(json_object_array_get_idx(v, i));
     }
-    if (!cfg_int(root, "latent_channels", &cfg->latent_channels) ||
-        !cfg_int(root, "out_channels", &cfg->out_channels) ||
-        !cfg_int(root, "layers_per_block", &cfg->layers_per_block) ||
-        !cfg_int(root, "norm_num_groups", &cfg->norm_num_groups) ||
-        !cfg_bool(root, "mid_block_add_attention", &cfg->mid_block_add_attention) ||
-        !cfg_bool(root, "use_post_quant_conv", &cfg->use_post_quant_conv) ||
-        !cfg_double(root, "scaling_factor", &cfg->scaling_factor) ||
-        !cfg_double(root, "shift_factor", &cfg->shift_factor)) {
+    if (!pictor_jcfg_int(root, "latent_channels", &cfg->latent_channels) ||
+        !pictor_jcfg_int(root, "out_channels", &cfg->out_channels) ||
+        !pictor_jcfg_int(root, "layers_per_block", &cfg->layers_per_block) ||
+        !pictor_jcfg_int(root, "norm_num_groups", &cfg->norm_num_groups) ||
+        !pictor_jcfg_bool(root, "mid_block_add_attention", &cfg->mid_block_add_attention) ||
+        !pictor_jcfg_bool(root, "use_post_quant_conv", &cfg->use_post_quant_conv) ||
+        !pictor_jcfg_double(root, "scaling_factor", &cfg->scaling_factor) ||
+        !pictor_jcfg_double(root, "shift_factor", &cfg->shift_factor)) {
         snprintf(err, errlen, "%s: a field has the wrong JSON type", path);
         goto out;
     }

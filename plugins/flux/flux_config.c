@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "pictor/jconfig.h"
 #include "pictor/flux_transformer.h"
 #include "pictor/status.h"
 
@@ -78,32 +79,6 @@ int pictor_flux_config_validate(const struct pictor_flux_config *cfg,
     return PICTOR_OK;
 }
 
-/* Reads an int field; null or absent keeps *out. false: wrong JSON type. */
-static bool cfg_int(struct json_object *o, const char *key, int *out)
-{
-    struct json_object *v;
-    if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
-        return true;
-    if (!json_object_is_type(v, json_type_int))
-        return false;
-    int64_t x = json_object_get_int64(v);
-    if (x < -(1LL << 30) || x > (1LL << 30))
-        return false;
-    *out = (int)x;
-    return true;
-}
-
-static bool cfg_bool(struct json_object *o, const char *key, bool *out)
-{
-    struct json_object *v;
-    if (!json_object_object_get_ex(o, key, &v) || json_object_is_type(v, json_type_null))
-        return true;
-    if (!json_object_is_type(v, json_type_boolean))
-        return false;
-    *out = json_object_get_boolean(v);
-    return true;
-}
-
 static int cfg_axes(struct json_object *root, struct pictor_flux_config *cfg,
                     const char *path, char *err, size_t errlen)
 {
@@ -165,12 +140,12 @@ int pictor_flux_config_load(const char *dir, struct pictor_flux_config *cfg,
         {"pooled_projection_dim", offsetof(struct pictor_flux_config, pooled_projection_dim)},
     };
     for (size_t i = 0; i < sizeof ints / sizeof ints[0]; i++) {
-        if (!cfg_int(root, ints[i].key, (int *)((char *)cfg + ints[i].off))) {
+        if (!pictor_jcfg_int(root, ints[i].key, (int *)((char *)cfg + ints[i].off))) {
             snprintf(err, errlen, "%s: %s must be an integer", path, ints[i].key);
             goto out;
         }
     }
-    if (!cfg_bool(root, "guidance_embeds", &cfg->guidance_embeds)) {
+    if (!pictor_jcfg_bool(root, "guidance_embeds", &cfg->guidance_embeds)) {
         snprintf(err, errlen, "%s: guidance_embeds must be true or false", path);
         goto out;
     }

@@ -74,6 +74,9 @@ objs = $(patsubst %.c,$(OBJ)/%.o,$(1))
 # ---- programs -------------------------------------------------------------
 PICTOR_SRC := $(wildcard core/cli/*.c)
 PICTOR_BIN := $(BINDIR)/pictor
+# pictord: the HTTP server (civetweb), built when its sources exist.
+PICTORD_SRC := $(wildcard core/server/*.c)
+PICTORD_BIN := $(if $(PICTORD_SRC),$(BINDIR)/pictord)
 
 # ---- tests ----------------------------------------------------------------
 HARNESS_SRC := tests/harness/test.c tests/harness/st_write.c tests/harness/manifest.c
@@ -132,7 +135,7 @@ $(foreach b,$(BAD_PLUGINS),$(eval $(call bad_plugin_rule,$(b))))
 .PHONY: all test unit-tests run deps install clean fuzz fuzz-long check-deps
 # Keep objects that pattern rules produce (no rebuild on the next run).
 .SECONDARY:
-all: $(PICTOR_BIN) $(PLUGINS) unit-tests
+all: $(PICTOR_BIN) $(PICTORD_BIN) $(PLUGINS) unit-tests
 
 $(OBJ)/%.o: %.c
 	@mkdir -p $(dir $@)
@@ -151,6 +154,11 @@ $(PICTOR_BIN): $(call objs,$(PICTOR_SRC)) $(ALL_LIBS)
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  LD  $@")
 	$(Q)$(CC) $(LDSAN) -o $@ $(call objs,$(PICTOR_SRC)) $(ALL_LIBS) $(LDLIBS_ALL)
+
+$(BINDIR)/pictord: $(call objs,$(PICTORD_SRC)) $(ALL_LIBS)
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  LD  $@")
+	$(Q)$(CC) $(LDSAN) -o $@ $(call objs,$(PICTORD_SRC)) $(ALL_LIBS) -lcivetweb $(LDLIBS_ALL)
 
 unit-tests: $(UNIT_BINS) $(TEST_PLUGINS) $(PLUGINS)
 
@@ -192,7 +200,7 @@ fuzz-long: fuzz
 	done
 
 # ---- Debian dependencies ----------------------------------------------------
-DEB_PKGS := build-essential pkg-config clang libclang-rt-dev libcivetweb-dev \
+DEB_PKGS := build-essential pkg-config clang libclang-rt-dev libcivetweb-dev curl \
             libjson-c-dev libpng-dev libinih-dev libutf8proc-dev python3 python3-venv
 check-deps:
 	@tools/deps-check $(DEB_PKGS) || $(MAKE) --no-print-directory deps

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "flux_bfl.h"
 #include "flux_internal.h"
 #include "pictor/common_host.h"
 #include "pictor/tensor_util.h"
@@ -153,6 +154,9 @@ int pictor_flux_transformer_check(const struct pictor_flux_config *cfg,
                                   const struct pictor_wsource *src, char *err, size_t errlen)
 {
     const struct pictor_host_api *host = pictor_common_host();
+    if (flux_bfl_is_wrapper(src)) /* BFL names seen as diffusers ones */
+        return pictor_flux_transformer_check_names(cfg, src, flux_bfl_count, flux_bfl_name, err,
+                                                   errlen);
     return pictor_flux_transformer_check_names(cfg, src, host ? host->weights_count : NULL,
                                                host ? host->weights_name : NULL, err, errlen);
 }

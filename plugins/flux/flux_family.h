@@ -1,7 +1,8 @@
 /*
  * plugins/flux/flux_family.h — the FLUX family plugin's model instance and
  * the functions its family table (flux_plugin.c) is made of. A model owns
- * the five weight sources (opened through the host), the tokenizers, the
+ * the weight sources (opened through the host; a transformer stored with
+ * the original BFL key names is seen through flux_bfl.h's wrapper), the tokenizers, the
  * text encoders, the transformer and the VAE decoder, and the pipeline
  * facts read from the folder (scheduler shift parameters, T5 length).
  * Thread: [worker] for everything but probe ([loader]).
@@ -36,6 +37,9 @@ struct flux_model {
     int variant;
     char dir[4096];
     struct pictor_wsource src[FLUX_SRC_COUNT];
+    /* diffusers names over src[FLUX_SRC_TRANSFORMER] when it holds an
+     * original BFL checkpoint (flux_bfl.h); ctx NULL otherwise */
+    struct pictor_wsource bfl;
     struct pictor_clip_tokenizer *clip_tok;
     struct pictor_t5_tokenizer *t5_tok;
     struct pictor_clip_text *clip;

@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "flux_bfl.h"
 #include "flux_family.h"
 #include "pictor/common_host.h"
 #include "pictor/tensor_util.h"
@@ -173,8 +174,14 @@ int flux_open(const struct pictor_open_params *p, void **out, char *err, size_t 
         (rc = open_source(m, FLUX_SRC_T5, "text_encoder_2", err, errlen)) ||
         (rc = open_source(m, FLUX_SRC_VAE, "vae", err, errlen)))
         goto fail;
-    if ((rc = pictor_flux_transformer_open(&m->dit_cfg, &m->src[FLUX_SRC_TRANSFORMER], m->be,
-                                           &m->dit, err, errlen)) ||
+    const struct pictor_wsource *dit_src = &m->src[FLUX_SRC_TRANSFORMER];
+    if (flux_bfl_detect(dit_src)) { /* original BFL key names (MODELS.md §4.2) */
+        if ((rc = flux_bfl_wrap(dit_src, &m->dit_cfg, &m->bfl, err, errlen)))
+            goto fail;
+        dit_src = &m->bfl;
+    }
+    if ((rc = pictor_flux_transformer_open(&m->dit_cfg, dit_src, m->be, &m->dit, err,
+                                           errlen)) ||
         (rc = pictor_clip_text_open(&m->clip_cfg, &m->src[FLUX_SRC_CLIP], m->be, &m->clip, err,
                                     errlen)) ||
         (rc = pictor_t5_encoder_open(&m->t5_cfg, &m->src[FLUX_SRC_T5], m->be, &m->t5, err,
@@ -208,6 +215,7 @@ void flux_close(void *model)
     pictor_flux_transformer_close(m->dit);
     pictor_t5_tokenizer_free(m->t5_tok);
     pictor_clip_tokenizer_free(m->clip_tok);
+    flux_bfl_unwrap(&m->bfl); /* before the source it wraps */
     for (int i = 0; i < FLUX_SRC_COUNT; i++)
         if (m->src[i].ctx)
             pictor_common_host()->weights_close(&m->src[i]);

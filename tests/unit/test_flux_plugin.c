@@ -4,7 +4,10 @@
  * from metadata alone), on original BFL single-file checkpoints (bf16 and
  * fp8-e4m3, header only) and on folders that are not FLUX; open on broken
  * folders (missing component, truncated weights, wrong shape) ends in one
- * message naming what is wrong.
+ * message naming what is wrong; a transformer/ file with the original BFL
+ * key names (MODELS.md §4.2) opens, and one lacking a mapped BFL tensor
+ * fails naming it (the numbers are compared by
+ * tests/scripts/flux_bfl_names.sh).
  */
 #include <fcntl.h>
 #include <limits.h>
@@ -18,6 +21,7 @@
 #include "../harness/test.h"
 #include "pictor/plugins.h"
 #include "pictor/tensor_util.h"
+#include "pictor/weights.h"
 
 static struct pictor_plugin_set *set;
 static const struct pictor_plugin *flux;
@@ -150,6 +154,152 @@ static void test_open_broken(void)
     }
 }
 
+/* diffusers → BFL for the fixture transformer: BFL name and row part
+ * (q,k,v[,mlp] order inside qkv / linear1); false for an unknown name. */
+static bool bfl_name_of(const char *n, char *out, size_t len, int *part)
+{
+    static const char *const top[][2] = {
+        {"x_embedder.", "img_in."}, {"context_embedder.", "txt_in."},
+        {"time_text_embed.timestep_embedder.linear_1.", "time_in.in_layer."},
+        {"time_text_embed.timestep_embedder.linear_2.", "time_in.out_layer."},
+        {"time_text_embed.text_embedder.linear_1.", "vector_in.in_layer."},
+        {"time_text_embed.text_embedder.linear_2.", "vector_in.out_layer."},
+        {"norm_out.linear.", "final_layer.adaLN_modulation.1."},
+        {"proj_out.", "final_layer.linear."}};
+    static const struct { const char *d, *b; int part; } dbl[] = {
+        {"norm1.linear.", "img_mod.lin.", 0}, {"norm1_context.linear.", "txt_mod.lin.", 0},
+        {"attn.to_q.", "img_attn.qkv.", 0}, {"attn.to_k.", "img_attn.qkv.", 1},
+        {"attn.to_v.", "img_attn.qkv.", 2}, {"attn.add_q_proj.", "txt_attn.qkv.", 0},
+        {"attn.add_k_proj.", "txt_attn.qkv.", 1}, {"attn.add_v_proj.", "txt_attn.qkv.", 2},
+        {"attn.norm_q.weight", "img_attn.norm.query_norm.scale", 0},
+        {"attn.norm_k.weight", "img_attn.norm.key_norm.scale", 0},
+        {"attn.norm_added_q.weight", "txt_attn.norm.query_norm.scale", 0},
+        {"attn.norm_added_k.weight", "txt_attn.norm.key_norm.scale", 0},
+        {"attn.to_out.0.", "img_attn.proj.", 0}, {"attn.to_add_out.", "txt_attn.proj.", 0},
+        {"ff.net.0.proj.", "img_mlp.0.", 0}, {"ff.net.2.", "img_mlp.2.", 0},
+        {"ff_context.net.0.proj.", "txt_mlp.0.", 0}, {"ff_context.net.2.", "txt_mlp.2.", 0}},
+      sgl[] = {
+        {"norm.linear.", "modulation.lin.", 0}, {"attn.to_q.", "linear1.", 0},
+        {"attn.to_k.", "linear1.", 1}, {"attn.to_v.", "linear1.", 2},
+        {"proj_mlp.", "linear1.", 3}, {"proj_out.", "linear2.", 0},
+        {"attn.norm_q.weight", "norm.query_norm.scale", 0},
+        {"attn.norm_k.weight", "norm.key_norm.scale", 0}};
+    int i, used = 0;
+    *part = 0;
+    for (size_t k = 0; k < sizeof top / sizeof top[0]; k++)
+        if (strncmp(n, top[k][0], strlen(top[k][0])) == 0)
+            return snprintf(out, len, "%s%s", top[k][1], n + strlen(top[k][0])) > 0;
+    bool single = sscanf(n, "single_transformer_blocks.%d.%n", &i, &used) == 1 && used;
+    if (!single && !(sscanf(n, "transformer_blocks.%d.%n", &i, &used) == 1 && used))
+        return false;
+    const char *rest = n + used;
+    size_t nr = single ? sizeof sgl / sizeof sgl[0] : sizeof dbl / sizeof dbl[0];
+    for (size_t k = 0; k < nr; k++) {
+        const char *d = single ? sgl[k].d : dbl[k].d, *b = single ? sgl[k].b : dbl[k].b;
+        if (strncmp(rest, d, strlen(d)) == 0) {
+            *part = single ? sgl[k].part : dbl[k].part;
+            return snprintf(out, len, "%s.%d.%s%s", single ? "single_blocks" : "double_blocks",
+                            i, b, rest + strlen(d)) > 0;
+        }
+    }
+    return false;
+}
+
+/* Rewrites the fixture's transformer file at `path` in place into BFL
+ * names (rows concatenated by part, norm_out halves swapped), leaving out
+ * the BFL tensor `drop` (NULL: none). */
+static bool write_bfl_transformer(const char *path, const char *drop)
+{
+    struct pictor_weights *w = NULL;
+    char err[256];
+    bool ok = false;
+    if (pictor_weights_open(path, false, &w, err, sizeof err) != PICTOR_OK)
+        return false;
+    size_t n = pictor_weights_count(w), ne = 0;
+    struct st_entry *e = calloc(n, sizeof *e);
+    char(*names)[160] = calloc(n, sizeof *names);
+    uint8_t **bufs = calloc(n, sizeof *bufs);
+    if (!e || !names || !bufs)
+        goto cleanup;
+    for (int part = 0; part < 4; part++) /* parts in row order */
+        for (size_t i = 0; i < n; i++) {
+            char bfl[160];
+            int p;
+            pictor_tensor t;
+            if (!bfl_name_of(pictor_weights_name(w, i), bfl, sizeof bfl, &p))
+                goto cleanup;
+            if (p != part || (drop && strcmp(bfl, drop) == 0))
+                continue;
+            if (pictor_weights_get(w, pictor_weights_name(w, i), &t) != PICTOR_OK ||
+                t.dtype != PICTOR_F32)
+                goto cleanup;
+            size_t k = 0, nb = pictor_tensor_nbytes(&t);
+            while (k < ne && strcmp(names[k], bfl) != 0)
+                k++;
+            if (k == ne) {
+                snprintf(names[ne], sizeof names[0], "%s", bfl);
+                e[ne] = (struct st_entry){.name = names[ne], .dtype = "F32", .ndim = t.ndim};
+                memcpy(e[ne].shape, t.shape, sizeof t.shape);
+                e[ne++].shape[0] = 0;
+            }
+            uint8_t *b = realloc(bufs[k], e[k].nbytes + nb);
+            if (!b)
+                goto cleanup;
+            bufs[k] = b;
+            if (strncmp(bfl, "final_layer.adaLN_modulation", 28) == 0) { /* swap halves */
+                memcpy(b, (uint8_t *)t.data + nb / 2, nb / 2);
+                memcpy(b + nb / 2, t.data, nb / 2);
+            } else {
+                memcpy(b + e[k].nbytes, t.data, nb);
+            }
+            e[k].nbytes += nb;
+            e[k].shape[0] += t.shape[0];
+            e[k].data = b;
+        }
+    pictor_weights_close(w);
+    w = NULL;
+    ok = st_write(path, ne, e) == 0;
+cleanup:
+    pictor_weights_close(w);
+    for (size_t i = 0; bufs && i < n; i++)
+        free(bufs[i]);
+    free(bufs);
+    free(names);
+    free(e);
+    return ok;
+}
+
+static void test_open_bfl(void)
+{
+    char dir[300], p[400], err[1024] = "";
+    static const char *const drops[] = {"double_blocks.0.img_attn.qkv.bias",
+                                        "single_blocks.1.linear1.weight",
+                                        "final_layer.adaLN_modulation.1.bias",
+                                        "double_blocks.1.txt_attn.norm.query_norm.scale",
+                                        "vector_in.out_layer.weight"};
+    snprintf(dir, sizeof dir, "%s/bfl", tmp);
+    snprintf(p, sizeof p, "%s/transformer/diffusion_pytorch_model.safetensors", dir);
+    CHECK(copy_tree(schnell_dir, dir) == 0, "copy");
+    CHECK(write_bfl_transformer(p, NULL), "BFL rewrite of %s", p);
+    struct pictor_weights *w = NULL;
+    CHECK(pictor_weights_open(p, false, &w, err, sizeof err) == PICTOR_OK &&
+              pictor_weights_info(w, "double_blocks.0.img_attn.qkv.weight",
+                                  &(struct pictor_st_info){0}) == PICTOR_OK &&
+              pictor_weights_info(w, "x_embedder.weight", &(struct pictor_st_info){0}) ==
+                  PICTOR_E_NOT_FOUND,
+          "rewritten file has BFL names: %s", err);
+    pictor_weights_close(w);
+    CHECK(try_open(dir, err, sizeof err) == PICTOR_OK, "BFL-named transformer opens: %s", err);
+    for (size_t i = 0; i < sizeof drops / sizeof drops[0]; i++) {
+        CHECK(copy_tree(schnell_dir, dir) == 0 && write_bfl_transformer(p, drops[i]),
+              "BFL rewrite without %s", drops[i]);
+        int rc = try_open(dir, err, sizeof err);
+        CHECK(rc == PICTOR_E_NOT_FOUND && strstr(err, drops[i]) &&
+                  strstr(err, "diffusion_pytorch_model.safetensors"),
+              "without %s: %d %s", drops[i], rc, err);
+    }
+}
+
 int main(void)
 {
     char exe[PATH_MAX], path[PATH_MAX + 64], err[512];
@@ -174,6 +324,7 @@ int main(void)
     RUN(test_probe_diffusers);
     RUN(test_probe_single_file);
     RUN(test_open_broken);
+    RUN(test_open_bfl);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);
     if (system(cmd) != 0)

@@ -90,7 +90,9 @@ int64_t pictor_flux_config_param_count(const struct pictor_flux_config *cfg);
  *
  * Listing names (for "unexpected") uses the common host table
  * (pictor_common_host()->weights_count / weights_name), so `src` must come
- * from that host's weights_open or weights_peek. With no host set, or for
+ * from that host's weights_open or weights_peek, or be the plugin's BFL
+ * wrapper over such a source (flux_bfl.h; listed through its own lister,
+ * so unused BFL tensors are "unexpected"). With no host set, or for
  * any other source, use pictor_flux_transformer_check_names and pass the
  * lister yourself.
  */

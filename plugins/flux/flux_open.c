@@ -6,6 +6,7 @@
 #include <string.h>
 #include <sys/stat.h>
 
+#include "flux_audit.h"
 #include "flux_bfl.h"
 #include "flux_family.h"
 #include "pictor/common_host.h"
@@ -131,6 +132,79 @@ static int open_source(struct flux_model *m, int which, const char *sub, char *e
     return pictor_common_host()->weights_open(p, false, &m->src[which], err, errlen);
 }
 
+/* Tensors a block leaves alone on purpose (decoding needs only the VAE's
+ * decoder; T5's embedding is stored under two tied names; CLIP may carry
+ * its position_ids buffer). */
+static bool vae_unused(const char *n)
+{
+    return strncmp(n, "encoder.", 8) == 0 || strncmp(n, "quant_conv.", 11) == 0;
+}
+
+static bool t5_unused(const char *n)
+{
+    return strcmp(n, "encoder.embed_tokens.weight") == 0 || strcmp(n, "shared.weight") == 0;
+}
+
+static bool clip_unused(const char *n)
+{
+    return strstr(n, "position_ids") != NULL;
+}
+
+static size_t host_count(const struct pictor_wsource *s)
+{
+    return pictor_common_host()->weights_count(s);
+}
+
+static const char *host_name(const struct pictor_wsource *s, size_t i)
+{
+    return pictor_common_host()->weights_name(s, i);
+}
+
+/* Logs the component's tensors its block did not use (flux_audit.h). */
+static void audit(struct flux_model *m, const char *component, const struct flux_recorder *r,
+                  const struct pictor_wsource *listed, bool (*known)(const char *))
+{
+    char names[1024];
+    bool bfl = flux_bfl_is_wrapper(listed);
+    size_t n = flux_recorder_unexpected(r, listed, bfl ? flux_bfl_count : host_count,
+                                        bfl ? flux_bfl_name : host_name, known, names,
+                                        sizeof names);
+    if (n)
+        pictor_common_host()->log(PICTOR_LOG_WARN, "flux",
+                                  "%s/%s: %zu tensor%s not used by pictor: %s", m->dir, component,
+                                  n, n == 1 ? "" : "s", names);
+}
+
+/* Opens the four networks through recorders, then accounts for every
+ * tensor of each component. */
+static int open_blocks(struct flux_model *m, const struct pictor_wsource *dit_src, char *err,
+                       size_t errlen)
+{
+    struct flux_recorder r[FLUX_SRC_COUNT];
+    flux_recorder_init(&r[FLUX_SRC_TRANSFORMER], dit_src);
+    flux_recorder_init(&r[FLUX_SRC_CLIP], &m->src[FLUX_SRC_CLIP]);
+    flux_recorder_init(&r[FLUX_SRC_T5], &m->src[FLUX_SRC_T5]);
+    flux_recorder_init(&r[FLUX_SRC_VAE], &m->src[FLUX_SRC_VAE]);
+    int rc;
+    if ((rc = pictor_flux_transformer_open(&m->dit_cfg, &r[FLUX_SRC_TRANSFORMER].self, m->be,
+                                           &m->dit, err, errlen)) ||
+        (rc = pictor_clip_text_open(&m->clip_cfg, &r[FLUX_SRC_CLIP].self, m->be, &m->clip, err,
+                                    errlen)) ||
+        (rc = pictor_t5_encoder_open(&m->t5_cfg, &r[FLUX_SRC_T5].self, m->be, &m->t5, err,
+                                     errlen)) ||
+        (rc = pictor_vae_decoder_open(&m->vae_cfg, &r[FLUX_SRC_VAE].self, m->be, &m->vae, err,
+                                      errlen)))
+        goto out;
+    audit(m, "transformer", &r[FLUX_SRC_TRANSFORMER], dit_src, NULL);
+    audit(m, "text_encoder", &r[FLUX_SRC_CLIP], &m->src[FLUX_SRC_CLIP], clip_unused);
+    audit(m, "text_encoder_2", &r[FLUX_SRC_T5], &m->src[FLUX_SRC_T5], t5_unused);
+    audit(m, "vae", &r[FLUX_SRC_VAE], &m->src[FLUX_SRC_VAE], vae_unused);
+out:
+    for (int i = 0; i < FLUX_SRC_COUNT; i++)
+        flux_recorder_free(&r[i]);
+    return rc;
+}
+
 int flux_open(const struct pictor_open_params *p, void **out, char *err, size_t errlen)
 {
     const struct pictor_host_api *host = pictor_common_host();
@@ -180,14 +254,7 @@ int flux_open(const struct pictor_open_params *p, void **out, char *err, size_t 
             goto fail;
         dit_src = &m->bfl;
     }
-    if ((rc = pictor_flux_transformer_open(&m->dit_cfg, dit_src, m->be, &m->dit, err,
-                                           errlen)) ||
-        (rc = pictor_clip_text_open(&m->clip_cfg, &m->src[FLUX_SRC_CLIP], m->be, &m->clip, err,
-                                    errlen)) ||
-        (rc = pictor_t5_encoder_open(&m->t5_cfg, &m->src[FLUX_SRC_T5], m->be, &m->t5, err,
-                                     errlen)) ||
-        (rc = pictor_vae_decoder_open(&m->vae_cfg, &m->src[FLUX_SRC_VAE], m->be, &m->vae, err,
-                                      errlen)))
+    if ((rc = open_blocks(m, dit_src, err, errlen)))
         goto fail;
     if (m->dit_cfg.in_channels != 4 * m->vae_cfg.latent_channels) {
         snprintf(err, errlen, "%s: transformer in_channels %d is not 4 x the VAE's %d latent "

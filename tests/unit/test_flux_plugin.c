@@ -10,6 +10,8 @@
  * tests/scripts/flux_bfl_names.sh).
  */
 #include <fcntl.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -300,6 +302,61 @@ static void test_open_bfl(void)
     }
 }
 
+/* Log lines the plugin writes through the host (last one kept). */
+static char last_warn[2048];
+
+static void capture_log(int level, const char *plugin, const char *fmt, ...)
+{
+    (void)plugin;
+    if (level != PICTOR_LOG_WARN)
+        return;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(last_warn, sizeof last_warn, fmt, ap);
+    va_end(ap);
+}
+
+/* An extra tensor in the VAE file: the model still opens, and the tensor is
+ * named in a warning; the untouched folder logs nothing. */
+static void test_unexpected_tensor_reported(void)
+{
+    char dir[300], p[400], err[1024] = "";
+    last_warn[0] = '\0';
+    CHECK(try_open(schnell_dir, err, sizeof err) == PICTOR_OK && last_warn[0] == '\0',
+          "intact folder: no warning (%s)", last_warn);
+    snprintf(dir, sizeof dir, "%s/extra", tmp);
+    CHECK(copy_tree(schnell_dir, dir) == 0, "copy");
+    snprintf(p, sizeof p, "%s/vae/diffusion_pytorch_model.safetensors", dir);
+    struct pictor_weights *w = NULL;
+    int rc = pictor_weights_open(p, false, &w, err, sizeof err);
+    CHECK(rc == PICTOR_OK, "read vae: %s", err);
+    if (rc)
+        return;
+    size_t n = pictor_weights_count(w);
+    struct st_entry *e = calloc(n + 1, sizeof *e);
+    for (size_t i = 0; i < n; i++) {
+        pictor_tensor t;
+        e[i].name = pictor_weights_name(w, i);
+        pictor_weights_get(w, e[i].name, &t);
+        e[i].dtype = "F32";
+        e[i].ndim = t.ndim;
+        memcpy(e[i].shape, t.shape, sizeof e[i].shape);
+        e[i].data = t.data;
+        e[i].nbytes = pictor_tensor_nbytes(&t);
+    }
+    static const float extra[3] = {1, 2, 3};
+    e[n] = (struct st_entry){"decoder.mystery_block.weight", "F32", 1, {3}, extra, sizeof extra};
+    char out[420];
+    snprintf(out, sizeof out, "%s.new", p);
+    CHECK(st_write(out, n + 1, e) == 0 && rename(out, p) == 0, "rewrite vae");
+    free(e);
+    pictor_weights_close(w);
+    rc = try_open(dir, err, sizeof err);
+    CHECK(rc == PICTOR_OK, "extra tensors do not stop the load: %s", err);
+    CHECK(strstr(last_warn, "decoder.mystery_block.weight") && strstr(last_warn, "vae"),
+          "warning names the tensor and component: '%s'", last_warn);
+}
+
 int main(void)
 {
     char exe[PATH_MAX], path[PATH_MAX + 64], err[512];
@@ -309,7 +366,10 @@ int main(void)
     exe[n] = '\0';
     *strrchr(exe, '/') = '\0';
     snprintf(path, sizeof path, "%s/../lib/pictor/plugins/flux.so", exe);
-    pictor_plugins_create(pictor_default_host_api(), &set);
+    static struct pictor_host_api host;
+    host = *pictor_default_host_api();
+    host.log = capture_log;
+    pictor_plugins_create(&host, &set);
     if (pictor_plugins_load_file(set, path, err, sizeof err) != PICTOR_OK ||
         !(flux = pictor_plugins_find(set, PICTOR_PLUGIN_FAMILY, "flux")) ||
         !find_data("tests/fixtures/pipeline_flux_schnell/model", schnell_dir,
@@ -324,6 +384,7 @@ int main(void)
     RUN(test_probe_diffusers);
     RUN(test_probe_single_file);
     RUN(test_open_broken);
+    RUN(test_unexpected_tensor_reported);
     RUN(test_open_bfl);
     char cmd[300];
     snprintf(cmd, sizeof cmd, "rm -rf '%s'", tmp);

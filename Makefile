@@ -47,7 +47,7 @@ ifeq ($(HAVE_NVCC),1)
   CUDA_LDLIBS := -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart
 endif
 CFLAGS_ALL := $(CFLAGS_COMMON) $(OPT) $(CUDA_CFLAGS) $(CFLAGS)
-LDLIBS_ALL := -ljson-c -lpng -lutf8proc -lm -ldl -pthread $(CUDA_LDLIBS) $(LDLIBS)
+LDLIBS_ALL := -ljson-c -lpng -linih -lutf8proc -lm -ldl -pthread $(CUDA_LDLIBS) $(LDLIBS)
 
 OBJ := $(BUILD)/obj
 LIBDIR := $(BUILD)/lib

@@ -1,6 +1,6 @@
 /*
  * pictor/config.h — pictord's configuration: `etc/pictor/pictord.ini` plus
- * drop-in `models.d/*.ini` files next to it (read in name order), parsed
+ * drop-in `models.d/NAME.ini` files next to it (read in name order), parsed
  * with inih. Strict: an unknown section or key, a bad value, a duplicate
  * model id or alias, or a mode naming no model is one error message with
  * the file and line, and pictord refuses to start.
@@ -18,7 +18,9 @@
  *             probe decides) precision = auto|fp32|bf16|fp16|fp8
  *             steps = 4   guidance = 0.0   scheduler = flow-match-euler
  *             step_ceiling = 4   aliases = schnell, flux-fast
- * Relative paths are relative to the file that names them.
+ * Relative paths are relative to the folder of the file that names them
+ * (made absolute; a path of the form ORG/NAME is a hub id: write ./ORG/NAME
+ * for a folder). A model's steps may not exceed its step_ceiling.
  * Thread: any (pure parsing into the caller's struct).
  */
 #ifndef PICTOR_CONFIG_H
@@ -69,7 +71,14 @@ struct pictor_server_conf {
  * queue_length 16, drain_timeout 30, devices {"cpu"}, no models. */
 void pictor_config_defaults(struct pictor_server_conf *c);
 
-/* Parses FILE and then FILE's folder's models.d/*.ini. */
+/* Fills *C with the defaults, then parses FILE and then every
+ * models.d/NAME.ini beside FILE (names not starting with '.', byte order;
+ * no models.d is fine). Drop-ins hold [model ID] sections only. Modes are
+ * checked once every file is read. Returns PICTOR_OK; PICTOR_E_FORMAT for
+ * bad content with "FILE:LINE: message" in ERR; PICTOR_E_IO when a file or
+ * models.d cannot be read ("FILE: message"). On error *C is partly filled
+ * and must not be used. Lines are limited to inih's buffer (200 bytes in
+ * Debian's build); a longer line is an error, never silently split. */
 int pictor_config_load(const char *file, struct pictor_server_conf *c, char *err,
                        size_t errlen);
 

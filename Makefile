@@ -213,18 +213,21 @@ test: check-deps
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/asan SANITIZE=1 unit-tests
 	$(Q)tests/run-all $(BUILD)
 
-# The server (pictord) and the embedded demo model are the next issues; until
-# they land, `make run` builds everything and says what can be run today.
+# The embedded demo model is the next issue; until it lands, `make run`
+# builds everything and says what can be run today (the tiny random-weight
+# FLUX test pipeline draws noise, but through the whole real code path).
 run: check-deps all
-	@echo "pictord (the HTTP server) is not built yet. What runs today:"
+	@echo "No demo model yet (its own issue). What runs today:"
+	@echo "  $(BINDIR)/pictord --model tests/fixtures/pipeline_flux_schnell/model --listen 127.0.0.1:8080"
+	@echo "  curl -s 127.0.0.1:8080/v1/images/generations -d '{\"prompt\":\"a red circle\",\"size\":\"64x64\"}'"
 	@echo "  $(BINDIR)/pictor generate --model tests/fixtures/pipeline_flux_schnell/model \\"
 	@echo "      --prompt 'a red circle' --size 64x64 --seed 1 -o out.png"
 	@echo "  $(BINDIR)/pictor inspect tests/fixtures/pipeline_flux_dev/model"
 
-install: $(PICTOR_BIN) $(PLUGINS)
+install: $(PICTOR_BIN) $(PICTORD_BIN) $(PLUGINS)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pictor/plugins \
 	    $(DESTDIR)$(PREFIX)/include/pictor-abi/pictor
-	install -m 0755 $(PICTOR_BIN) $(DESTDIR)$(PREFIX)/bin/
+	install -m 0755 $(PICTOR_BIN) $(PICTORD_BIN) $(DESTDIR)$(PREFIX)/bin/
 	$(if $(PLUGINS),install -m 0644 $(PLUGINS) $(DESTDIR)$(PREFIX)/lib/pictor/plugins/)
 	install -m 0644 abi/pictor/*.h $(DESTDIR)$(PREFIX)/include/pictor-abi/pictor/
 

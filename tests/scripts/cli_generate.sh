@@ -55,6 +55,19 @@ expect_err "empty prompt" generate --model "$T/model" --prompt "" --scheduler ol
 mkdir -p "$T/empty"
 expect_err "model_index.json" generate --model "$T/empty" --prompt x -o "$T/x.png"
 
+# the real FLUX plugin on the tiny fixture pipeline: same seed, same PNG;
+# another seed, another PNG (PICTOR_PLUGIN_DIR: the build's own plugins)
+FLUX="tests/fixtures/pipeline_flux_schnell/model"
+k=0
+for s in 5 5 6; do
+    k=$((k + 1))
+    PICTOR_PLUGIN_DIR="$B/lib/pictor/plugins" "$P" generate --model "$FLUX" --prompt "a red circle" \
+        --size 64x64 --seed $s -o "$T/f$s-$k.png" > /dev/null 2> "$T/err" || fail "flux generate: $(cat "$T/err")"
+done
+set -- "$T"/f5-*.png
+[ $# = 2 ] && cmp -s "$1" "$2" || fail "flux: same seed gave different PNGs"
+cmp -s "$1" "$T"/f6-*.png && fail "flux: another seed gave the same PNG"
+
 # inspect names the family and variant
 "$P" inspect "$T/model" > "$T/inspect" 2>&1 || true
 grep -q "testfam-v60" "$T/inspect" || fail "inspect: $(cat "$T/inspect")"

@@ -6,8 +6,11 @@
 #   make run        install missing Debian deps, build, start pictord
 #   make deps       install the Debian packages the build needs (apt-get)
 #   make install PREFIX=/usr DESTDIR=...
+#   make gpu-tests  build the GPU-only tests into build/tests/gpu/ (run them,
+#                   and the fixtures on CUDA, with tools/gpu-check on a GPU)
 #
 # Variables: CUDA=auto|0|1 (auto: build the CUDA backend when nvcc is found),
+# CUDA_ARCHS="80 86 89 90a 100" (SASS targets of kernels/cuda/*.cu),
 # SANITIZE=1 (ASan+UBSan build, used for build/asan), BUILD=dir, V=1 (verbose).
 
 BUILD ?= build
@@ -47,6 +50,28 @@ ifeq ($(HAVE_NVCC),1)
   CUDA_LDLIBS := -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart
 endif
 CFLAGS_ALL := $(CFLAGS_COMMON) $(OPT) $(CUDA_CFLAGS) $(CFLAGS)
+
+# ---- CUDA kernels: kernels/cuda/*.cu, compiled by nvcc when HAVE_NVCC=1 ----
+# One SASS per arch in CUDA_ARCHS (`make CUDA_ARCHS=90a` builds just one) plus
+# PTX for compute_100 when 100 is listed, so newer GPUs can JIT it.
+# IEEE math: no --use_fast_math (the kernels must match the CPU twins).
+# Host-compiler flags are the C build's minus what g++ rejects for C++:
+# -std=c11 (nvcc sets -std=c++17) and -Wstrict-prototypes (C only: g++
+# warns "valid for C but not for C++", an error under -Werror).
+# -fno-exceptions, -fno-threadsafe-statics: the .cu files are C-style and
+# need no libstdc++. nvcc's launch stubs keep the kernel's handle in a
+# function-local static, which g++ otherwise guards with __cxa_guard_*
+# (libstdc++); unguarded, two threads' first launches at worst both store
+# the same constant pointer.
+CUDA_ARCHS ?= 80 86 89 90a 100
+CUDA_PTX_ARCH ?= $(if $(filter 100,$(CUDA_ARCHS)),100)
+comma := ,
+NVCC_GENCODE := $(foreach a,$(CUDA_ARCHS),-gencode arch=compute_$(a)$(comma)code=sm_$(a)) \
+                $(if $(CUDA_PTX_ARCH),-gencode arch=compute_$(CUDA_PTX_ARCH)$(comma)code=compute_$(CUDA_PTX_ARCH))
+NVCCFLAGS_ALL := -std=c++17 -O3 -lineinfo --Werror all-warnings $(NVCC_GENCODE) \
+                 -Xcompiler -fPIC,-Wall,-Wextra,-Werror,-Wshadow,-Wno-unused-parameter \
+                 -Xcompiler -fvisibility=hidden,-fno-exceptions,-fno-threadsafe-statics,-pthread \
+                 -D_GNU_SOURCE $(INCLUDES) $(CUDA_CFLAGS) $(NVCCFLAGS)
 LDLIBS_ALL := -ljson-c -lpng -linih -lutf8proc -lm -ldl -pthread $(CUDA_LDLIBS) $(LDLIBS)
 
 OBJ := $(BUILD)/obj
@@ -57,6 +82,7 @@ PLUGINDIR := $(LIBDIR)/pictor/plugins
 
 # ---- libraries (sources found by wildcard: add a file, it is built) -------
 KERNELS_SRC := $(wildcard kernels/src/*.c kernels/cpu/*.c kernels/cuda/*.c)
+KERNELS_CU := $(if $(filter 1,$(HAVE_NVCC)),$(wildcard kernels/cuda/*.cu))
 CORE_SRC := $(wildcard core/lib/*.c)
 # plugins/schedulers/sched: scheduler math shared by the CLI, tests and the scheduler plugins.
 COMMON_SRC := $(wildcard plugins/common/*.c plugins/schedulers/sched/*.c)
@@ -132,7 +158,7 @@ $(TEST_PLUGIN_DIR)/bad-$(word 2,$(subst :, ,$(1))).so: tests/plugins/badentry.c 
 endef
 $(foreach b,$(BAD_PLUGINS),$(eval $(call bad_plugin_rule,$(b))))
 
-.PHONY: all test unit-tests run deps install clean fuzz fuzz-long check-deps
+.PHONY: all test unit-tests gpu-tests run deps install clean fuzz fuzz-long check-deps
 # Keep objects that pattern rules produce (no rebuild on the next run).
 .SECONDARY:
 all: $(PICTOR_BIN) $(PICTORD_BIN) $(PLUGINS) unit-tests
@@ -142,7 +168,13 @@ $(OBJ)/%.o: %.c
 	$(if $(Q),@echo "  CC  $<")
 	$(Q)$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
-$(KERNELS_LIB): $(call objs,$(KERNELS_SRC))
+# .cu objects are named foo.cu.o so they never collide with a foo.c twin.
+$(OBJ)/%.cu.o: %.cu
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  NVCC $<")
+	$(Q)$(NVCC) $(NVCCFLAGS_ALL) -MMD -MP -c $< -o $@
+
+$(KERNELS_LIB): $(call objs,$(KERNELS_SRC)) $(patsubst %.cu,$(OBJ)/%.cu.o,$(KERNELS_CU))
 $(CORE_LIB): $(call objs,$(CORE_SRC))
 $(COMMON_LIB): $(call objs,$(COMMON_SRC))
 $(FLUX_LIB): $(call objs,$(FLUX_SRC))
@@ -163,6 +195,18 @@ $(BINDIR)/pictord: $(call objs,$(PICTORD_SRC)) $(ALL_LIBS)
 unit-tests: $(UNIT_BINS) $(TEST_PLUGINS) $(PLUGINS)
 
 $(TESTDIR)/test_%: $(OBJ)/tests/unit/test_%.o $(call objs,$(HARNESS_SRC)) $(ALL_LIBS)
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  LD  $@")
+	$(Q)$(CC) $(LDSAN) -o $@ $< $(call objs,$(HARNESS_SRC)) $(ALL_LIBS) $(LDLIBS_ALL)
+
+# GPU tests (tests/gpu/test_*.c): need a GPU to say anything, so they are
+# not unit tests (tests/run-all would count their SKIP as "ran no test");
+# built by `make gpu-tests` into $(TESTDIR)/gpu/ and run by tools/gpu-check.
+GPU_TEST_SRC := $(wildcard tests/gpu/test_*.c)
+GPU_TEST_BINS := $(patsubst tests/gpu/%.c,$(TESTDIR)/gpu/%,$(GPU_TEST_SRC))
+gpu-tests: $(GPU_TEST_BINS)
+
+$(TESTDIR)/gpu/test_%: $(OBJ)/tests/gpu/test_%.o $(call objs,$(HARNESS_SRC)) $(ALL_LIBS)
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  LD  $@")
 	$(Q)$(CC) $(LDSAN) -o $@ $< $(call objs,$(HARNESS_SRC)) $(ALL_LIBS) $(LDLIBS_ALL)

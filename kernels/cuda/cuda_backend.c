@@ -12,14 +12,10 @@
 #ifdef PICTOR_HAVE_CUDA
 #include <cuda_runtime_api.h>
 
+#include "cuda_internal.h"
+
 /* Minimum compute capability (ARCHITECTURE.md precision policy: Ampere). */
 #define CUDA_MIN_MAJOR 8
-
-struct cuda_ctx {
-    int device;
-    cudaStream_t stream;
-    char name[256];
-};
 
 /* One CHECK family for the CUDA runtime (STYLE.md habit 8). */
 #define CUDA_CHECK(call, err, errlen)                                           \
@@ -86,8 +82,28 @@ static int cuda_synchronize(void *vctx)
     return cudaStreamSynchronize(c->stream) == cudaSuccess ? PICTOR_OK : PICTOR_E_DEVICE;
 }
 
-/* Op slots are filled as kernels land (kernels/cuda/op_*.cu); until then
- * the wrapper reports PICTOR_E_UNSUPPORTED naming the op. */
+/* Whether FP8 row_scale of binary operand t can be addressed once t is
+ * broadcast to y: only while y's dim 0 is t's own (see cu_view_bcast). */
+static bool cuda_bcast_row_scale_ok(const pictor_tensor *t, const pictor_tensor *y)
+{
+    return !t->row_scale || (t->dtype != PICTOR_F8_E4M3 && t->dtype != PICTOR_F8_E5M2) ||
+           (t->ndim == y->ndim && (t->ndim == 0 || t->shape[0] == y->shape[0]));
+}
+
+/* Every validated call is supported except a broadcast FP8 operand whose
+ * per-row scales no longer follow y's rows (no model does this). */
+static bool cuda_supports(void *vctx, enum pictor_op op, const struct pictor_op_args *a)
+{
+    (void)vctx;
+    if (op == PICTOR_OP_BINARY)
+        return cuda_bcast_row_scale_ok(a->u.binary.a, a->u.binary.y) &&
+               cuda_bcast_row_scale_ok(a->u.binary.b, a->u.binary.y);
+    return true;
+}
+
+/* Op slots are filled as kernels land (kernels/cuda/op_*.cu); a NULL slot
+ * (matmul, conv2d, sdpa for now) makes the wrapper report
+ * PICTOR_E_UNSUPPORTED naming the op. */
 static const struct pictor_backend_iface cuda_iface = {
     .name = "cuda",
     .device = PICTOR_DEVICE_CUDA,
@@ -97,6 +113,21 @@ static const struct pictor_backend_iface cuda_iface = {
     .upload = cuda_upload,
     .download = cuda_download,
     .synchronize = cuda_synchronize,
+    .supports = cuda_supports,
+    .op = {
+        [PICTOR_OP_GROUP_NORM] = cuda_op_group_norm,
+        [PICTOR_OP_LAYER_NORM] = cuda_op_layer_norm,
+        [PICTOR_OP_RMS_NORM] = cuda_op_rms_norm,
+        [PICTOR_OP_SOFTMAX] = cuda_op_softmax,
+        [PICTOR_OP_UNARY] = cuda_op_unary,
+        [PICTOR_OP_BINARY] = cuda_op_binary,
+        [PICTOR_OP_COPY] = cuda_op_copy,
+        [PICTOR_OP_UPSAMPLE_NEAREST2X] = cuda_op_upsample,
+        [PICTOR_OP_EMBEDDING] = cuda_op_embedding,
+        [PICTOR_OP_ROPE] = cuda_op_rope,
+        [PICTOR_OP_TIMESTEP_EMBEDDING] = cuda_op_timestep,
+        [PICTOR_OP_FILL] = cuda_op_fill,
+    },
 };
 
 bool pictor_cuda_available(void)

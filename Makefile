@@ -105,7 +105,7 @@ PICTORD_SRC := $(wildcard core/server/*.c)
 PICTORD_BIN := $(if $(PICTORD_SRC),$(BINDIR)/pictord)
 
 # ---- tests ----------------------------------------------------------------
-HARNESS_SRC := tests/harness/test.c tests/harness/st_write.c tests/harness/manifest.c
+HARNESS_SRC := tests/harness/test.c tests/harness/st_write.c tests/harness/manifest.c tests/harness/tmpdir.c
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BINS := $(patsubst tests/unit/%.c,$(TESTDIR)/%,$(UNIT_SRC))
 FUZZ_SRC := $(wildcard tests/fuzz/fuzz_*.c)

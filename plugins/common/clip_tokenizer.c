@@ -343,29 +343,9 @@ int64_t pictor_clip_tokenizer_pad_id(const struct pictor_clip_tokenizer *t)
 
 /* ---- encoding ------------------------------------------------------------ */
 
-/* Growable id list. */
-struct ids {
-    int32_t *p;
-    size_t n, cap;
-};
-
-static int ids_push(struct ids *v, int32_t id)
-{
-    if (v->n == v->cap) {
-        size_t cap = v->cap ? v->cap * 2 : 128;
-        int32_t *p = realloc(v->p, cap * sizeof *p);
-        if (!p)
-            return PICTOR_E_NOMEM;
-        v->p = p;
-        v->cap = cap;
-    }
-    v->p[v->n++] = id;
-    return PICTOR_OK;
-}
-
 /* BPE over the bytes of one pre-token; sym is scratch of len entries. */
 static int bpe(const struct pictor_clip_tokenizer *t, const uint8_t *s, size_t len,
-               int32_t *sym, struct ids *out)
+               int32_t *sym, struct tok_ids *out)
 {
     size_t n = len;
     for (size_t i = 0; i < len; i++)
@@ -397,7 +377,7 @@ static int bpe(const struct pictor_clip_tokenizer *t, const uint8_t *s, size_t l
         n = w;
     }
     for (size_t i = 0; i < n; i++)
-        if (ids_push(out, sym[i]))
+        if (tok_ids_push(out, sym[i]))
             return PICTOR_E_NOMEM;
     return PICTOR_OK;
 }
@@ -427,7 +407,7 @@ static size_t match_lit(const int32_t *cps, size_t i, size_t n, const char *lit)
 /* The pre-tokenisation regex (header, step 5) over normalised text, each
  * match sent through BPE. */
 static int pretokenize_bpe(const struct pictor_clip_tokenizer *t, const char *text,
-                           size_t len, struct ids *out)
+                           size_t len, struct tok_ids *out)
 {
     static const char *const lits[] = {"<|startoftext|>", "<|endoftext|>", "'s", "'t", "'re",
                                        "'ve", "'m", "'ll", "'d"};
@@ -525,7 +505,7 @@ out:
 
 /* Steps 3-6 for one piece of raw text between raw added tokens. */
 static int encode_segment(const struct pictor_clip_tokenizer *t, const char *text,
-                          size_t len, struct ids *out)
+                          size_t len, struct tok_ids *out)
 {
     struct tok_buf norm = {0};
     size_t pos = 0, at, which;
@@ -539,7 +519,7 @@ static int encode_segment(const struct pictor_clip_tokenizer *t, const char *tex
             goto out;
         if (!hit)
             break;
-        if ((rc = ids_push(out, t->added[which].id)))
+        if ((rc = tok_ids_push(out, t->added[which].id)))
             goto out;
         pos = at + t->added[which].len;
     }
@@ -553,7 +533,7 @@ int pictor_clip_tokenizer_encode(const struct pictor_clip_tokenizer *t, const ch
                                  int64_t *n_tokens, char *err, size_t errlen)
 {
     struct tok_buf clean = {0};
-    struct ids ids = {0};
+    struct tok_ids ids = {0};
     int32_t *cps = NULL;
     size_t n, pos = 0, at, which;
     int rc;
@@ -580,7 +560,7 @@ int pictor_clip_tokenizer_encode(const struct pictor_clip_tokenizer *t, const ch
             goto out;
         if (!hit)
             break;
-        if ((rc = ids_push(&ids, t->added[which].id)))
+        if ((rc = tok_ids_push(&ids, t->added[which].id)))
             goto out;
         pos = at + t->added[which].len;
     }

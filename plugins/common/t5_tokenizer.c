@@ -416,25 +416,6 @@ int64_t pictor_t5_tokenizer_pad_id(const struct pictor_t5_tokenizer *t)
 
 /* ---- encoding ------------------------------------------------------------ */
 
-struct ids {
-    int32_t *p;
-    size_t n, cap;
-};
-
-static int ids_push(struct ids *v, int32_t id)
-{
-    if (v->n == v->cap) {
-        size_t cap = v->cap ? v->cap * 2 : 128;
-        int32_t *p = realloc(v->p, cap * sizeof *p);
-        if (!p)
-            return PICTOR_E_NOMEM;
-        v->p = p;
-        v->cap = cap;
-    }
-    v->p[v->n++] = id;
-    return PICTOR_OK;
-}
-
 struct node {
     double score;
     size_t start; /* SIZE_MAX: unreached */
@@ -444,7 +425,7 @@ struct node {
 /* Emits a fused run of unknown text s[0..len): byte pieces <0xXX> when the
  * model has byte_fallback and all exist, else one unk id. */
 static int emit_unk(const struct pictor_t5_tokenizer *t, const char *s, size_t len,
-                    struct ids *out)
+                    struct tok_ids *out)
 {
     if (t->byte_fallback) {
         bool all = true;
@@ -457,18 +438,18 @@ static int emit_unk(const struct pictor_t5_tokenizer *t, const char *s, size_t l
             for (size_t i = 0; i < len; i++) {
                 char b[8];
                 snprintf(b, sizeof b, "<0x%02X>", (unsigned char)s[i]);
-                if (ids_push(out, tok_strmap_get(&t->pieces, b, 6)))
+                if (tok_ids_push(out, tok_strmap_get(&t->pieces, b, 6)))
                     return PICTOR_E_NOMEM;
             }
             return PICTOR_OK;
         }
     }
-    return ids_push(out, t->unk);
+    return tok_ids_push(out, t->unk);
 }
 
 /* Viterbi over one Metaspace piece s[0..len) (valid UTF-8). */
 static int viterbi(const struct pictor_t5_tokenizer *t, const char *s, size_t len,
-                   struct node *nodes, struct ids *out)
+                   struct node *nodes, struct tok_ids *out)
 {
     size_t pos = 0;
     for (size_t i = 0; i <= len; i++)
@@ -522,7 +503,7 @@ static int viterbi(const struct pictor_t5_tokenizer *t, const char *s, size_t le
             rc = emit_unk(t, s + st, ends[j] - st, out);
             i = j + 1;
         } else {
-            rc = ids_push(out, nodes[e].id);
+            rc = tok_ids_push(out, nodes[e].id);
             i++;
         }
     }
@@ -532,7 +513,7 @@ static int viterbi(const struct pictor_t5_tokenizer *t, const char *s, size_t le
 
 /* WhitespaceSplit + Metaspace(always, split) + Viterbi over normalised text. */
 static int pretokenize_encode(const struct pictor_t5_tokenizer *t, const char *s, size_t len,
-                              struct ids *out)
+                              struct tok_ids *out)
 {
     struct tok_buf word = {0};
     struct node *nodes = NULL;
@@ -578,7 +559,7 @@ static int pretokenize_encode(const struct pictor_t5_tokenizer *t, const char *s
 }
 
 static int encode_segment(const struct pictor_t5_tokenizer *t, const char *text, size_t len,
-                          struct ids *out)
+                          struct tok_ids *out)
 {
     struct tok_buf norm = {0};
     size_t pos = 0, at, which;
@@ -588,7 +569,7 @@ static int encode_segment(const struct pictor_t5_tokenizer *t, const char *text,
         size_t end = hit ? at : norm.len;
         if ((rc = pretokenize_encode(t, norm.p + pos, end - pos, out)) || !hit)
             break;
-        rc = ids_push(out, t->added[which].id);
+        rc = tok_ids_push(out, t->added[which].id);
         pos = at + t->added[which].len;
     }
     tok_buf_free(&norm);
@@ -600,7 +581,7 @@ int pictor_t5_tokenizer_encode(const struct pictor_t5_tokenizer *t, const char *
                                char *err, size_t errlen)
 {
     struct tok_buf clean = {0};
-    struct ids ids = {0};
+    struct tok_ids ids = {0};
     int32_t *cps = NULL;
     size_t n, pos = 0, at, which;
     int rc;
@@ -622,7 +603,7 @@ int pictor_t5_tokenizer_encode(const struct pictor_t5_tokenizer *t, const char *
             goto out;
         if (!hit)
             break;
-        if ((rc = ids_push(&ids, t->added[which].id)))
+        if ((rc = tok_ids_push(&ids, t->added[which].id)))
             goto out;
         pos = at + t->added[which].len;
     }

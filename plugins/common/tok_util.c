@@ -311,3 +311,17 @@ bool tok_find_added(const char *text, size_t len, size_t from,
     }
     return false;
 }
+
+int tok_ids_push(struct tok_ids *v, int32_t id)
+{
+    if (v->n == v->cap) {
+        size_t cap = v->cap ? v->cap * 2 : 128;
+        int32_t *p = realloc(v->p, cap * sizeof *p);
+        if (!p)
+            return PICTOR_E_NOMEM;
+        v->p = p;
+        v->cap = cap;
+    }
+    v->p[v->n++] = id;
+    return PICTOR_OK;
+}

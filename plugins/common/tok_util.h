@@ -89,4 +89,13 @@ bool tok_find_added(const char *text, size_t len, size_t from,
                     const struct tok_added *toks, size_t n, bool normalized,
                     size_t *at, size_t *which);
 
+/* Growable list of token ids (both tokenizers' encode output); free(p). */
+struct tok_ids {
+    int32_t *p;
+    size_t n, cap;
+};
+
+/* Appends id; PICTOR_E_NOMEM when the list cannot grow. */
+int tok_ids_push(struct tok_ids *v, int32_t id);
+
 #endif /* PICTOR_TOK_UTIL_H */

@@ -12,51 +12,27 @@
 
 #include "../harness/manifest.h"
 #include "../harness/test.h"
+#include "../harness/tmpdir.h"
 #include "pictor/config.h"
 #include "pictor/status.h"
 
-static char tmp[256];
 static struct pictor_server_conf conf; /* large: kept off the stack */
 static char err[1024];
-
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(p);
-}
-
-static const char *at(const char *rel)
-{
-    static char p[2][512];
-    static int k;
-    k ^= 1;
-    snprintf(p[k], sizeof p[k], "%s/%s", tmp, rel);
-    return p[k];
-}
-
-static int write_text(const char *rel, const char *text)
-{
-    FILE *f = fopen(at(rel), "w");
-    if (!f)
-        return -1;
-    int ok = fputs(text, f) >= 0;
-    return fclose(f) == 0 && ok ? 0 : -1;
-}
 
 /* A fresh tmp/main.ini and, when DROPIN is set, tmp/models.d/10-a.ini alone. */
 static int load(const char *main_text, const char *dropin)
 {
-    remove(at("models.d/10-a.ini"));
-    remove(at("models.d/20-b.ini"));
-    remove(at("models.d/notes.txt"));
-    rmdir(at("models.d"));
-    CHECK(write_text("main.ini", main_text) == 0, "write main.ini");
+    remove(test_tmp_at("models.d/10-a.ini"));
+    remove(test_tmp_at("models.d/20-b.ini"));
+    remove(test_tmp_at("models.d/notes.txt"));
+    rmdir(test_tmp_at("models.d"));
+    CHECK(test_tmp_write("main.ini", main_text) == 0, "write main.ini");
     if (dropin) {
-        mkdir(at("models.d"), 0755);
-        CHECK(write_text("models.d/10-a.ini", dropin) == 0, "write drop-in");
+        mkdir(test_tmp_at("models.d"), 0755);
+        CHECK(test_tmp_write("models.d/10-a.ini", dropin) == 0, "write drop-in");
     }
     err[0] = '\0';
-    return pictor_config_load(at("main.ini"), &conf, err, sizeof err);
+    return pictor_config_load(test_tmp_at("main.ini"), &conf, err, sizeof err);
 }
 
 static void test_defaults(void)
@@ -113,8 +89,8 @@ static void test_full_file_with_dropin(void)
 {
     int rc = load(full_main, full_dropin);
     CHECK(rc == PICTOR_OK, "load: %s", err);
-    CHECK(write_text("models.d/notes.txt", "[bogus]\n") == 0, "write non-ini");
-    rc = pictor_config_load(at("main.ini"), &conf, err, sizeof err);
+    CHECK(test_tmp_write("models.d/notes.txt", "[bogus]\n") == 0, "write non-ini");
+    rc = pictor_config_load(test_tmp_at("main.ini"), &conf, err, sizeof err);
     CHECK(rc == PICTOR_OK, "a non-.ini file in models.d is ignored: %s", err);
     CHECK(strcmp(conf.listen, "[::1]:9000") == 0, "listen %s", conf.listen);
     CHECK(conf.threads == 4 && conf.body_limit == 1048576 && conf.queue_length == 0,
@@ -144,8 +120,8 @@ static void test_full_file_with_dropin(void)
 static void test_dropin_order_and_plain_model(void)
 {
     int rc = load("[modes]\nrealtime = b\n", "[model a]\npath = /m/a\n");
-    CHECK(write_text("models.d/20-b.ini", "[model b]\npath = /m/b\n") == 0, "write 20-b");
-    rc = pictor_config_load(at("main.ini"), &conf, err, sizeof err);
+    CHECK(test_tmp_write("models.d/20-b.ini", "[model b]\npath = /m/b\n") == 0, "write 20-b");
+    rc = pictor_config_load(test_tmp_at("main.ini"), &conf, err, sizeof err);
     CHECK(rc == PICTOR_OK, "load: %s", err);
     CHECK(conf.n_models == 2 && strcmp(conf.models[0].id, "a") == 0 &&
               strcmp(conf.models[1].id, "b") == 0,
@@ -161,21 +137,21 @@ static void test_relative_paths(void)
     char cwd[PATH_MAX], want[PATH_MAX + 64];
     int rc = load(full_main, full_dropin);
     CHECK(rc == PICTOR_OK, "load: %s", err);
-    snprintf(want, sizeof want, "%s/plugins", tmp);
+    snprintf(want, sizeof want, "%s/plugins", test_tmp);
     CHECK(strcmp(conf.plugin_dir, want) == 0, "plugin_dir %s", conf.plugin_dir);
-    snprintf(want, sizeof want, "%s/state", tmp);
+    snprintf(want, sizeof want, "%s/state", test_tmp);
     CHECK(strcmp(conf.state_dir, want) == 0, "state_dir %s", conf.state_dir);
-    snprintf(want, sizeof want, "%s/models.d/weights/flux/slow", tmp);
+    snprintf(want, sizeof want, "%s/models.d/weights/flux/slow", test_tmp);
     CHECK(strcmp(conf.models[1].path, want) == 0, "drop-in path %s", conf.models[1].path);
     /* ./ORG/NAME is a folder, not a hub id; a relative FILE still gives absolute paths. */
     CHECK(getcwd(cwd, sizeof cwd) != NULL, "getcwd");
-    CHECK(remove(at("models.d/10-a.ini")) == 0, "remove the drop-in");
-    CHECK(write_text("main.ini", "[model x]\npath = ./org/name\n") == 0, "write");
-    CHECK(chdir(tmp) == 0, "chdir");
+    CHECK(remove(test_tmp_at("models.d/10-a.ini")) == 0, "remove the drop-in");
+    CHECK(test_tmp_write("main.ini", "[model x]\npath = ./org/name\n") == 0, "write");
+    CHECK(chdir(test_tmp) == 0, "chdir");
     rc = pictor_config_load("main.ini", &conf, err, sizeof err);
     CHECK(chdir(cwd) == 0, "chdir back");
     CHECK(rc == PICTOR_OK, "load: %s", err);
-    snprintf(want, sizeof want, "%s/org/name", tmp);
+    snprintf(want, sizeof want, "%s/org/name", test_tmp);
     CHECK(conf.n_models == 1 && strcmp(conf.models[0].path, want) == 0, "path %s",
           conf.models[0].path);
 }
@@ -274,7 +250,7 @@ static void test_errors(void)
         const struct bad_case *b = &bad_cases[i];
         char where[600];
         int rc = load(b->main, b->dropin);
-        snprintf(where, sizeof where, "%s/%s:%d: ", tmp, b->file, b->line);
+        snprintf(where, sizeof where, "%s/%s:%d: ", test_tmp, b->file, b->line);
         CHECK(rc == PICTOR_E_FORMAT, "case %zu: status %d (%s)", i, rc, err);
         CHECK(strncmp(err, where, strlen(where)) == 0, "case %zu: '%s' does not start with '%s'",
               i, err, where);
@@ -290,7 +266,7 @@ static void test_too_many_models(void)
         n += (size_t)snprintf(text + n, sizeof text - n, "[model m%d]\npath = /m\n", i);
     int rc = load(text, NULL);
     char where[600];
-    snprintf(where, sizeof where, "%s/main.ini:%d: ", tmp, 2 * PICTOR_CONF_MAX_MODELS + 1);
+    snprintf(where, sizeof where, "%s/main.ini:%d: ", test_tmp, 2 * PICTOR_CONF_MAX_MODELS + 1);
     CHECK(rc == PICTOR_E_FORMAT, "status %d", rc);
     CHECK(strncmp(err, where, strlen(where)) == 0 && strstr(err, "more than 32 models"),
           "message '%s'", err);
@@ -299,16 +275,16 @@ static void test_too_many_models(void)
 static void test_unreadable(void)
 {
     char path[600];
-    snprintf(path, sizeof path, "%s/absent.ini", tmp);
+    snprintf(path, sizeof path, "%s/absent.ini", test_tmp);
     int rc = pictor_config_load(path, &conf, err, sizeof err);
     CHECK(rc == PICTOR_E_IO, "status %d", rc);
     CHECK(strstr(err, "absent.ini") && strstr(err, "cannot open"), "message '%s'", err);
     /* models.d that is a file, not a folder. */
     rc = load("[server]\n", NULL);
-    CHECK(write_text("models.d", "x") == 0, "write models.d file");
-    rc = pictor_config_load(at("main.ini"), &conf, err, sizeof err);
+    CHECK(test_tmp_write("models.d", "x") == 0, "write models.d file");
+    rc = pictor_config_load(test_tmp_at("main.ini"), &conf, err, sizeof err);
     CHECK(rc == PICTOR_E_IO && strstr(err, "models.d"), "models.d file: %d '%s'", rc, err);
-    remove(at("models.d"));
+    remove(test_tmp_at("models.d"));
     /* A tiny error buffer is truncated, never overrun; NULL is allowed. */
     char small[8];
     rc = pictor_config_load(path, &conf, small, sizeof small);
@@ -338,11 +314,8 @@ static void test_shipped_file(void)
 
 int main(void)
 {
-    snprintf(tmp, sizeof tmp, "%s/pictor-cfg-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(tmp)) {
-        perror("mkdtemp");
+    if (test_tmp_create("pictor-cfg"))
         return 1;
-    }
     RUN(test_defaults);
     RUN(test_full_file_with_dropin);
     RUN(test_dropin_order_and_plain_model);
@@ -352,6 +325,6 @@ int main(void)
     RUN(test_too_many_models);
     RUN(test_unreadable);
     RUN(test_shipped_file);
-    nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    test_tmp_remove();
     TEST_MAIN_END();
 }

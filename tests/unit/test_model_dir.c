@@ -11,46 +11,17 @@
 
 #include "../harness/st_write.h"
 #include "../harness/test.h"
+#include "../harness/tmpdir.h"
 #include "pictor/model_dir.h"
 #include "pictor/weights.h"
 
-static char tmp[256];
-
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(p);
-}
-
-static const char *at(const char *rel)
-{
-    static char p[2][512];
-    static int k;
-    k ^= 1;
-    snprintf(p[k], sizeof p[k], "%s/%s", tmp, rel);
-    return p[k];
-}
-
-static void mkdir_in(const char *rel)
-{
-    mkdir(at(rel), 0755);
-}
-
-static int write_text(const char *rel, const char *text)
-{
-    FILE *f = fopen(at(rel), "w");
-    if (!f)
-        return -1;
-    int ok = fputs(text, f) >= 0;
-    return fclose(f) == 0 && ok ? 0 : -1;
-}
 
 static float w_data[4] = {1, 2, 3, 4};
 
 static int write_weights(const char *rel)
 {
     struct st_entry e = {"proj.weight", "F32", 2, {2, 2}, w_data, sizeof w_data};
-    return st_write(at(rel), 1, &e);
+    return st_write(test_tmp_at(rel), 1, &e);
 }
 
 static const char *flux_index =
@@ -74,15 +45,15 @@ static void make_flux(const char *rel)
         {"vae", "config.json"},
     };
     char p[256];
-    mkdir_in(rel);
+    test_tmp_mkdir(rel);
     snprintf(p, sizeof p, "%s/model_index.json", rel);
-    CHECK(write_text(p, flux_index) == 0, "write index");
+    CHECK(test_tmp_write(p, flux_index) == 0, "write index");
     for (size_t i = 0; i < sizeof comps / sizeof comps[0]; i++) {
         snprintf(p, sizeof p, "%s/%s", rel, comps[i][0]);
-        mkdir_in(p);
+        test_tmp_mkdir(p);
         if (comps[i][1]) {
             snprintf(p, sizeof p, "%s/%s/%s", rel, comps[i][0], comps[i][1]);
-            CHECK(write_text(p, "{}") == 0, "write config");
+            CHECK(test_tmp_write(p, "{}") == 0, "write config");
         }
     }
     snprintf(p, sizeof p, "%s/transformer/diffusion_pytorch_model.safetensors", rel);
@@ -143,11 +114,11 @@ static void test_diffusers_folder(void)
     make_flux("flux");
     char err[512] = "";
     struct pictor_model_dir *md = NULL;
-    int rc = pictor_model_dir_open(at("flux/"), NULL, &md, err, sizeof err);
+    int rc = pictor_model_dir_open(test_tmp_at("flux/"), NULL, &md, err, sizeof err);
     CHECK(rc == PICTOR_OK, "open: %s", err);
     if (rc != PICTOR_OK)
         return;
-    CHECK(strcmp(md->root, at("flux")) == 0, "root without trailing slash: %s", md->root);
+    CHECK(strcmp(md->root, test_tmp_at("flux")) == 0, "root without trailing slash: %s", md->root);
     CHECK(md->revision == NULL, "no revision for a folder");
     check_flux(md);
     pictor_model_dir_close(md);
@@ -157,16 +128,16 @@ static void test_diffusers_folder(void)
 static void test_diffusers_missing_component(void)
 {
     make_flux("novae");
-    CHECK(remove(at("novae/vae/config.json")) == 0 && remove(at("novae/vae")) == 0, "rm vae");
+    CHECK(remove(test_tmp_at("novae/vae/config.json")) == 0 && remove(test_tmp_at("novae/vae")) == 0, "rm vae");
     char err[512] = "";
     struct pictor_model_dir *md = NULL;
-    int rc = pictor_model_dir_open(at("novae"), NULL, &md, err, sizeof err);
+    int rc = pictor_model_dir_open(test_tmp_at("novae"), NULL, &md, err, sizeof err);
     CHECK(rc == PICTOR_E_NOT_FOUND && md == NULL, "status %s", pictor_status_name(rc));
     CHECK(strstr(err, "'vae'") && strstr(err, "novae/vae") && strstr(err, "AutoencoderKL"),
           "message: %s", err);
-    mkdir_in("badindex");
-    CHECK(write_text("badindex/model_index.json", "{\"vae\":") == 0, "write");
-    rc = pictor_model_dir_open(at("badindex"), NULL, &md, err, sizeof err);
+    test_tmp_mkdir("badindex");
+    CHECK(test_tmp_write("badindex/model_index.json", "{\"vae\":") == 0, "write");
+    rc = pictor_model_dir_open(test_tmp_at("badindex"), NULL, &md, err, sizeof err);
     CHECK(rc == PICTOR_E_FORMAT && strstr(err, "badindex/model_index.json"), "bad json: %s",
           err);
 }
@@ -175,12 +146,12 @@ static void test_component_folders(void)
 {
     char err[512] = "";
     struct pictor_model_dir *md = NULL;
-    mkdir_in("vae");
-    CHECK(write_text("vae/config.json", "{\"_class_name\":\"AutoencoderKL\","
+    test_tmp_mkdir("vae");
+    CHECK(test_tmp_write("vae/config.json", "{\"_class_name\":\"AutoencoderKL\","
                                         "\"_diffusers_version\":\"0.30.0\"}") == 0,
           "write");
     CHECK(write_weights("vae/diffusion_pytorch_model.safetensors") == 0, "write");
-    int rc = pictor_model_dir_open(at("vae"), NULL, &md, err, sizeof err);
+    int rc = pictor_model_dir_open(test_tmp_at("vae"), NULL, &md, err, sizeof err);
     CHECK(rc == PICTOR_OK, "open: %s", err);
     if (rc == PICTOR_OK) {
         CHECK(md->layout == PICTOR_MODEL_COMPONENT && md->n_components == 1, "one component");
@@ -192,11 +163,11 @@ static void test_component_folders(void)
         CHECK(c->config && strstr(c->config, "vae/config.json"), "config path");
         pictor_model_dir_close(md);
     }
-    mkdir_in("t5");
-    CHECK(write_text("t5/config.json", "{\"architectures\":[\"T5EncoderModel\"],"
+    test_tmp_mkdir("t5");
+    CHECK(test_tmp_write("t5/config.json", "{\"architectures\":[\"T5EncoderModel\"],"
                                        "\"transformers_version\":\"4.44.0\"}") == 0,
           "write");
-    rc = pictor_model_dir_open(at("t5"), NULL, &md, err, sizeof err);
+    rc = pictor_model_dir_open(test_tmp_at("t5"), NULL, &md, err, sizeof err);
     CHECK(rc == PICTOR_OK, "open t5: %s", err);
     if (rc == PICTOR_OK) {
         CHECK(strcmp(md->components[0].class_name, "T5EncoderModel") == 0 &&
@@ -204,23 +175,23 @@ static void test_component_folders(void)
               "transformers component");
         pictor_model_dir_close(md);
     }
-    rc = pictor_model_dir_open(at("vae/diffusion_pytorch_model.safetensors"), NULL, &md, err,
+    rc = pictor_model_dir_open(test_tmp_at("vae/diffusion_pytorch_model.safetensors"), NULL, &md, err,
                                sizeof err);
     CHECK(rc == PICTOR_OK, "open file: %s", err);
     if (rc == PICTOR_OK) {
         CHECK(md->layout == PICTOR_MODEL_FILE && md->n_components == 1 &&
                   md->components[0].config == NULL &&
                   strcmp(md->components[0].path,
-                         at("vae/diffusion_pytorch_model.safetensors")) == 0,
+                         test_tmp_at("vae/diffusion_pytorch_model.safetensors")) == 0,
               "single file");
         pictor_model_dir_close(md);
     }
-    mkdir_in("nothing");
-    rc = pictor_model_dir_open(at("nothing"), NULL, &md, err, sizeof err);
+    test_tmp_mkdir("nothing");
+    rc = pictor_model_dir_open(test_tmp_at("nothing"), NULL, &md, err, sizeof err);
     CHECK(rc == PICTOR_E_NOT_FOUND && strstr(err, "no model_index.json in") &&
               strstr(err, "nothing"),
           "empty folder: %s", err);
-    rc = pictor_model_dir_open(at("does/not/exist"), NULL, &md, err, sizeof err);
+    rc = pictor_model_dir_open(test_tmp_at("does/not/exist"), NULL, &md, err, sizeof err);
     CHECK(rc == PICTOR_E_NOT_FOUND && strstr(err, "does/not/exist"), "missing: %s", err);
 }
 
@@ -236,7 +207,7 @@ static void make_hub(void)
         "hub/models--acme--tiny-flux/snapshots/" REV,
     };
     for (size_t i = 0; i < sizeof dirs / sizeof dirs[0]; i++)
-        mkdir_in(dirs[i]);
+        test_tmp_mkdir(dirs[i]);
     /* build the snapshot as a plain folder, then move every file into blobs/ */
     make_flux("hub/models--acme--tiny-flux/snapshots/" REV);
     static const char *const files[] = {
@@ -246,16 +217,16 @@ static void make_hub(void)
         "vae/config.json",
     };
     char snap[512], blob[512], link[512];
-    snprintf(snap, sizeof snap, "%s", at("hub/models--acme--tiny-flux/snapshots/" REV));
+    snprintf(snap, sizeof snap, "%s", test_tmp_at("hub/models--acme--tiny-flux/snapshots/" REV));
     for (size_t i = 0; i < sizeof files / sizeof files[0]; i++) {
         char file[600];
         snprintf(file, sizeof file, "%s/%s", snap, files[i]);
-        snprintf(blob, sizeof blob, "%s/blob%zu", at("hub/models--acme--tiny-flux/blobs"), i);
+        snprintf(blob, sizeof blob, "%s/blob%zu", test_tmp_at("hub/models--acme--tiny-flux/blobs"), i);
         CHECK(rename(file, blob) == 0, "move %s", files[i]);
         snprintf(link, sizeof link, "%s../../blobs/blob%zu", strchr(files[i], '/') ? "../" : "", i);
         CHECK(symlink(link, file) == 0, "link %s", files[i]);
     }
-    CHECK(write_text("hub/models--acme--tiny-flux/refs/main", REV "\n") == 0, "ref");
+    CHECK(test_tmp_write("hub/models--acme--tiny-flux/refs/main", REV "\n") == 0, "ref");
 }
 
 static void test_hub_cache(void)
@@ -263,7 +234,7 @@ static void test_hub_cache(void)
     make_hub();
     char err[512] = "";
     struct pictor_model_dir *md = NULL;
-    int rc = pictor_model_dir_open("acme/tiny-flux", at("hub"), &md, err, sizeof err);
+    int rc = pictor_model_dir_open("acme/tiny-flux", test_tmp_at("hub"), &md, err, sizeof err);
     CHECK(rc == PICTOR_OK, "open id: %s", err);
     if (rc == PICTOR_OK) {
         CHECK(strstr(md->root, "models--acme--tiny-flux/snapshots/" REV) != NULL, "root %s",
@@ -274,7 +245,7 @@ static void test_hub_cache(void)
         pictor_model_dir_close(md);
     }
     /* the snapshot folder passed directly */
-    rc = pictor_model_dir_open(at("hub/models--acme--tiny-flux/snapshots/" REV), NULL, &md,
+    rc = pictor_model_dir_open(test_tmp_at("hub/models--acme--tiny-flux/snapshots/" REV), NULL, &md,
                                err, sizeof err);
     CHECK(rc == PICTOR_OK, "open snapshot: %s", err);
     if (rc == PICTOR_OK) {
@@ -282,12 +253,12 @@ static void test_hub_cache(void)
         pictor_model_dir_close(md);
     }
     /* @commit and @ref */
-    rc = pictor_model_dir_open("acme/tiny-flux@" REV, at("hub"), &md, err, sizeof err);
+    rc = pictor_model_dir_open("acme/tiny-flux@" REV, test_tmp_at("hub"), &md, err, sizeof err);
     CHECK(rc == PICTOR_OK && md->revision && strcmp(md->revision, REV) == 0, "@commit: %s",
           err);
     pictor_model_dir_close(rc == PICTOR_OK ? md : NULL);
-    CHECK(write_text("hub/models--acme--tiny-flux/refs/v1", REV) == 0, "ref v1");
-    rc = pictor_model_dir_open("acme/tiny-flux@v1", at("hub"), &md, err, sizeof err);
+    CHECK(test_tmp_write("hub/models--acme--tiny-flux/refs/v1", REV) == 0, "ref v1");
+    rc = pictor_model_dir_open("acme/tiny-flux@v1", test_tmp_at("hub"), &md, err, sizeof err);
     CHECK(rc == PICTOR_OK, "@ref: %s", err);
     pictor_model_dir_close(rc == PICTOR_OK ? md : NULL);
     /* the default root from the environment */
@@ -295,7 +266,7 @@ static void test_hub_cache(void)
     const char *o = getenv("HF_HUB_CACHE");
     if (o)
         snprintf(old, sizeof old, "%s", o);
-    setenv("HF_HUB_CACHE", at("hub"), 1);
+    setenv("HF_HUB_CACHE", test_tmp_at("hub"), 1);
     rc = pictor_model_dir_open("acme/tiny-flux", NULL, &md, err, sizeof err);
     CHECK(rc == PICTOR_OK, "HF_HUB_CACHE: %s", err);
     pictor_model_dir_close(rc == PICTOR_OK ? md : NULL);
@@ -309,31 +280,31 @@ static void test_hub_errors(void)
 {
     char err[512] = "";
     struct pictor_model_dir *md = NULL;
-    mkdir_in("hub2");
-    int rc = pictor_model_dir_open("acme/other", at("hub2"), &md, err, sizeof err);
+    test_tmp_mkdir("hub2");
+    int rc = pictor_model_dir_open("acme/other", test_tmp_at("hub2"), &md, err, sizeof err);
     CHECK(rc == PICTOR_E_NOT_FOUND && strstr(err, "HF cache") &&
               strstr(err, "has no models--acme--other"),
           "no repo: %s", err);
-    mkdir_in("hub2/models--acme--norefs");
-    rc = pictor_model_dir_open("acme/norefs", at("hub2"), &md, err, sizeof err);
+    test_tmp_mkdir("hub2/models--acme--norefs");
+    rc = pictor_model_dir_open("acme/norefs", test_tmp_at("hub2"), &md, err, sizeof err);
     CHECK(rc == PICTOR_E_NOT_FOUND && strstr(err, "refs/main missing") &&
               strstr(err, "models--acme--norefs"),
           "no ref: %s", err);
-    mkdir_in("hub2/models--acme--nosnap");
-    mkdir_in("hub2/models--acme--nosnap/refs");
-    CHECK(write_text("hub2/models--acme--nosnap/refs/main", "deadbeef\n") == 0, "ref");
-    rc = pictor_model_dir_open("acme/nosnap", at("hub2"), &md, err, sizeof err);
+    test_tmp_mkdir("hub2/models--acme--nosnap");
+    test_tmp_mkdir("hub2/models--acme--nosnap/refs");
+    CHECK(test_tmp_write("hub2/models--acme--nosnap/refs/main", "deadbeef\n") == 0, "ref");
+    rc = pictor_model_dir_open("acme/nosnap", test_tmp_at("hub2"), &md, err, sizeof err);
     CHECK(rc == PICTOR_E_NOT_FOUND && strstr(err, "snapshot deadbeef") &&
               strstr(err, "missing"),
           "no snapshot: %s", err);
-    mkdir_in("hub2/models--acme--badref");
-    mkdir_in("hub2/models--acme--badref/refs");
-    CHECK(write_text("hub2/models--acme--badref/refs/main", "\n") == 0, "ref");
-    rc = pictor_model_dir_open("acme/badref", at("hub2"), &md, err, sizeof err);
+    test_tmp_mkdir("hub2/models--acme--badref");
+    test_tmp_mkdir("hub2/models--acme--badref/refs");
+    CHECK(test_tmp_write("hub2/models--acme--badref/refs/main", "\n") == 0, "ref");
+    rc = pictor_model_dir_open("acme/badref", test_tmp_at("hub2"), &md, err, sizeof err);
     CHECK(rc == PICTOR_E_FORMAT && strstr(err, "refs/main"), "empty ref: %s", err);
-    mkdir_in("hub2/models--acme--nosnap/snapshots");
-    mkdir_in("hub2/models--acme--nosnap/snapshots/deadbeef");
-    rc = pictor_model_dir_open("acme/nosnap", at("hub2"), &md, err, sizeof err);
+    test_tmp_mkdir("hub2/models--acme--nosnap/snapshots");
+    test_tmp_mkdir("hub2/models--acme--nosnap/snapshots/deadbeef");
+    rc = pictor_model_dir_open("acme/nosnap", test_tmp_at("hub2"), &md, err, sizeof err);
     CHECK(rc == PICTOR_E_NOT_FOUND && strstr(err, "no model_index.json in"),
           "empty snapshot: %s", err);
     CHECK(md == NULL, "no handle on failure");
@@ -383,17 +354,14 @@ static void test_hub_ids_and_root(void)
 
 int main(void)
 {
-    snprintf(tmp, sizeof tmp, "%s/pictor-md-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(tmp)) {
-        perror("mkdtemp");
+    if (test_tmp_create("pictor-md"))
         return 1;
-    }
     RUN(test_diffusers_folder);
     RUN(test_diffusers_missing_component);
     RUN(test_component_folders);
     RUN(test_hub_cache);
     RUN(test_hub_errors);
     RUN(test_hub_ids_and_root);
-    nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    test_tmp_remove();
     TEST_MAIN_END();
 }

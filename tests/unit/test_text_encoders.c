@@ -12,6 +12,7 @@
 
 #include "../harness/st_write.h"
 #include "../harness/test.h"
+#include "../harness/tmpdir.h"
 #include "pictor/clip_text.h"
 #include "pictor/common_host.h"
 #include "pictor/plugins.h"
@@ -19,22 +20,6 @@
 #include "pictor/tensor_util.h"
 #include "pictor/text_eval.h"
 
-static char tmp[256];
-
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(p);
-}
-
-static const char *at(const char *rel)
-{
-    static char p[2][512];
-    static int k;
-    k ^= 1;
-    snprintf(p[k], sizeof p[k], "%s/%s", tmp, rel);
-    return p[k];
-}
 
 static int write_text(const char *path, const char *text)
 {
@@ -285,13 +270,13 @@ static void test_clip_missing_tensor(void)
     int64_t idv[2][CP] = {{8, 3, 4, 9, 9, 9}, {8, 1, 2, 5, 6, 9}};
     pictor_tensor ids = pictor_tensor_make(idv, PICTOR_I64, 2, (int64_t[]){2, CP});
     clip_spec(&m);
-    CHECK(write_model(at("clip_missing"), clip_config, &m, missing, NULL) == 0, "write");
-    int rc = run_eval(pictor_eval_clip_text, "clip.text", at("clip_missing"), &ids, err,
+    CHECK(write_model(test_tmp_at("clip_missing"), clip_config, &m, missing, NULL) == 0, "write");
+    int rc = run_eval(pictor_eval_clip_text, "clip.text", test_tmp_at("clip_missing"), &ids, err,
                       sizeof err);
     CHECK(rc == PICTOR_E_NOT_FOUND, "missing tensor: rc %d", rc);
-    CHECK(strstr(err, missing) && strstr(err, at("clip_missing")), "message: %s", err);
-    CHECK(write_model(at("clip_eval_ok"), clip_config, &m, NULL, NULL) == 0, "write");
-    rc = run_eval(pictor_eval_clip_text, "clip.text", at("clip_eval_ok"), &ids, err, sizeof err);
+    CHECK(strstr(err, missing) && strstr(err, test_tmp_at("clip_missing")), "message: %s", err);
+    CHECK(write_model(test_tmp_at("clip_eval_ok"), clip_config, &m, NULL, NULL) == 0, "write");
+    rc = run_eval(pictor_eval_clip_text, "clip.text", test_tmp_at("clip_eval_ok"), &ids, err, sizeof err);
     CHECK(rc == PICTOR_OK && n_outputs == 3, "complete folder: rc %d, %d outputs: %s", rc,
           n_outputs, err);
 }
@@ -305,8 +290,8 @@ static void test_clip_wrong_shape(void)
     pictor_backend *be = pictor_backend_cpu_create(1);
     const char *wide = "text_model.encoder.layers.0.mlp.fc1.weight";
     clip_spec(&m);
-    CHECK(write_model(at("clip_shape"), clip_config, &m, NULL, wide) == 0, "write");
-    int rc = clip_open_dir(at("clip_shape"), be, &src, &enc, err, sizeof err);
+    CHECK(write_model(test_tmp_at("clip_shape"), clip_config, &m, NULL, wide) == 0, "write");
+    int rc = clip_open_dir(test_tmp_at("clip_shape"), be, &src, &enc, err, sizeof err);
     CHECK(rc == PICTOR_E_FORMAT && !enc, "wrong shape: rc %d", rc);
     CHECK(strstr(err, wide) && strstr(err, "model.safetensors") && strstr(err, "[16, 9]") &&
           strstr(err, "[16, 8]"), "message names tensor, file and both shapes: %s", err);
@@ -325,13 +310,13 @@ static void test_t5_missing_and_wrong_shape(void)
     int64_t idv[2][3] = {{3, 1, 0}, {4, 5, 1}};
     pictor_tensor ids = pictor_tensor_make(idv, PICTOR_I64, 2, (int64_t[]){2, 3});
     t5_spec(&m, "shared.weight");
-    CHECK(write_model(at("t5_missing"), t5_config, &m, missing, NULL) == 0, "write");
-    int rc = run_eval(pictor_eval_t5_encoder, "t5.encoder", at("t5_missing"), &ids, err,
+    CHECK(write_model(test_tmp_at("t5_missing"), t5_config, &m, missing, NULL) == 0, "write");
+    int rc = run_eval(pictor_eval_t5_encoder, "t5.encoder", test_tmp_at("t5_missing"), &ids, err,
                       sizeof err);
     CHECK(rc == PICTOR_E_NOT_FOUND, "missing: rc %d", rc);
-    CHECK(strstr(err, missing) && strstr(err, at("t5_missing")), "message: %s", err);
-    CHECK(write_model(at("t5_shape"), t5_config, &m, NULL, wide) == 0, "write");
-    rc = t5_open_dir(at("t5_shape"), be, &src, &enc, err, sizeof err);
+    CHECK(strstr(err, missing) && strstr(err, test_tmp_at("t5_missing")), "message: %s", err);
+    CHECK(write_model(test_tmp_at("t5_shape"), t5_config, &m, NULL, wide) == 0, "write");
+    rc = t5_open_dir(test_tmp_at("t5_shape"), be, &src, &enc, err, sizeof err);
     CHECK(rc == PICTOR_E_FORMAT && !enc, "wrong shape: rc %d", rc);
     CHECK(strstr(err, wide) && strstr(err, "model.safetensors") && strstr(err, "[8, 3]") &&
           strstr(err, "[8, 2]"), "message: %s", err);
@@ -343,27 +328,27 @@ static void test_config_errors(void)
     char err[512] = "";
     struct pictor_clip_text_config cc;
     struct pictor_t5_config tc;
-    mkdir(at("cfg_clip"), 0755);
-    mkdir(at("cfg_t5"), 0755);
-    write_text(at("cfg_clip/config.json"), "{\"hidden_act\": \"relu\"}");
-    int rc = pictor_clip_text_config_load(at("cfg_clip"), &cc, err, sizeof err);
+    mkdir(test_tmp_at("cfg_clip"), 0755);
+    mkdir(test_tmp_at("cfg_t5"), 0755);
+    write_text(test_tmp_at("cfg_clip/config.json"), "{\"hidden_act\": \"relu\"}");
+    int rc = pictor_clip_text_config_load(test_tmp_at("cfg_clip"), &cc, err, sizeof err);
     CHECK(rc == PICTOR_E_UNSUPPORTED && strstr(err, "relu") && strstr(err, "config.json"),
           "clip act: %d %s", rc, err);
-    write_text(at("cfg_clip/config.json"), "{\"hidden_size\": 10, \"num_attention_heads\": 4}");
-    rc = pictor_clip_text_config_load(at("cfg_clip"), &cc, err, sizeof err);
+    write_text(test_tmp_at("cfg_clip/config.json"), "{\"hidden_size\": 10, \"num_attention_heads\": 4}");
+    rc = pictor_clip_text_config_load(test_tmp_at("cfg_clip"), &cc, err, sizeof err);
     CHECK(rc == PICTOR_E_FORMAT && strstr(err, "divisible"), "clip heads: %d %s", rc, err);
-    write_text(at("cfg_clip/config.json"), "{\"hidden_size\": \"big\"}");
-    rc = pictor_clip_text_config_load(at("cfg_clip"), &cc, err, sizeof err);
+    write_text(test_tmp_at("cfg_clip/config.json"), "{\"hidden_size\": \"big\"}");
+    rc = pictor_clip_text_config_load(test_tmp_at("cfg_clip"), &cc, err, sizeof err);
     CHECK(rc == PICTOR_E_FORMAT && strstr(err, "wrong JSON type"), "clip type: %d %s", rc, err);
     /* the T5Config default feed_forward_proj "relu" (original T5) is not supported */
-    write_text(at("cfg_t5/config.json"), "{\"d_model\": 8}");
-    rc = pictor_t5_config_load(at("cfg_t5"), &tc, err, sizeof err);
+    write_text(test_tmp_at("cfg_t5/config.json"), "{\"d_model\": 8}");
+    rc = pictor_t5_config_load(test_tmp_at("cfg_t5"), &tc, err, sizeof err);
     CHECK(rc == PICTOR_E_UNSUPPORTED && strstr(err, "relu"), "t5 relu: %d %s", rc, err);
-    write_text(at("cfg_t5/config.json"), "{\"feed_forward_proj\": \"gated-gelu\"}");
-    rc = pictor_t5_config_load(at("cfg_t5"), &tc, err, sizeof err);
+    write_text(test_tmp_at("cfg_t5/config.json"), "{\"feed_forward_proj\": \"gated-gelu\"}");
+    rc = pictor_t5_config_load(test_tmp_at("cfg_t5"), &tc, err, sizeof err);
     CHECK(rc == PICTOR_OK && tc.gated && tc.act == PICTOR_UNARY_GELU_TANH && tc.d_model == 512 &&
           tc.num_buckets == 32 && tc.max_distance == 128, "t5 gated-gelu defaults: %s", err);
-    rc = pictor_clip_text_config_load(at("nonexistent"), &cc, err, sizeof err);
+    rc = pictor_clip_text_config_load(test_tmp_at("nonexistent"), &cc, err, sizeof err);
     CHECK(rc == PICTOR_E_IO && strstr(err, "nonexistent/config.json"), "absent: %s", err);
 }
 
@@ -383,8 +368,8 @@ static void test_t5_embed_tokens_name(void)
         struct pictor_wsource src = {0};
         struct pictor_t5_encoder *enc = NULL;
         t5_spec(&m, k ? "encoder.embed_tokens.weight" : "shared.weight");
-        CHECK(write_model(at(dirs[k]), t5_config, &m, NULL, NULL) == 0, "write");
-        int rc = t5_open_dir(at(dirs[k]), be, &src, &enc, err, sizeof err);
+        CHECK(write_model(test_tmp_at(dirs[k]), t5_config, &m, NULL, NULL) == 0, "write");
+        int rc = t5_open_dir(test_tmp_at(dirs[k]), be, &src, &enc, err, sizeof err);
         CHECK(rc == PICTOR_OK, "open %s: %s", dirs[k], err);
         if (rc)
             continue;
@@ -410,8 +395,8 @@ static void test_clip_stop_after_layer(void)
     pictor_backend *be = pictor_backend_cpu_create(1);
     const struct pictor_host_api *host = pictor_default_host_api();
     clip_spec(&m);
-    CHECK(write_model(at("clip_ok"), clip_config, &m, NULL, NULL) == 0, "write");
-    int rc = clip_open_dir(at("clip_ok"), be, &src, &enc, err, sizeof err);
+    CHECK(write_model(test_tmp_at("clip_ok"), clip_config, &m, NULL, NULL) == 0, "write");
+    int rc = clip_open_dir(test_tmp_at("clip_ok"), be, &src, &enc, err, sizeof err);
     CHECK(rc == PICTOR_OK, "open: %s", err);
     if (rc) {
         pictor_backend_destroy(be);
@@ -459,11 +444,8 @@ static void test_clip_stop_after_layer(void)
 
 int main(void)
 {
-    snprintf(tmp, sizeof tmp, "%s/pictor-txt-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(tmp)) {
-        perror("mkdtemp");
+    if (test_tmp_create("pictor-txt"))
         return 1;
-    }
     test_fill_uniform(weights, MAX_NUMEL, 42, -0.5f, 0.5f);
     RUN(test_t5_bucket_table);
     RUN(test_clip_eos_position);
@@ -473,6 +455,6 @@ int main(void)
     RUN(test_config_errors);
     RUN(test_t5_embed_tokens_name);
     RUN(test_clip_stop_after_layer);
-    nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    test_tmp_remove();
     TEST_MAIN_END();
 }

@@ -10,39 +10,9 @@
 
 #include "../harness/st_write.h"
 #include "../harness/test.h"
+#include "../harness/tmpdir.h"
 #include "pictor/weights.h"
 
-static char tmp[256];
-
-static int rm_one(const char *p, const struct stat *sb, int flag, struct FTW *ftw)
-{
-    (void)sb, (void)flag, (void)ftw;
-    return remove(p);
-}
-
-/* TMP/REL in a static buffer (one of two, so two may be live at once). */
-static const char *at(const char *rel)
-{
-    static char p[2][512];
-    static int k;
-    k ^= 1;
-    snprintf(p[k], sizeof p[k], "%s/%s", tmp, rel);
-    return p[k];
-}
-
-static void mkdir_in(const char *rel)
-{
-    mkdir(at(rel), 0755);
-}
-
-static int write_text(const char *rel, const char *text)
-{
-    FILE *f = fopen(at(rel), "w");
-    if (!f)
-        return -1;
-    int ok = fputs(text, f) >= 0;
-    return fclose(f) == 0 && ok ? 0 : -1;
-}
 
 static float a_data[4] = {1, 2, 3, 4};
 static float b_data[2] = {5, 6};
@@ -53,7 +23,7 @@ static int write_one(const char *rel, const char *name, bool half)
 {
     struct st_entry e = half ? (struct st_entry){name, "F16", 1, {4}, h_data, sizeof h_data}
                              : (struct st_entry){name, "F32", 1, {4}, a_data, sizeof a_data};
-    return st_write(at(rel), 1, &e);
+    return st_write(test_tmp_at(rel), 1, &e);
 }
 
 static const char *index_json =
@@ -66,18 +36,18 @@ static const char *index_json =
 static void make_sharded(const char *rel)
 {
     char p[256];
-    mkdir_in(rel);
+    test_tmp_mkdir(rel);
     struct st_entry s1[] = {
         {"enc.a", "F32", 2, {2, 2}, a_data, sizeof a_data},
         {"enc.c", "F16", 1, {4}, h_data, sizeof h_data},
     };
     struct st_entry s2[] = {{"enc.b", "F32", 1, {2}, b_data, sizeof b_data}};
     snprintf(p, sizeof p, "%s/model-00001-of-00002.safetensors", rel);
-    CHECK(st_write(at(p), 2, s1) == 0, "write shard 1");
+    CHECK(st_write(test_tmp_at(p), 2, s1) == 0, "write shard 1");
     snprintf(p, sizeof p, "%s/model-00002-of-00002.safetensors", rel);
-    CHECK(st_write(at(p), 1, s2) == 0, "write shard 2");
+    CHECK(st_write(test_tmp_at(p), 1, s2) == 0, "write shard 2");
     snprintf(p, sizeof p, "%s/model.safetensors.index.json", rel);
-    CHECK(write_text(p, index_json) == 0, "write index");
+    CHECK(test_tmp_write(p, index_json) == 0, "write index");
 }
 
 static void test_single_file(void)
@@ -85,7 +55,7 @@ static void test_single_file(void)
     char err[512] = "";
     struct pictor_weights *w = NULL;
     CHECK(write_one("single.safetensors", "x.weight", false) == 0, "write");
-    int rc = pictor_weights_open(at("single.safetensors"), false, &w, err, sizeof err);
+    int rc = pictor_weights_open(test_tmp_at("single.safetensors"), false, &w, err, sizeof err);
     CHECK(rc == PICTOR_OK, "open: %s", err);
     if (rc != PICTOR_OK)
         return;
@@ -98,7 +68,7 @@ static void test_single_file(void)
           "get");
     CHECK(pictor_weights_get(w, "y", &t) == PICTOR_E_NOT_FOUND, "absent");
     CHECK(pictor_weights_file_of(w, "y") == NULL, "absent file_of");
-    CHECK(strcmp(pictor_weights_file_of(w, "x.weight"), at("single.safetensors")) == 0,
+    CHECK(strcmp(pictor_weights_file_of(w, "x.weight"), test_tmp_at("single.safetensors")) == 0,
           "file_of");
     CHECK(pictor_weights_total_bytes(w) == 16 && pictor_weights_total_params(w) == 4, "totals");
     struct pictor_wsource src = pictor_weights_wsource(w);
@@ -116,7 +86,7 @@ static void test_sharded_index(void)
     struct pictor_weights *w = NULL;
     /* through the index file, then through the folder */
     for (int via = 0; via < 2; via++) {
-        const char *p = via ? at("sharded") : at("sharded/model.safetensors.index.json");
+        const char *p = via ? test_tmp_at("sharded") : test_tmp_at("sharded/model.safetensors.index.json");
         int rc = pictor_weights_open(p, false, &w, err, sizeof err);
         CHECK(rc == PICTOR_OK, "open %s: %s", p, err);
         if (rc != PICTOR_OK)
@@ -150,10 +120,10 @@ static void test_sharded_index(void)
 static void test_missing_shard(void)
 {
     make_sharded("noshard");
-    CHECK(remove(at("noshard/model-00002-of-00002.safetensors")) == 0, "remove shard");
+    CHECK(remove(test_tmp_at("noshard/model-00002-of-00002.safetensors")) == 0, "remove shard");
     char err[512] = "";
     struct pictor_weights *w = NULL;
-    int rc = pictor_weights_open(at("noshard"), false, &w, err, sizeof err);
+    int rc = pictor_weights_open(test_tmp_at("noshard"), false, &w, err, sizeof err);
     CHECK(rc == PICTOR_E_IO && w == NULL, "status %s", pictor_status_name(rc));
     CHECK(strstr(err, "model.safetensors.index.json") && strstr(err, "model-00002-of-00002") &&
               strstr(err, "'enc.b'"),
@@ -165,10 +135,10 @@ static void test_tensor_missing_from_shard(void)
     make_sharded("notensor");
     /* shard 2 now holds enc.other instead of enc.b */
     struct st_entry e = {"enc.other", "F32", 1, {2}, b_data, sizeof b_data};
-    CHECK(st_write(at("notensor/model-00002-of-00002.safetensors"), 1, &e) == 0, "rewrite");
+    CHECK(st_write(test_tmp_at("notensor/model-00002-of-00002.safetensors"), 1, &e) == 0, "rewrite");
     char err[512] = "";
     struct pictor_weights *w = NULL;
-    int rc = pictor_weights_open(at("notensor/model.safetensors.index.json"), false, &w, err,
+    int rc = pictor_weights_open(test_tmp_at("notensor/model.safetensors.index.json"), false, &w, err,
                                  sizeof err);
     CHECK(rc == PICTOR_E_NOT_FOUND && w == NULL, "status %s", pictor_status_name(rc));
     CHECK(strstr(err, "'enc.b'") && strstr(err, "model-00002-of-00002.safetensors") &&
@@ -183,10 +153,10 @@ static void test_duplicate_across_shards(void)
         {"enc.b", "F32", 1, {2}, b_data, sizeof b_data},
         {"enc.a", "F32", 2, {2, 2}, a_data, sizeof a_data},
     };
-    CHECK(st_write(at("dupshard/model-00002-of-00002.safetensors"), 2, e) == 0, "rewrite");
+    CHECK(st_write(test_tmp_at("dupshard/model-00002-of-00002.safetensors"), 2, e) == 0, "rewrite");
     char err[512] = "";
     struct pictor_weights *w = NULL;
-    int rc = pictor_weights_open(at("dupshard"), false, &w, err, sizeof err);
+    int rc = pictor_weights_open(test_tmp_at("dupshard"), false, &w, err, sizeof err);
     CHECK(rc == PICTOR_E_FORMAT, "status %s", pictor_status_name(rc));
     CHECK(strstr(err, "'enc.a'") && strstr(err, "00001-of") && strstr(err, "00002-of"),
           "names both files: %s", err);
@@ -204,12 +174,12 @@ static void test_bad_index(void)
         {"{\"weight_map\":{\"t.y\":\"../model.safetensors\"}}", "'t.y'"},
         {"{\"weight_map\":", "not valid JSON"},
     };
-    mkdir_in("badindex");
+    test_tmp_mkdir("badindex");
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
-        CHECK(write_text("badindex/model.safetensors.index.json", cases[i].json) == 0, "write");
+        CHECK(test_tmp_write("badindex/model.safetensors.index.json", cases[i].json) == 0, "write");
         char err[512] = "";
         struct pictor_weights *w = NULL;
-        int rc = pictor_weights_open(at("badindex"), false, &w, err, sizeof err);
+        int rc = pictor_weights_open(test_tmp_at("badindex"), false, &w, err, sizeof err);
         CHECK(rc == PICTOR_E_FORMAT && w == NULL, "case %zu: %s", i, pictor_status_name(rc));
         CHECK(strstr(err, "model.safetensors.index.json") && strstr(err, cases[i].want),
               "case %zu: %s", i, err);
@@ -221,7 +191,7 @@ static const char *picked(const char *rel, bool prefer_fp16, char *buf, size_t l
 {
     char err[512] = "";
     struct pictor_weights *w = NULL;
-    if (pictor_weights_open(at(rel), prefer_fp16, &w, err, sizeof err) != PICTOR_OK) {
+    if (pictor_weights_open(test_tmp_at(rel), prefer_fp16, &w, err, sizeof err) != PICTOR_OK) {
         snprintf(buf, len, "error: %s", err);
         return buf;
     }
@@ -236,7 +206,7 @@ static void test_fp16_variant(void)
 {
     char b[640];
     /* both variants present */
-    mkdir_in("both");
+    test_tmp_mkdir("both");
     CHECK(write_one("both/diffusion_pytorch_model.safetensors", "w", false) == 0, "write");
     CHECK(write_one("both/diffusion_pytorch_model.fp16.safetensors", "w", true) == 0, "write");
     CHECK(strcmp(picked("both", false, b, sizeof b), "diffusion_pytorch_model.safetensors") == 0,
@@ -245,22 +215,22 @@ static void test_fp16_variant(void)
               0,
           "prefer fp16, got %s", b);
     /* only the variant */
-    mkdir_in("onlyfp16");
+    test_tmp_mkdir("onlyfp16");
     CHECK(write_one("onlyfp16/model.fp16.safetensors", "w", true) == 0, "write");
     CHECK(strcmp(picked("onlyfp16", false, b, sizeof b), "model.fp16.safetensors") == 0,
           "falls back to the variant, got %s", b);
     /* only plain, fp16 preferred */
-    mkdir_in("onlyplain");
+    test_tmp_mkdir("onlyplain");
     CHECK(write_one("onlyplain/model.safetensors", "w", false) == 0, "write");
     CHECK(strcmp(picked("onlyplain", true, b, sizeof b), "model.safetensors") == 0,
           "falls back to plain, got %s", b);
     /* a sharded fp16 variant next to a plain single file */
-    mkdir_in("shardfp16");
+    test_tmp_mkdir("shardfp16");
     CHECK(write_one("shardfp16/diffusion_pytorch_model.safetensors", "w", false) == 0, "write");
     CHECK(write_one("shardfp16/diffusion_pytorch_model.fp16-00001-of-00001.safetensors", "w",
                     true) == 0,
           "write");
-    CHECK(write_text("shardfp16/diffusion_pytorch_model.safetensors.index.fp16.json",
+    CHECK(test_tmp_write("shardfp16/diffusion_pytorch_model.safetensors.index.fp16.json",
                      "{\"weight_map\":{\"w\":"
                      "\"diffusion_pytorch_model.fp16-00001-of-00001.safetensors\"}}") == 0,
           "write");
@@ -270,7 +240,7 @@ static void test_fp16_variant(void)
     char err[512];
     struct pictor_weights *w = NULL;
     pictor_tensor t;
-    CHECK(pictor_weights_open(at("shardfp16"), true, &w, err, sizeof err) == PICTOR_OK &&
+    CHECK(pictor_weights_open(test_tmp_at("shardfp16"), true, &w, err, sizeof err) == PICTOR_OK &&
               pictor_weights_get(w, "w", &t) == PICTOR_OK && t.dtype == PICTOR_F16,
           "fp16 data");
     pictor_weights_close(w);
@@ -283,22 +253,19 @@ static void test_missing_paths(void)
 {
     char err[512] = "";
     struct pictor_weights *w = NULL;
-    mkdir_in("emptydir");
-    int rc = pictor_weights_open(at("emptydir"), false, &w, err, sizeof err);
+    test_tmp_mkdir("emptydir");
+    int rc = pictor_weights_open(test_tmp_at("emptydir"), false, &w, err, sizeof err);
     CHECK(rc == PICTOR_E_NOT_FOUND && strstr(err, "emptydir") && strstr(err, "no weights"),
           "empty folder: %s", err);
-    rc = pictor_weights_open(at("nothere"), false, &w, err, sizeof err);
+    rc = pictor_weights_open(test_tmp_at("nothere"), false, &w, err, sizeof err);
     CHECK(rc == PICTOR_E_NOT_FOUND && strstr(err, "nothere"), "missing path: %s", err);
     CHECK(w == NULL, "no handle");
 }
 
 int main(void)
 {
-    snprintf(tmp, sizeof tmp, "%s/pictor-w-XXXXXX", getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
-    if (!mkdtemp(tmp)) {
-        perror("mkdtemp");
+    if (test_tmp_create("pictor-w"))
         return 1;
-    }
     RUN(test_single_file);
     RUN(test_sharded_index);
     RUN(test_missing_shard);
@@ -307,6 +274,6 @@ int main(void)
     RUN(test_bad_index);
     RUN(test_fp16_variant);
     RUN(test_missing_paths);
-    nftw(tmp, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+    test_tmp_remove();
     TEST_MAIN_END();
 }

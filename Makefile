@@ -16,6 +16,7 @@
 BUILD ?= build
 PREFIX ?= /usr/local
 CUDA ?= auto
+.DEFAULT_GOAL := all
 SANITIZE ?= 0
 CC ?= cc
 NVCC ?= nvcc
@@ -45,9 +46,23 @@ else
   LDSAN :=
 endif
 CUDA_HOME ?= $(patsubst %/bin/,%,$(dir $(shell command -v $(NVCC) 2>/dev/null)))
+# cuBLASLt and cuDNN (kernels/cuda/cuda_libs.h) are opened with dlopen when
+# a CUDA backend is created, not linked: libcublasLt's ~94 KB of static TLS
+# would stop civetweb's 100 KB-stack worker threads from starting, and a
+# program without cuDNN still runs. The build needs their headers; the
+# RUNPATH below lets dlopen find the libraries where the build found them.
+# cuDNN: inside the CUDA toolkit folder when it ships there, else on the
+# default paths (Debian/Ubuntu cudnn9 packages, a system-wide install).
+# CUDNN_HOME=DIR overrides: headers in DIR/include, libcudnn.so.9 in
+# DIR/lib64 or DIR/lib (CUDNN_LIBDIR=DIR names the library folder itself).
+CUDNN_HOME ?= $(if $(wildcard $(CUDA_HOME)/include/cudnn.h),$(CUDA_HOME))
+CUDNN_LIBDIR ?= $(if $(CUDNN_HOME),$(patsubst %/,%,$(dir $(firstword \
+    $(wildcard $(CUDNN_HOME)/lib64/libcudnn.so* $(CUDNN_HOME)/lib/libcudnn.so*)))))
 ifeq ($(HAVE_NVCC),1)
-  CUDA_CFLAGS := -DPICTOR_HAVE_CUDA -I$(CUDA_HOME)/include
-  CUDA_LDLIBS := -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart
+  CUDA_CFLAGS := -DPICTOR_HAVE_CUDA -I$(CUDA_HOME)/include \
+                 $(if $(filter-out $(CUDA_HOME),$(CUDNN_HOME)),-I$(CUDNN_HOME)/include)
+  CUDA_LDLIBS := -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart \
+                 $(foreach d,$(filter-out $(CUDA_HOME)/lib64,$(CUDNN_LIBDIR)),-Xlinker -rpath -Xlinker $(d))
 endif
 CFLAGS_ALL := $(CFLAGS_COMMON) $(OPT) $(CUDA_CFLAGS) $(CFLAGS)
 
@@ -194,6 +209,22 @@ $(BINDIR)/pictord: $(call objs,$(PICTORD_SRC)) $(ALL_LIBS)
 
 unit-tests: $(UNIT_BINS) $(TEST_PLUGINS) $(PLUGINS)
 
+# tests/tools: colour_regions, the checker of the demo model's semantic test
+# (tests/scripts/demo_semantic.sh), and its own unit test.
+COLOUR_OBJ := $(OBJ)/tests/tools/colour_regions.o
+COLOUR_TOOL_BINS := $(TESTDIR)/colour_regions $(TESTDIR)/test_colour_regions
+unit-tests: $(COLOUR_TOOL_BINS)
+$(TESTDIR)/colour_regions: $(OBJ)/tests/tools/colour_regions_main.o $(COLOUR_OBJ)
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  LD  $@")
+	$(Q)$(CC) $(LDSAN) -o $@ $^ -lpng
+COLOUR_TEST_OBJS := $(OBJ)/tests/tools/test_colour_regions.o $(COLOUR_OBJ) \
+    $(call objs,tests/harness/test.c tests/harness/tmpdir.c)
+$(TESTDIR)/test_colour_regions: $(COLOUR_TEST_OBJS) $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  LD  $@")
+	$(Q)$(CC) $(LDSAN) -o $@ $(COLOUR_TEST_OBJS) $(CORE_LIB) $(LDLIBS_ALL)
+
 $(TESTDIR)/test_%: $(OBJ)/tests/unit/test_%.o $(call objs,$(HARNESS_SRC)) $(ALL_LIBS)
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  LD  $@")
@@ -257,16 +288,25 @@ test: check-deps
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/asan SANITIZE=1 unit-tests
 	$(Q)tests/run-all $(BUILD)
 
-# The embedded demo model is the next issue; until it lands, `make run`
-# builds everything and says what can be run today (the tiny random-weight
-# FLUX test pipeline draws noise, but through the whole real code path).
-run: check-deps all
-	@echo "No demo model yet (its own issue). What runs today:"
-	@echo "  $(BINDIR)/pictord --model tests/fixtures/pipeline_flux_schnell/model --listen 127.0.0.1:8080"
-	@echo "  curl -s 127.0.0.1:8080/v1/images/generations -d '{\"prompt\":\"a red circle\",\"size\":\"64x64\"}'"
-	@echo "  $(BINDIR)/pictor generate --model tests/fixtures/pipeline_flux_schnell/model \\"
-	@echo "      --prompt 'a red circle' --size 64x64 --seed 1 -o out.png"
-	@echo "  $(BINDIR)/pictor inspect tests/fixtures/pipeline_flux_dev/model"
+# make run: start pictord on 127.0.0.1:8080 with etc/pictor/pictord.ini, whose
+# modes serve the embedded demo model (models/demo, docs/demo.md), and print a
+# curl line to try. On CPU: the CUDA backend has not run the FLUX pipeline end
+# to end yet, so a GPU is only mentioned (RUN_DEVICE=cuda tries it anyway, with
+# pictord --model models/demo --device cuda).
+RUN_DEVICE ?= cpu
+RUN_LISTEN := 127.0.0.1:8080
+RUN_PROMPT := a red circle on a blue background
+run: check-deps $(PICTORD_BIN) $(PLUGINS)
+	@echo "pictord: http://$(RUN_LISTEN), demo model models/demo on $(RUN_DEVICE) (Ctrl-C stops it)."
+	@if [ "$(RUN_DEVICE)" = cpu ] && nvidia-smi -L >/dev/null 2>&1; then \
+	    echo "A GPU is present, but the CUDA backend cannot run FLUX end to end yet: running on CPU."; \
+	    echo "(make run RUN_DEVICE=cuda tries the GPU.)"; fi
+	@echo "Try, in another terminal (writes demo.png, 256x256, about a second on 2 cores):"
+	@echo "  curl -s $(RUN_LISTEN)/v1/images/generations -d '{\"prompt\":\"$(RUN_PROMPT)\",\"size\":\"256x256\",\"seed\":1}' | python3 -c 'import base64,json,sys; sys.stdout.buffer.write(base64.b64decode(json.load(sys.stdin)[\"data\"][0][\"b64_json\"]))' > demo.png"
+	$(Q)if [ "$(RUN_DEVICE)" = cpu ]; then \
+	    exec $(PICTORD_BIN) --config etc/pictor/pictord.ini --listen $(RUN_LISTEN); \
+	else \
+	    exec $(PICTORD_BIN) --model models/demo --device $(RUN_DEVICE) --listen $(RUN_LISTEN); fi
 
 install: $(PICTOR_BIN) $(PICTORD_BIN) $(PLUGINS)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pictor/plugins \
@@ -274,6 +314,9 @@ install: $(PICTOR_BIN) $(PICTORD_BIN) $(PLUGINS)
 	install -m 0755 $(PICTOR_BIN) $(PICTORD_BIN) $(DESTDIR)$(PREFIX)/bin/
 	$(if $(PLUGINS),install -m 0644 $(PLUGINS) $(DESTDIR)$(PREFIX)/lib/pictor/plugins/)
 	install -m 0644 abi/pictor/*.h $(DESTDIR)$(PREFIX)/include/pictor-abi/pictor/
+	cd models/demo && find . -type d -exec install -d $(DESTDIR)$(PREFIX)/share/pictor/models/demo/{} \; \
+	    && find . -type f -exec install -m 0644 {} $(DESTDIR)$(PREFIX)/share/pictor/models/demo/{} \;
+	install -d $(DESTDIR)$(PREFIX)/share && cp -R share/pictor $(DESTDIR)$(PREFIX)/share/ # bench --random-weights
 
 clean:
 	rm -rf $(BUILD)

@@ -1,5 +1,5 @@
 /*
- * pictor/plugin.h — the plugin ABI, version 1.1: what a `.so` in the plugin
+ * pictor/plugin.h — the plugin ABI, version 1.2: what a `.so` in the plugin
  * folder exports and what the host hands it.
  *
  * One exported symbol per plugin: a const struct pictor_plugin_entry named
@@ -38,7 +38,7 @@
 #include "pictor/wsource.h"
 
 #define PICTOR_ABI_MAJOR 1
-#define PICTOR_ABI_MINOR 1
+#define PICTOR_ABI_MINOR 2
 #define PICTOR_PLUGIN_ENTRY_SYMBOL "pictor_plugin_entry"
 /* Marks the one exported definition:
  *   PICTOR_PLUGIN_EXPORT const struct pictor_plugin_entry pictor_plugin_entry = {...}; */
@@ -145,6 +145,11 @@ struct pictor_family_defaults {
     uint32_t prediction;       /* enum pictor_prediction bits */
     char licence[256];         /* notice surfaced by inspect and /v1/models,
                                   "" when none */
+    /* Added in 1.2. True when predict applies no classifier-free guidance,
+     * so a negative prompt changes nothing (FLUX: guidance-distilled); the
+     * server then says in the receipt that it was ignored (API.md). An
+     * older plugin leaves it false: a negative prompt is taken as used. */
+    bool negative_prompt_ignored;
 };
 
 struct pictor_open_params {
@@ -211,6 +216,21 @@ struct pictor_family_iface {
     void (*release_cond)(void *model, void *cond);
     /* [worker] */
     void (*close)(void *model);
+    /* Added in 1.2. Optional (NULL: the family offers no partial images
+     * and a streaming request gets only its final images). [worker] A
+     * cheap preview of the image being denoised, for API.md's
+     * `partial_images`: x is the sample model call `step` was made for
+     * (before scale_model_input) and out the model's output for it, both
+     * host f32 arrays in latent_shape layout [B, C, h, w]; sigma is the
+     * sigma that call was given (predict's). Writes rgb, [B, height, width,
+     * 3] u8 in host memory. It must cost a small fraction of decode (no
+     * VAE pass per call; a plugin may fit what it needs once per open
+     * model, lazily, on its first call, using the job's device then).
+     * Never called concurrently for one model. An error is logged by the
+     * host and ends previews for that job, never the job itself. */
+    int (*preview)(void *model, const struct pictor_job_ctx *job, const float *x,
+                   const float *out, float sigma, const int64_t shape[4], int width,
+                   int height, uint8_t *rgb, char *err, size_t errlen);
 };
 
 /* ---- scheduler plugins ----------------------------------------------------- */

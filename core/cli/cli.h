@@ -14,6 +14,7 @@
 int pictor_cmd_check(int argc, char **argv);
 int pictor_cmd_inspect(int argc, char **argv);
 int pictor_cmd_generate(int argc, char **argv);
+int pictor_cmd_bench(int argc, char **argv); /* cmd_bench.c */
 
 extern const struct pictor_check_component pictor_cli_components[];
 extern const size_t pictor_cli_n_components;

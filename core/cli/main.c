@@ -18,6 +18,9 @@ static void usage(FILE *f)
           "        generate one image\n"
           "  inspect MODEL_DIR|FILE|ORG/NAME\n"
           "        show the family, variant, licence and components pictor finds\n"
+          "  bench --model ID|DIR [--random-weights] [--size WxH] [--steps N]\n"
+          "        [--precision fp32|bf16|fp16|fp8|auto] [--device cpu|cuda[:N]] [--runs K]\n"
+          "        time loading and each stage of an image; print one JSON object\n"
           "  help  this text\n",
           f);
 }
@@ -34,6 +37,8 @@ int main(int argc, char **argv)
         return pictor_cmd_generate(argc - 1, argv + 1);
     if (strcmp(argv[1], "inspect") == 0)
         return pictor_cmd_inspect(argc - 1, argv + 1);
+    if (strcmp(argv[1], "bench") == 0)
+        return pictor_cmd_bench(argc - 1, argv + 1);
     if (strcmp(argv[1], "help") == 0 || strcmp(argv[1], "--help") == 0 ||
         strcmp(argv[1], "-h") == 0) {
         usage(stdout);

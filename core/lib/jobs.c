@@ -1,6 +1,7 @@
 /* core/lib/jobs.c — pictord's bounded job queue and device workers
  * (pictor/jobs.h). One mutex guards the queue, the counters and every
- * job's state; each job has its own condition variable for its waiter. */
+ * job's state (partial images included); each job has its own condition
+ * variable (CLOCK_MONOTONIC, for timed polls) for its waiter. */
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -24,9 +25,14 @@ struct pictor_job {
     char *prompt, *negative;
     struct pictor_job_result res;
     atomic_bool cancelled;
+    struct pictor_jobs *q;          /* set by submit */
     bool done;
     struct timespec submitted;
-    pthread_cond_t cv;              /* signalled when done */
+    pthread_cond_t cv;              /* signalled when done or a preview came */
+    /* partial images [n, H, W, 3] u8 by index; made by the worker, handed
+     * out (ownership and all) by pictor_job_poll in index order */
+    uint8_t *preview[PICTOR_PIPELINE_MAX_PREVIEWS];
+    int previews_made, previews_taken;
 };
 
 struct worker {
@@ -92,7 +98,31 @@ static char *slurp(const char *path)
 static bool job_cancelled(void *ctx)
 {
     struct pictor_job *job = ctx;
-    return atomic_load(&job->cancelled);
+    return atomic_load(&job->cancelled) || atomic_load(&job->q->abort_all);
+}
+
+/* [worker] A partial image from the pipeline (which hands them over in
+ * index order): a copy goes to the job's next slot and its waiter wakes.
+ * Out of memory: that preview is skipped. */
+static void job_preview(void *ctx, int index, const uint8_t *rgb)
+{
+    struct pictor_job *job = ctx;
+    (void)index;
+    const size_t bytes = (size_t)job->req.n * (size_t)job->req.width * (size_t)job->req.height * 3;
+    uint8_t *copy = malloc(bytes);
+    if (!copy)
+        return;
+    memcpy(copy, rgb, bytes);
+    pthread_mutex_lock(&job->q->mu);
+    int slot = job->previews_made;
+    if (slot < PICTOR_PIPELINE_MAX_PREVIEWS) {
+        job->preview[slot] = copy;
+        job->previews_made++;
+        copy = NULL;
+        pthread_cond_signal(&job->cv);
+    }
+    pthread_mutex_unlock(&job->q->mu);
+    free(copy);
 }
 
 static bool job_progress(void *ctx, int step, int total)
@@ -122,7 +152,8 @@ static void worker_fail(struct pictor_jobs *q, const char *device, const char *m
     fprintf(stderr, "pictord: worker %s: %s\n", device, msg);
 }
 
-static void run_job(struct worker *w, pictor_backend *be, struct pictor_job *job)
+/* Runs one job; false when it was cancelled before reaching the model. */
+static bool run_job(struct worker *w, pictor_backend *be, struct pictor_job *job)
 {
     struct pictor_jobs *q = w->q;
     const struct pictor_jobs_model *m = &q->models[job->req.model];
@@ -134,7 +165,7 @@ static void run_job(struct worker *w, pictor_backend *be, struct pictor_job *job
     if (atomic_load(&job->cancelled) || atomic_load(&q->abort_all)) {
         res->status = PICTOR_E_CANCELLED;
         snprintf(res->error, sizeof res->error, "cancelled before it started");
-        return;
+        return false;
     }
     struct pictor_pipeline_request r = {
         .family = m->family, .model = w->models[job->req.model],
@@ -144,10 +175,11 @@ static void run_job(struct worker *w, pictor_backend *be, struct pictor_job *job
                .height = job->req.height, .batch = job->req.n, .guidance = job->req.guidance,
                .seed = job->req.seed},
         .steps = job->req.steps, .progress = job_progress, .cancelled = job_cancelled,
-        .ctx = job};
+        .ctx = job, .preview_count = job->req.partial_images, .on_preview = job_preview};
     struct pictor_pipeline_timing tm = {0};
     res->status = pictor_pipeline_run(be, &r, &res->rgb, &tm, res->error, sizeof res->error);
     res->inference_ms = tm.encode_ms + tm.denoise_ms + tm.decode_ms;
+    return true;
 }
 
 static void *worker_main(void *arg)
@@ -218,7 +250,7 @@ static void *worker_main(void *arg)
                 job->res.queue_ms * 1e-3);
         pthread_mutex_unlock(&q->mu);
 
-        run_job(w, be, job);
+        bool started = run_job(w, be, job);
         clock_gettime(CLOCK_MONOTONIC, &end);
 
         pthread_mutex_lock(&q->mu);
@@ -229,6 +261,7 @@ static void *worker_main(void *arg)
                     job->res.inference_ms * 1e-3);
         } else if (job->res.status == PICTOR_E_CANCELLED) {
             q->st.cancelled++;
+            q->st.cancelled_queued += !started;
         } else {
             q->st.failed++;
         }
@@ -372,6 +405,7 @@ void pictor_jobs_stop(struct pictor_jobs *q)
         job->res.status = PICTOR_E_CANCELLED;
         snprintf(job->res.error, sizeof job->res.error, "the server is shutting down");
         q->st.cancelled++;
+        q->st.cancelled_queued++;
         job->done = true;
         pthread_cond_signal(&job->cv);
     }
@@ -489,7 +523,11 @@ int pictor_job_create(const struct pictor_job_request *req, struct pictor_job **
     job->req.prompt = job->prompt;
     job->req.negative_prompt = job->negative;
     atomic_init(&job->cancelled, false);
-    pthread_cond_init(&job->cv, NULL);
+    pthread_condattr_t ca;
+    pthread_condattr_init(&ca);
+    pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+    pthread_cond_init(&job->cv, &ca);
+    pthread_condattr_destroy(&ca);
     *out = job;
     return PICTOR_OK;
 }
@@ -499,6 +537,8 @@ void pictor_job_destroy(struct pictor_job *job)
     if (!job)
         return;
     pthread_cond_destroy(&job->cv);
+    for (int i = 0; i < PICTOR_PIPELINE_MAX_PREVIEWS; i++)
+        free(job->preview[i]);
     free(job->res.rgb);
     free(job->prompt);
     free(job->negative);
@@ -518,6 +558,7 @@ enum pictor_jobs_admit pictor_jobs_submit(struct pictor_jobs *q, struct pictor_j
         q->st.rejected_full++;
     } else {
         clock_gettime(CLOCK_MONOTONIC, &job->submitted);
+        job->q = q;
         q->ring[(q->head + q->count) % q->cap] = job;
         q->count++;
         pthread_cond_signal(&q->work_cv);
@@ -535,7 +576,58 @@ const struct pictor_job_result *pictor_job_wait(struct pictor_jobs *q, struct pi
     return &job->res;
 }
 
+enum pictor_job_event pictor_job_poll(struct pictor_jobs *q, struct pictor_job *job,
+                                      int timeout_ms, struct pictor_job_preview *preview)
+{
+    struct timespec deadline;
+    clock_gettime(CLOCK_MONOTONIC, &deadline);
+    deadline.tv_sec += timeout_ms / 1000;
+    deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000L;
+    if (deadline.tv_nsec >= 1000000000L) {
+        deadline.tv_sec++;
+        deadline.tv_nsec -= 1000000000L;
+    }
+    enum pictor_job_event ev = PICTOR_JOB_TIMEOUT;
+    pthread_mutex_lock(&q->mu);
+    for (;;) {
+        if (job->previews_taken < job->previews_made) {
+            preview->index = job->previews_taken;
+            preview->rgb = job->preview[job->previews_taken];
+            job->preview[job->previews_taken++] = NULL;
+            ev = PICTOR_JOB_PREVIEW;
+            break;
+        }
+        if (job->done) {
+            ev = PICTOR_JOB_DONE;
+            break;
+        }
+        if (pthread_cond_timedwait(&job->cv, &q->mu, &deadline))
+            break;
+    }
+    pthread_mutex_unlock(&q->mu);
+    return ev;
+}
+
 void pictor_job_cancel(struct pictor_job *job)
 {
     atomic_store(&job->cancelled, true);
+    struct pictor_jobs *q = job->q;
+    if (!q)
+        return; /* never submitted */
+    pthread_mutex_lock(&q->mu);
+    for (int k = 0; k < q->count && !job->done; k++) {
+        if (q->ring[(q->head + k) % q->cap] != job)
+            continue;
+        for (int j = k; j + 1 < q->count; j++) /* close the gap, FIFO order kept */
+            q->ring[(q->head + j) % q->cap] = q->ring[(q->head + j + 1) % q->cap];
+        q->count--;
+        job->res.status = PICTOR_E_CANCELLED;
+        snprintf(job->res.error, sizeof job->res.error, "cancelled while queued");
+        q->st.cancelled++;
+        q->st.cancelled_queued++;
+        job->done = true;
+        pthread_cond_signal(&job->cv);
+        pthread_cond_broadcast(&q->idle_cv);
+    }
+    pthread_mutex_unlock(&q->mu);
 }

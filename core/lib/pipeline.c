@@ -53,6 +53,39 @@ static void image_to_rgb8(const float *img, int B, int H, int W, uint8_t *rgb)
         }
 }
 
+int pictor_pipeline_preview_steps(int count, int n_calls, int *out)
+{
+    int k = 0, last = 0;
+    for (int j = 1; j <= count; j++) {
+        /* round(j * n_calls / (count + 1)), halves up, in integers */
+        int s = (int)(((long)j * n_calls + (count + 1) / 2) / (count + 1));
+        if (s <= last)
+            s = last + 1;
+        if (s >= n_calls)
+            break;
+        out[k++] = s;
+        last = s;
+    }
+    return k;
+}
+
+/* Partial image `index` through the family's preview, from the sample x of
+ * the call and the model's output v; rgb has [B, H, W, 3] bytes. Returns
+ * false (after logging why) when previews must stop. */
+static bool preview(const struct pictor_pipeline_request *r, const struct pictor_job_ctx *job,
+                    const int64_t shape[4], const float *x, const float *v, float sigma,
+                    uint8_t *rgb, int index)
+{
+    char err[512] = "";
+    if (r->family->family.preview(r->model, job, x, v, sigma, shape, r->gp.width, r->gp.height,
+                                  rgb, err, sizeof err) != PICTOR_OK) {
+        fprintf(stderr, "pictor: %s: no partial images: %s\n", r->family->entry.name, err);
+        return false;
+    }
+    r->on_preview(r->ctx, index, rgb);
+    return true;
+}
+
 static double now_ms(void)
 {
     struct timespec ts;
@@ -93,7 +126,7 @@ int pictor_pipeline_run(pictor_backend *be, const struct pictor_pipeline_request
     void *cond = NULL, *sched = NULL;
     float *x = NULL, *xin = NULL, *v = NULL, *fimg = NULL;
     pictor_tensor xd = {0}, vd = {0};
-    uint8_t *img = NULL;
+    uint8_t *img = NULL, *pv = NULL;
     struct pictor_pipeline_timing tm = {0};
     int64_t shape[4];
     int rc;
@@ -109,6 +142,7 @@ int pictor_pipeline_run(pictor_backend *be, const struct pictor_pipeline_request
         goto out;
     }
     size_t n = (size_t)(shape[0] * shape[1] * shape[2] * shape[3]);
+    const size_t npx_all = (size_t)r->gp.batch * (size_t)r->gp.width * (size_t)r->gp.height;
     x = malloc(n * sizeof *x);
     xin = malloc(n * sizeof *xin);
     v = malloc(n * sizeof *v);
@@ -132,6 +166,17 @@ int pictor_pipeline_run(pictor_backend *be, const struct pictor_pipeline_request
     size_t n_calls = 0, n_sigmas = 0;
     const float *ts = sch->timesteps(sched, &n_calls);
     const float *sg = sch->sigmas(sched, &n_sigmas);
+    int pv_steps[PICTOR_PIPELINE_MAX_PREVIEWS], n_pv = 0, pv_next = 0;
+    if (fam->preview && r->on_preview && r->preview_count > 0) {
+        int want = r->preview_count < PICTOR_PIPELINE_MAX_PREVIEWS ? r->preview_count
+                                                                   : PICTOR_PIPELINE_MAX_PREVIEWS;
+        n_pv = pictor_pipeline_preview_steps(want, (int)n_calls, pv_steps);
+        if (n_pv > 0 && !(pv = malloc(npx_all * 3))) {
+            snprintf(err, errlen, "out of memory for partial images");
+            rc = PICTOR_E_NOMEM;
+            goto out;
+        }
+    }
     if (r->latents) {
         memcpy(x, r->latents, n * sizeof *x);
     } else {
@@ -170,6 +215,9 @@ int pictor_pipeline_run(pictor_backend *be, const struct pictor_pipeline_request
             snprintf(err, errlen, "step %zu: %s", i, pictor_backend_error(be));
             goto out;
         }
+        if (pv_next < n_pv && pv_steps[pv_next] == (int)i + 1 &&
+            !preview(r, &job, shape, x, v, sigma, pv, pv_next++))
+            n_pv = 0;
         if ((rc = sch->step(sched, i, v, x, &noise, x, n, err, errlen)))
             goto out;
         if (!job_progress(&jh, (int)i + 1, (int)n_calls)) {
@@ -182,9 +230,8 @@ int pictor_pipeline_run(pictor_backend *be, const struct pictor_pipeline_request
     double t2 = now_ms();
     if ((rc = to_device(be, &xd, x)))
         goto out;
-    size_t npx = (size_t)r->gp.batch * (size_t)r->gp.width * (size_t)r->gp.height;
-    img = malloc(npx * 3);
-    fimg = r->image_out ? r->image_out : malloc(npx * 3 * sizeof *fimg);
+    img = malloc(npx_all * 3);
+    fimg = r->image_out ? r->image_out : malloc(npx_all * 3 * sizeof *fimg);
     if (!img || !fimg) {
         rc = PICTOR_E_NOMEM;
         snprintf(err, errlen, "out of memory for the image");
@@ -208,6 +255,7 @@ out:
         sch->destroy(sched);
     if (cond && fam->release_cond)
         fam->release_cond(r->model, cond);
+    free(pv);
     free(v);
     free(xin);
     free(x);

@@ -10,7 +10,8 @@
 
 /* The entry fields of ABI 1.0 end where the 1.1 field `eval` starts. */
 #define ENTRY_SIZE_1_0 offsetof(struct pictor_plugin_entry, eval)
-#define FAMILY_SIZE_1_0 sizeof(struct pictor_family_iface)
+/* The family fields of ABI 1.0 end where the 1.2 field `preview` starts. */
+#define FAMILY_SIZE_1_0 offsetof(struct pictor_family_iface, preview)
 #define SCHEDULER_SIZE_1_0 sizeof(struct pictor_scheduler_iface)
 
 struct pictor_plugin_set {

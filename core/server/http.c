@@ -81,8 +81,18 @@ void pictord_send_error(struct mg_connection *conn, int route, const char *reqid
     json_object_put(root);
 }
 
+/* "req_" + 16 random hex digits. */
+static void new_request_id(char out[PICTORD_REQID_LEN])
+{
+    static atomic_ulong counter;
+    uint64_t r = 0;
+    if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r)
+        r = (uint64_t)time(NULL) << 20 ^ atomic_fetch_add(&counter, 1);
+    snprintf(out, PICTORD_REQID_LEN, "req_%016llx", (unsigned long long)r);
+}
+
 /* The client's x-request-id when it is 1..63 visible ASCII characters,
- * else "req_" + 16 random hex digits. */
+ * else a new one. */
 static void request_id(const struct mg_connection *conn, char out[PICTORD_REQID_LEN])
 {
     const char *h = mg_get_header(conn, "x-request-id");
@@ -95,11 +105,44 @@ static void request_id(const struct mg_connection *conn, char out[PICTORD_REQID_
             return;
         }
     }
-    static atomic_ulong counter;
-    uint64_t r = 0;
-    if (getrandom(&r, sizeof r, GRND_NONBLOCK) != (ssize_t)sizeof r)
-        r = (uint64_t)time(NULL) << 20 ^ atomic_fetch_add(&counter, 1);
-    snprintf(out, PICTORD_REQID_LEN, "req_%016llx", (unsigned long long)r);
+    new_request_id(out);
+}
+
+int pictord_http_error(struct mg_connection *conn, int status, const char *errmsg)
+{
+    if (status < 400 || status > 599)
+        return 1; /* not an error: civetweb's own answer */
+    static const struct {
+        int status;
+        const char *code;
+    } codes[] = {{400, "bad_request"}, {404, "not_found"}, {405, "method_not_allowed"},
+                 {408, "request_timeout"}, {413, "request_too_large"},
+                 {414, "uri_too_long"}, {431, "headers_too_large"}};
+    const char *code = NULL;
+    for (size_t i = 0; i < sizeof codes / sizeof codes[0]; i++)
+        if (codes[i].status == status)
+            code = codes[i].code;
+    char reqid[PICTORD_REQID_LEN];
+    new_request_id(reqid); /* the request's own headers may be what failed */
+    json_object *err = json_object_new_object(), *root = json_object_new_object();
+    json_object_object_add(err, "message",
+                           json_object_new_string(errmsg && *errmsg ? errmsg : "bad request"));
+    json_object_object_add(err, "type", json_object_new_string(status < 500 ? "invalid_request_error"
+                                                                            : "server_error"));
+    json_object_object_add(err, "param", NULL);
+    json_object_object_add(err, "code", code ? json_object_new_string(code) : NULL);
+    json_object_object_add(root, "error", err);
+    size_t len;
+    const char *body = json_object_to_json_string_length(
+        root, JSON_C_TO_STRING_PLAIN | JSON_C_TO_STRING_NOSLASHESCAPE, &len);
+    mg_printf(conn,
+              "HTTP/1.1 %d %s\r\nContent-Type: application/json\r\nContent-Length: %zu\r\n"
+              "x-request-id: %s\r\nCache-Control: no-store\r\nConnection: close\r\n\r\n",
+              status, mg_get_response_code_text(conn, status), len, reqid);
+    mg_write(conn, body, len);
+    json_object_put(root);
+    pictord_metrics_request(PICTORD_ROUTE_OTHER, status);
+    return 0;
 }
 
 static void send_json(struct mg_connection *conn, int route, const char *reqid, int status,
@@ -170,6 +213,32 @@ static bool unavailable(struct pictord *s, struct pictord_error *e)
     return false;
 }
 
+/* Waits for an admitted job while watching its client: one that hangs up
+ * gets its job cancelled (a queued job never reaches a model, a running one
+ * stops within a step). NULL when the client left (counted in metrics). */
+static const struct pictor_job_result *wait_watching(struct mg_connection *conn,
+                                                     struct pictord *s, struct pictor_job *job)
+{
+    const struct mg_request_info *ri = mg_get_request_info(conn);
+    int fd = -2; /* looked up on the first timeout: most jobs end sooner */
+    for (;;) {
+        struct pictor_job_preview pv = {0};
+        enum pictor_job_event ev = pictor_job_poll(s->jobs, job, PICTORD_PEER_POLL_MS, &pv);
+        if (ev == PICTOR_JOB_DONE)
+            return pictor_job_wait(s->jobs, job);
+        free(pv.rgb); /* none are asked for without stream */
+        if (fd == -2)
+            fd = pictord_peer_socket(ri->remote_addr, ri->remote_port, ri->server_port);
+        if (fd >= 0 && pictord_peer_gone(fd)) {
+            pictord_metrics_disconnect();
+            pictor_job_cancel(job);
+            pictor_job_wait(s->jobs, job);
+            pictord_metrics_request(PICTORD_ROUTE_GENERATIONS, PICTORD_STATUS_CLIENT_CLOSED);
+            return NULL;
+        }
+    }
+}
+
 static void generations(struct mg_connection *conn, struct pictord *s, const char *reqid)
 {
     const int route = PICTORD_ROUTE_GENERATIONS;
@@ -179,11 +248,12 @@ static void generations(struct mg_connection *conn, struct pictord *s, const cha
     json_object *keep = NULL;
     struct pictor_job *job = NULL;
     struct pictor_job_request req;
+    struct pictord_gen_opts opts = {0};
     if (read_body(conn, s->conf->body_limit, &body, &len, &e))
         goto fail;
     if (unavailable(s, &e))
         goto fail;
-    if (pictord_validate(s, body, len, &req, &keep, &e))
+    if (pictord_validate(s, body, len, &req, &opts, &keep, &e))
         goto fail;
     if (pictor_job_create(&req, &job)) {
         pictord_error_set(&e, 500, "server_error", NULL, NULL, "out of memory");
@@ -209,7 +279,13 @@ static void generations(struct mg_connection *conn, struct pictord *s, const cha
                           "models are not loaded");
         goto fail;
     }
-    const struct pictor_job_result *res = pictor_job_wait(s->jobs, job);
+    if (opts.stream) {
+        pictord_stream(conn, s, reqid, job, &req, &opts);
+        goto cleanup;
+    }
+    const struct pictor_job_result *res = wait_watching(conn, s, job);
+    if (!res)
+        goto cleanup;
     if (res->status == PICTOR_E_CANCELLED) {
         pictord_error_set(&e, 503, "server_error", NULL, "service_unavailable",
                           "the generation was cancelled: %s", res->error);

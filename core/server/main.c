@@ -134,7 +134,7 @@ static struct mg_context *start_http(struct pictord *s)
     snprintf(threads, sizeof threads, "%d", s->conf->threads > 0 ? s->conf->threads : 8);
     const char *opts[] = {"listening_ports", s->conf->listen, "num_threads", threads,
                           "enable_keep_alive", "no", NULL};
-    struct mg_callbacks cb = {0};
+    struct mg_callbacks cb = {.http_error = pictord_http_error};
     struct mg_init_data init = {.callbacks = &cb, .user_data = s, .configuration_options = opts};
     struct mg_error_data ed = {.code = &code, .text = err, .text_buffer_size = sizeof err};
     struct mg_context *ctx = mg_start2(&init, &ed);

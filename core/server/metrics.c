@@ -86,7 +86,8 @@ char *pictord_metrics_text(struct pictord *s)
     for (int r = 0; r < PICTORD_REJECT_COUNT; r++)
         fprintf(f, "pictord_rejections_total{reason=\"%s\"} %llu\n", reject_names[r],
                 (unsigned long long)atomic_load(&rejects[r]));
-    fprintf(f, "# HELP pictord_disconnects_total Clients gone before the response was written.\n"
+    fprintf(f, "# HELP pictord_disconnects_total Clients that hung up before their answer "
+               "was complete (their jobs are cancelled; counted as status 499).\n"
                "# TYPE pictord_disconnects_total counter\npictord_disconnects_total %llu\n",
             (unsigned long long)atomic_load(&disconnects));
     fprintf(f, "# HELP pictord_queue_depth Jobs waiting.\n# TYPE pictord_queue_depth gauge\n"
@@ -103,6 +104,13 @@ char *pictord_metrics_text(struct pictord *s)
                "pictord_jobs_total{outcome=\"cancelled\"} %llu\n",
             (unsigned long long)st.done, (unsigned long long)st.failed,
             (unsigned long long)st.cancelled);
+    fprintf(f, "# HELP pictord_jobs_cancelled_total Cancelled jobs (client gone, shutdown) by "
+               "whether a model had started on them.\n"
+               "# TYPE pictord_jobs_cancelled_total counter\n"
+               "pictord_jobs_cancelled_total{stage=\"queued\"} %llu\n"
+               "pictord_jobs_cancelled_total{stage=\"running\"} %llu\n",
+            (unsigned long long)st.cancelled_queued,
+            (unsigned long long)(st.cancelled - st.cancelled_queued));
     histogram(f, "pictord_queue_wait_seconds", "Time from admission to a worker taking the job.",
               st.wait_bucket, st.wait_count, st.wait_sum_s);
     histogram(f, "pictord_inference_seconds", "Text encoding + denoising + VAE decode per job.",

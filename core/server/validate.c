@@ -21,7 +21,7 @@
 #define STEPS_MAX 50
 #define GUIDANCE_MAX 20.0
 #define SEED_MAX 2147483647LL    /* 2^31 - 1 */
-#define PARTIAL_IMAGES_MAX 3
+#define PARTIAL_IMAGES_MAX PICTOR_PIPELINE_MAX_PREVIEWS /* API.md: 0..3 */
 
 static const char *const IR = "invalid_request_error";
 
@@ -149,8 +149,8 @@ static int pick_model(struct pictord *s, json_object *o, struct pictord_error *e
 
 
 int pictord_validate(struct pictord *s, const char *body, size_t len,
-                     struct pictor_job_request *req, json_object **keep,
-                     struct pictord_error *e)
+                     struct pictor_job_request *req, struct pictord_gen_opts *opts,
+                     json_object **keep, struct pictord_error *e)
 {
     char err[300];
     json_object *o = NULL;
@@ -160,6 +160,8 @@ int pictord_validate(struct pictord *s, const char *body, size_t len,
     bool bv;
     int r;
     memset(req, 0, sizeof *req);
+    memset(opts, 0, sizeof *opts);
+    opts->quality = pictord_sse_quality(NULL);
     *keep = NULL;
     if (pictor_json_parse(body, len, "request body", &o, err, sizeof err) != PICTOR_OK) {
         pictord_error_set(e, 400, IR, NULL, "invalid_json", "%s", err);
@@ -187,6 +189,9 @@ int pictord_validate(struct pictord *s, const char *body, size_t len,
     /* model, mode, quality */
     if ((req->model = pick_model(s, o, e)) < 0)
         return -1;
+    str = NULL;
+    if (get_str(o, "quality", &str, e) == 0) /* pick_model checked it */
+        opts->quality = pictord_sse_quality(str);
     const struct pictor_jobs_model *m = pictor_jobs_model_at(s->jobs, (size_t)req->model);
     const struct pictor_family_defaults *d = &m->defaults;
     /* size */
@@ -196,7 +201,9 @@ int pictord_validate(struct pictord *s, const char *body, size_t len,
         return -1;
     if (r == 0 && strcmp(str, "auto")) {
         int w = 0, h = 0, used = 0;
-        if (sscanf(str, "%5dx%5d%n", &w, &h, &used) != 2 || str[used] || w < SIDE_MIN ||
+        /* digits, 'x', digits: sscanf alone would take blanks and signs */
+        if (strspn(str, "0123456789x") != strlen(str) ||
+            sscanf(str, "%5dx%5d%n", &w, &h, &used) != 2 || str[used] || w < SIDE_MIN ||
             h < SIDE_MIN || w > SIDE_MAX || h > SIDE_MAX) {
             pictord_error_set(e, 422, IR, "size", "invalid_size",
                               "size %s: WxH (or auto) with each side %d to %d pixels", str,
@@ -276,17 +283,16 @@ int pictord_validate(struct pictord *s, const char *body, size_t len,
                           "'negative_prompt' must be at most %d characters", NEGATIVE_MAX_CHARS);
         return -1;
     }
-    /* partial_images, stream */
+    /* partial_images, stream (OpenAI: partial images exist only in a
+     * stream; without one partial_images is checked, then ignored) */
+    iv = 0;
     if ((r = get_int(o, "partial_images", 0, PARTIAL_IMAGES_MAX, &iv, e)) < 0)
         return -1;
     bv = false;
     if ((r = get_bool(o, "stream", &bv, e)) < 0)
         return -1;
-    if (bv) {
-        pictord_error_set(e, 422, IR, "stream", "unsupported_value",
-                          "stream is not offered yet");
-        return -1;
-    }
+    opts->stream = bv;
+    req->partial_images = bv ? (int)iv : 0;
     /* user, style, background, moderation and unknown fields: ignored */
     return 0;
 }

@@ -13,6 +13,7 @@
 #include <cuda_runtime_api.h>
 
 #include "cuda_internal.h"
+#include "cuda_libs.h"
 
 /* Minimum compute capability (ARCHITECTURE.md precision policy: Ampere). */
 #define CUDA_MIN_MAJOR 8
@@ -39,6 +40,8 @@ static void cuda_destroy(void *vctx)
         return;
     cudaSetDevice(c->device);
     cudaStreamSynchronize(c->stream);
+    cuda_sdpa_release(c); /* cuDNN plans go before the cuDNN handle */
+    cuda_libs_destroy(c);
     cudaStreamDestroy(c->stream);
     free(c);
 }
@@ -91,10 +94,15 @@ static bool cuda_bcast_row_scale_ok(const pictor_tensor *t, const pictor_tensor 
 }
 
 /* Every validated call is supported except a broadcast FP8 operand whose
- * per-row scales no longer follow y's rows (no model does this). */
+ * per-row scales no longer follow y's rows (no model does this), and FP8
+ * matmul inputs (scaled FP8 GEMM is a later issue). */
 static bool cuda_supports(void *vctx, enum pictor_op op, const struct pictor_op_args *a)
 {
     (void)vctx;
+    if (op == PICTOR_OP_MATMUL)
+        return cuda_matmul_supports(a);
+    if (op == PICTOR_OP_SDPA) /* head dims <= 512 (op_sdpa_internal.h) */
+        return cuda_sdpa_supports(a);
     if (op == PICTOR_OP_BINARY)
         return cuda_bcast_row_scale_ok(a->u.binary.a, a->u.binary.y) &&
                cuda_bcast_row_scale_ok(a->u.binary.b, a->u.binary.y);
@@ -102,8 +110,7 @@ static bool cuda_supports(void *vctx, enum pictor_op op, const struct pictor_op_
 }
 
 /* Op slots are filled as kernels land (kernels/cuda/op_*.cu); a NULL slot
- * (matmul, conv2d, sdpa for now) makes the wrapper report
- * PICTOR_E_UNSUPPORTED naming the op. */
+ * makes the wrapper report PICTOR_E_UNSUPPORTED naming the op. */
 static const struct pictor_backend_iface cuda_iface = {
     .name = "cuda",
     .device = PICTOR_DEVICE_CUDA,
@@ -115,10 +122,13 @@ static const struct pictor_backend_iface cuda_iface = {
     .synchronize = cuda_synchronize,
     .supports = cuda_supports,
     .op = {
+        [PICTOR_OP_MATMUL] = cuda_op_matmul,
+        [PICTOR_OP_CONV2D] = cuda_op_conv2d,
         [PICTOR_OP_GROUP_NORM] = cuda_op_group_norm,
         [PICTOR_OP_LAYER_NORM] = cuda_op_layer_norm,
         [PICTOR_OP_RMS_NORM] = cuda_op_rms_norm,
         [PICTOR_OP_SOFTMAX] = cuda_op_softmax,
+        [PICTOR_OP_SDPA] = cuda_op_sdpa,
         [PICTOR_OP_UNARY] = cuda_op_unary,
         [PICTOR_OP_BINARY] = cuda_op_binary,
         [PICTOR_OP_COPY] = cuda_op_copy,
@@ -166,6 +176,12 @@ pictor_backend *pictor_backend_cuda_create(int device, char *err, size_t errlen)
     if (CUDA_CHECK(cudaSetDevice(device), err, errlen) ||
         CUDA_CHECK(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking), err, errlen))
         goto fail;
+    /* cuBLASLt handle + workspace, plan caches, cuDNN (cuda_libs.h). */
+    if (cuda_libs_create(c, err, errlen)) {
+        cudaStreamDestroy(c->stream);
+        goto fail;
+    }
+    cuda_sdpa_init(c); /* PICTOR_SDPA; allocates nothing */
     be->iface = &cuda_iface;
     be->ctx = c;
     return be;
@@ -175,11 +191,42 @@ fail:
     return NULL;
 }
 
+const char *pictor_backend_cuda_describe(const pictor_backend *be)
+{
+    if (!be || be->iface != &cuda_iface)
+        return "";
+    return cuda_libs_describe(be->ctx);
+}
+
+int pictor_backend_cuda_stats(const pictor_backend *be, struct pictor_cuda_stats *out)
+{
+    const struct cuda_ctx *c;
+
+    if (!be || be->iface != &cuda_iface)
+        return PICTOR_E_INVALID;
+    c = be->ctx;
+    *out = c->libs->stats;
+    return PICTOR_OK;
+}
+
 #else /* no CUDA in this build */
 
 bool pictor_cuda_available(void)
 {
     return false;
+}
+
+const char *pictor_backend_cuda_describe(const pictor_backend *be)
+{
+    (void)be;
+    return "";
+}
+
+int pictor_backend_cuda_stats(const pictor_backend *be, struct pictor_cuda_stats *out)
+{
+    (void)be;
+    (void)out;
+    return PICTOR_E_INVALID;
 }
 
 pictor_backend *pictor_backend_cuda_create(int device, char *err, size_t errlen)

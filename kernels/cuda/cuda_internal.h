@@ -26,10 +26,25 @@ extern "C" {
 
 #include "pictor/ops.h"
 
+struct cuda_libs; /* cuBLASLt/cuDNN state: kernels/cuda/cuda_libs.h */
+
+struct plan_cache; /* kernels/cuda/plan_cache.h */
+
+/* sdpa's routing state (kernels/cuda/op_sdpa_internal.h): the path forced by
+ * PICTOR_SDPA at creation, the cuDNN probe's verdict, cuDNN plans. */
+struct cuda_sdpa_state {
+    int force;                /* enum cuda_sdpa_force */
+    int dnn;                  /* 0 not probed, 1 cuDNN SDPA usable, -1 not */
+    char note[256];           /* why cuDNN SDPA is off ("" when usable) */
+    struct plan_cache *plans; /* cuDNN plans per shape; NULL before the probe */
+};
+
 struct cuda_ctx {
     int device;          /* CUDA ordinal */
     cudaStream_t stream; /* every op and copy is queued here */
     char name[256];      /* cudaDeviceProp.name */
+    struct cuda_libs *libs; /* handles, workspace, plan caches (C files only) */
+    struct cuda_sdpa_state sdpa; /* op_sdpa_route.c */
 };
 
 /* Op entries (one file each: op_unary.cu, op_binary.cu, ...). */
@@ -45,6 +60,21 @@ int cuda_op_embedding(void *ctx, const struct pictor_op_args *a, char *err, size
 int cuda_op_rope(void *ctx, const struct pictor_op_args *a, char *err, size_t errlen);
 int cuda_op_timestep(void *ctx, const struct pictor_op_args *a, char *err, size_t errlen);
 int cuda_op_fill(void *ctx, const struct pictor_op_args *a, char *err, size_t errlen);
+/* Library-backed ops (op_matmul.c: cuBLASLt; op_conv2d.c: cuDNN, with its
+ * fallback kernel cuda_conv2d_direct in op_conv2d.cu). */
+int cuda_op_matmul(void *ctx, const struct pictor_op_args *a, char *err, size_t errlen);
+int cuda_op_conv2d(void *ctx, const struct pictor_op_args *a, char *err, size_t errlen);
+int cuda_conv2d_direct(struct cuda_ctx *ctx, const struct pictor_op_args *a, char *err,
+                       size_t errlen);
+/* false for FP8 a or b (scaled FP8 GEMM is a later issue). */
+bool cuda_matmul_supports(const struct pictor_op_args *a);
+/* Attention (op_sdpa_route.c: cuDNN's fused SDPA or the own flash kernels,
+ * see op_sdpa_internal.h). init at creation (reads PICTOR_SDPA; allocates
+ * nothing), release before cuda_libs_destroy (frees the cuDNN plans). */
+int cuda_op_sdpa(void *ctx, const struct pictor_op_args *a, char *err, size_t errlen);
+bool cuda_sdpa_supports(const struct pictor_op_args *a);
+void cuda_sdpa_init(struct cuda_ctx *ctx);
+void cuda_sdpa_release(struct cuda_ctx *ctx);
 
 #ifdef __cplusplus
 }

@@ -20,7 +20,6 @@
 #define CLIP_DEFAULT_MAX_LENGTH 77
 #define CLIP_EOW "</w>" /* BPE end_of_word_suffix */
 #define CLIP_MAX_ADDED 64
-#define CLIP_MAX_PIECE 4096 /* bytes of one pre-token sent to BPE at once */
 
 struct pictor_clip_tokenizer {
     struct tok_strmap vocab;  /* token -> id */
@@ -343,40 +342,109 @@ int64_t pictor_clip_tokenizer_pad_id(const struct pictor_clip_tokenizer *t)
 
 /* ---- encoding ------------------------------------------------------------ */
 
-/* BPE over the bytes of one pre-token; sym is scratch of len entries. */
-static int bpe(const struct pictor_clip_tokenizer *t, const uint8_t *s, size_t len,
-               int32_t *sym, struct tok_ids *out)
+/* Scratch for bpe(), sized for the longest pre-token of a text: symbols
+ * as a linked list (sym -1 = merged away) and a min-heap of candidate
+ * merges keyed (rank << 32 | left position). */
+struct bpe_work {
+    int32_t *sym, *next, *prev;
+    uint64_t *heap; /* 3 x cap: cap - 1 initial pairs + 2 per merge */
+    size_t cap;     /* bytes of the longest pre-token */
+};
+
+static int bpe_work_init(struct bpe_work *w, size_t len)
 {
-    size_t n = len;
-    for (size_t i = 0; i < len; i++)
-        sym[i] = i + 1 == len ? t->byte_eow_id[s[i]] : t->byte_id[s[i]];
-    for (;;) {
-        uint64_t best = UINT64_MAX, v;
-        for (size_t i = 0; i + 1 < n; i++)
-            if (tok_u64map_get(&t->merges, (uint64_t)sym[i] << 32 | (uint32_t)sym[i + 1], &v) &&
-                v < best)
-                best = v; /* lowest rank; the rank sits in the high half */
-        if (best == UINT64_MAX)
-            break;
-        uint64_t key = UINT64_MAX;
-        /* the pair of that rank: find it again, then merge every
-         * non-overlapping occurrence left to right */
-        size_t w = 0;
-        for (size_t i = 0; i < n; i++) {
-            if (i + 1 < n && tok_u64map_get(&t->merges,
-                                            (uint64_t)sym[i] << 32 | (uint32_t)sym[i + 1], &v) &&
-                v == best && (key == UINT64_MAX ||
-                              key == ((uint64_t)sym[i] << 32 | (uint32_t)sym[i + 1]))) {
-                key = (uint64_t)sym[i] << 32 | (uint32_t)sym[i + 1];
-                sym[w++] = (int32_t)(uint32_t)best;
-                i++;
-            } else {
-                sym[w++] = sym[i];
-            }
-        }
-        n = w;
+    len = len ? len : 1;
+    w->cap = len;
+    w->sym = malloc(len * sizeof *w->sym);
+    w->next = malloc(len * sizeof *w->next);
+    w->prev = malloc(len * sizeof *w->prev);
+    w->heap = malloc(3 * len * sizeof *w->heap);
+    return w->sym && w->next && w->prev && w->heap ? PICTOR_OK : PICTOR_E_NOMEM;
+}
+
+static void bpe_work_free(struct bpe_work *w)
+{
+    free(w->sym);
+    free(w->next);
+    free(w->prev);
+    free(w->heap);
+}
+
+static void heap_push(uint64_t *h, size_t *n, uint64_t v)
+{
+    size_t i = (*n)++;
+    while (i > 0 && h[(i - 1) / 2] > v) {
+        h[i] = h[(i - 1) / 2];
+        i = (i - 1) / 2;
     }
-    for (size_t i = 0; i < n; i++)
+    h[i] = v;
+}
+
+static uint64_t heap_pop(uint64_t *h, size_t *n)
+{
+    uint64_t top = h[0], v = h[--*n];
+    size_t i = 0;
+    for (;;) {
+        size_t c = 2 * i + 1;
+        if (c >= *n)
+            break;
+        if (c + 1 < *n && h[c + 1] < h[c])
+            c++;
+        if (v <= h[c])
+            break;
+        h[i] = h[c];
+        i = c;
+    }
+    h[i] = v;
+    return top;
+}
+
+/* The merge of the pair (a, b): rank << 32 | merged id. */
+static bool merge_of(const struct pictor_clip_tokenizer *t, int32_t a, int32_t b, uint64_t *v)
+{
+    return tok_u64map_get(&t->merges, (uint64_t)a << 32 | (uint32_t)b, v);
+}
+
+/* BPE over the bytes of one pre-token, as tokenizers' Word::merge_all: the
+ * lowest-ranked adjacent pair merges first, ties leftmost first, so every
+ * non-overlapping occurrence of a pair merges left to right before any
+ * higher-ranked pair. A heap of candidates makes it O(n log n) in the
+ * pre-token's length: a 32000-letter word, which API.md's prompt limit
+ * allows, would take seconds with a rescan per merge. */
+static int bpe(const struct pictor_clip_tokenizer *t, const uint8_t *s, size_t len,
+               struct bpe_work *w, struct tok_ids *out)
+{
+    int32_t *sym = w->sym, *next = w->next, *prev = w->prev;
+    size_t nh = 0;
+    uint64_t v;
+    if (len > w->cap || len > INT32_MAX)
+        return PICTOR_E_INVALID; /* the caller sized w for its whole text */
+    for (size_t i = 0; i < len; i++) {
+        sym[i] = i + 1 == len ? t->byte_eow_id[s[i]] : t->byte_id[s[i]];
+        next[i] = i + 1 < len ? (int32_t)(i + 1) : -1;
+        prev[i] = (int32_t)i - 1;
+    }
+    for (size_t i = 0; i + 1 < len; i++)
+        if (merge_of(t, sym[i], sym[i + 1], &v))
+            heap_push(w->heap, &nh, (v >> 32) << 32 | i);
+    while (nh > 0) {
+        uint64_t c = heap_pop(w->heap, &nh);
+        int32_t i = (int32_t)(uint32_t)c, j = next[i];
+        /* stale: the left symbol merged away, or its pair changed (ranks
+         * are unique per pair, so an equal rank is the same pair) */
+        if (sym[i] < 0 || j < 0 || !merge_of(t, sym[i], sym[j], &v) || v >> 32 != c >> 32)
+            continue;
+        sym[i] = (int32_t)(uint32_t)v;
+        sym[j] = -1;
+        next[i] = next[j];
+        if (next[j] >= 0)
+            prev[next[j]] = i;
+        if (prev[i] >= 0 && merge_of(t, sym[prev[i]], sym[i], &v))
+            heap_push(w->heap, &nh, (v >> 32) << 32 | (uint32_t)prev[i]);
+        if (next[i] >= 0 && merge_of(t, sym[i], sym[next[i]], &v))
+            heap_push(w->heap, &nh, (v >> 32) << 32 | (uint32_t)i);
+    }
+    for (int32_t i = len ? 0 : -1; i >= 0; i = next[i])
         if (tok_ids_push(out, sym[i]))
             return PICTOR_E_NOMEM;
     return PICTOR_OK;
@@ -411,16 +479,15 @@ static int pretokenize_bpe(const struct pictor_clip_tokenizer *t, const char *te
 {
     static const char *const lits[] = {"<|startoftext|>", "<|endoftext|>", "'s", "'t", "'re",
                                        "'ve", "'m", "'ll", "'d"};
-    int32_t *cps = NULL, *sym = NULL;
+    int32_t *cps = NULL;
     size_t n, i = 0;
     struct tok_buf piece = {0};
+    struct bpe_work work = {0};
     int rc = tok_utf8_decode(text, len, &cps, &n);
     if (rc)
         return rc;
-    if (!(sym = malloc((len ? len : 1) * sizeof *sym))) {
-        rc = PICTOR_E_NOMEM;
+    if ((rc = bpe_work_init(&work, len)))
         goto out;
-    }
     while (i < n) {
         size_t j = i, m = 0;
         if (tok_is_white_space(cps[i])) {
@@ -454,14 +521,14 @@ static int pretokenize_bpe(const struct pictor_clip_tokenizer *t, const char *te
             for (size_t k = cuts[c]; k < cuts[c + 1]; k++)
                 if ((rc = tok_buf_put_cp(&piece, cps[k])))
                     goto out;
-            if ((rc = bpe(t, (const uint8_t *)piece.p, piece.len, sym, out)))
+            if ((rc = bpe(t, (const uint8_t *)piece.p, piece.len, &work, out)))
                 goto out;
         }
         i = j;
     }
 out:
     tok_buf_free(&piece);
-    free(sym);
+    bpe_work_free(&work);
     free(cps);
     return rc;
 }

@@ -16,6 +16,7 @@
 
 #include "pictor/clip_text.h"
 #include "pictor/clip_tokenizer.h"
+#include "pictor/flux_preview.h"
 #include "pictor/flux_transformer.h"
 #include "pictor/plugin.h"
 #include "pictor/t5_encoder.h"
@@ -53,6 +54,7 @@ struct flux_model {
     int max_sequence_length; /* T5 tokens: schnell 256, dev 512 */
     /* scheduler_config.json facts the pipeline uses for mu */
     double base_seq, max_seq, base_shift, max_shift;
+    struct flux_preview_map preview; /* fitted on the first preview */
 };
 
 /* Conditioning of one request. */

@@ -303,4 +303,5 @@ void flux_defaults(void *model, struct pictor_family_defaults *d)
     d->default_width = d->default_height = 1024;
     d->prediction = PICTOR_PREDICT_FLOW;
     snprintf(d->licence, sizeof d->licence, "%s", dev ? FLUX_LICENCE_DEV : FLUX_LICENCE_SCHNELL);
+    d->negative_prompt_ignored = true; /* no CFG: dev's guidance is embedded */
 }

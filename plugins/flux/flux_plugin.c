@@ -37,6 +37,7 @@ static const struct pictor_family_iface flux_family = {
     .decode = flux_decode,
     .release_cond = flux_release_cond,
     .close = flux_close,
+    .preview = flux_preview,
 };
 
 static const struct {

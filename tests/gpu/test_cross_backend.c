@@ -21,6 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "../harness/test.h"
 #include "pictor/backend_cuda.h"
@@ -590,6 +591,925 @@ static void test_timestep(void)
     }
 }
 
+/* ---- GEMM (cuBLASLt) and convolution (cuDNN) ------------------------- */
+
+/* Tolerance for FP8 outputs: one element one FP8 step (12.5 %) apart is
+ * ~5e-3 of rel_l2 over the few hundred values compared. */
+#define TOL_FP8_OUT 2e-2
+
+static bool g_is_cuda; /* g_gpu is the CUDA backend (not the self-test) */
+
+/* The CUDA backend's path counters (zeros for the CPU stand-in). */
+static struct pictor_cuda_stats gpu_stats(pictor_backend *be)
+{
+    struct pictor_cuda_stats s;
+
+    memset(&s, 0, sizeof s);
+    if (g_is_cuda)
+        pictor_backend_cuda_stats(be, &s);
+    return s;
+}
+
+/* A 2-D view of root r's storage with explicit strides (elements). */
+static struct xt xt_view2d(const struct xt *r, int64_t rows, int64_t cols, int64_t rs,
+                           int64_t cs)
+{
+    struct xt v = *r;
+
+    v.owner = false;
+    v.c.ndim = v.g.ndim = 2;
+    v.c.shape[0] = v.g.shape[0] = rows;
+    v.c.shape[1] = v.g.shape[1] = cols;
+    v.c.stride[0] = v.g.stride[0] = rs;
+    v.c.stride[1] = v.g.stride[1] = cs;
+    return v;
+}
+
+/* [d0, d1, d2, d3] view of a root stored as [d0, d2, d3, d1]
+ * (channels last: NHWC activations, KRSC filters). */
+static struct xt xt_channels_last(const struct xt *r)
+{
+    struct xt t = xt_transpose(r, 1, 3); /* [d0, d1, d3, d2] */
+
+    return xt_transpose(&t, 2, 3);
+}
+
+/* Runs c = alpha a @ b + bias on both backends and compares c. */
+static void matmul_case(const char *what, struct xt *a, struct xt *b, struct xt *bias,
+                        float alpha, struct xt *c, double tol)
+{
+    check_rc(what, g_cpu, pictor_matmul(g_cpu, &a->c, &b->c, bias ? &bias->c : NULL, alpha,
+                                        &c->c));
+    check_rc(what, g_gpu, pictor_matmul(g_gpu, &a->g, &b->g, bias ? &bias->g : NULL, alpha,
+                                        &c->g));
+    xt_compare(what, c, tol);
+}
+
+static void test_matmul_sizes(void)
+{
+    static const int64_t mkn[][3] = { { 1, 1, 1 }, { 17, 33, 65 }, { 300, 257, 129 } };
+    char what[96];
+
+    for (int k = 0; k < N_DTYPES; k++) {
+        for (size_t s = 0; s < sizeof mkn / sizeof mkn[0]; s++) {
+            int dt = k_dtypes[k];
+            int64_t M = mkn[s][0], K = mkn[s][1], N = mkn[s][2];
+            struct xt a = xt_rand(dt, 2, (int64_t[]){ M, K }, 201 + s, -1.0f, 1.0f);
+            struct xt b = xt_rand(dt, 2, (int64_t[]){ K, N }, 202 + s, -1.0f, 1.0f);
+            struct xt bias = xt_rand(dt, 1, (int64_t[]){ N }, 203 + s, -1.0f, 1.0f);
+            struct xt c = xt_rand(dt, 2, (int64_t[]){ M, N }, 204, 0.0f, 1.0f);
+            struct pictor_cuda_stats s0 = gpu_stats(g_gpu), s1;
+
+            snprintf(what, sizeof what, "matmul %s %lldx%lldx%lld bias alpha", pictor_dtype_name(dt),
+                     (long long)M, (long long)K, (long long)N);
+            matmul_case(what, &a, &b, &bias, 0.75f, &c, tol_for(dt));
+            snprintf(what, sizeof what, "matmul %s %lldx%lldx%lld", pictor_dtype_name(dt),
+                     (long long)M, (long long)K, (long long)N);
+            matmul_case(what, &a, &b, NULL, 1.0f, &c, tol_for(dt));
+            s1 = gpu_stats(g_gpu);
+            /* Contiguous operands of one dtype go to cuBLASLt as they are. */
+            CHECK(s1.matmul_staged == s0.matmul_staged, "%s: %llu operands staged", what,
+                  (unsigned long long)(s1.matmul_staged - s0.matmul_staged));
+            xt_free(&a);
+            xt_free(&b);
+            xt_free(&bias);
+            xt_free(&c);
+        }
+    }
+}
+
+static void test_matmul_batched(void)
+{
+    char what[96];
+
+    for (int k = 0; k < N_DTYPES; k++) {
+        int dt = k_dtypes[k];
+        /* x [4, 17, 33] @ w [33, 21] + bias: b broadcast, folded into M. */
+        struct xt a1 = xt_rand(dt, 3, (int64_t[]){ 4, 17, 33 }, 211, -1.0f, 1.0f);
+        struct xt b1 = xt_rand(dt, 2, (int64_t[]){ 33, 21 }, 212, -1.0f, 1.0f);
+        struct xt bias1 = xt_rand(dt, 1, (int64_t[]){ 21 }, 213, -1.0f, 1.0f);
+        struct xt c1 = xt_rand(dt, 3, (int64_t[]){ 4, 17, 21 }, 214, 0.0f, 1.0f);
+        /* a [2, 1, 9, 16] @ b [3, 16, 11]: both broadcast (loop + stride-0
+         * strided batch). */
+        struct xt a2 = xt_rand(dt, 4, (int64_t[]){ 2, 1, 9, 16 }, 215, -1.0f, 1.0f);
+        struct xt b2 = xt_rand(dt, 3, (int64_t[]){ 3, 16, 11 }, 216, -1.0f, 1.0f);
+        struct xt c2 = xt_rand(dt, 4, (int64_t[]){ 2, 3, 9, 11 }, 217, 0.0f, 1.0f);
+        /* a [9, 16] @ b [5, 16, 11]: a broadcast over the batch. */
+        struct xt b3 = xt_rand(dt, 3, (int64_t[]){ 5, 16, 11 }, 218, -1.0f, 1.0f);
+        struct xt c3 = xt_rand(dt, 3, (int64_t[]){ 5, 9, 11 }, 219, 0.0f, 1.0f);
+        struct xt a3 = xt_slice(&a2, 0, 0, 1); /* [1, 1, 9, 16] */
+
+        a3.c.ndim = a3.g.ndim = 2; /* -> [9, 16]: drop the unit dims */
+        a3.c.shape[0] = a3.g.shape[0] = 9;
+        a3.c.shape[1] = a3.g.shape[1] = 16;
+        a3.c.stride[0] = a3.g.stride[0] = 16;
+        a3.c.stride[1] = a3.g.stride[1] = 1;
+        snprintf(what, sizeof what, "matmul %s batched x @ w + bias", pictor_dtype_name(dt));
+        matmul_case(what, &a1, &b1, &bias1, 1.0f, &c1, tol_for(dt));
+        snprintf(what, sizeof what, "matmul %s broadcast both", pictor_dtype_name(dt));
+        matmul_case(what, &a2, &b2, NULL, 1.0f, &c2, tol_for(dt));
+        snprintf(what, sizeof what, "matmul %s broadcast a", pictor_dtype_name(dt));
+        matmul_case(what, &a3, &b3, NULL, 0.5f, &c3, tol_for(dt));
+        xt_free(&a1);
+        xt_free(&b1);
+        xt_free(&bias1);
+        xt_free(&c1);
+        xt_free(&a2);
+        xt_free(&b2);
+        xt_free(&c2);
+        xt_free(&b3);
+        xt_free(&c3);
+    }
+}
+
+static void test_matmul_transposed(void)
+{
+    char what[96];
+
+    for (int k = 0; k < N_DTYPES; k++) {
+        int dt = k_dtypes[k];
+        struct xt abase = xt_rand(dt, 2, (int64_t[]){ 40, 23 }, 221, -1.0f, 1.0f);
+        struct xt a = xt_transpose(&abase, 0, 1); /* [23, 40], unit row stride */
+        struct xt wbase = xt_rand(dt, 2, (int64_t[]){ 31, 40 }, 222, -1.0f, 1.0f);
+        struct xt w = xt_transpose(&wbase, 0, 1); /* [40, 31]: a linear weight */
+        struct xt bias = xt_rand(dt, 1, (int64_t[]){ 31 }, 223, -1.0f, 1.0f);
+        struct xt c = xt_rand(dt, 2, (int64_t[]){ 23, 31 }, 224, 0.0f, 1.0f);
+        struct xt cbase = xt_rand(dt, 2, (int64_t[]){ 31, 23 }, 225, 0.0f, 1.0f);
+        struct xt ct = xt_transpose(&cbase, 0, 1); /* [23, 31] column-major c */
+        struct xt x = xt_rand(dt, 3, (int64_t[]){ 2, 5, 40 }, 226, -1.0f, 1.0f);
+        struct xt y = xt_rand(dt, 3, (int64_t[]){ 2, 5, 31 }, 227, 0.0f, 1.0f);
+
+        snprintf(what, sizeof what, "matmul %s a^T w^T + bias", pictor_dtype_name(dt));
+        matmul_case(what, &a, &w, &bias, 1.0f, &c, tol_for(dt));
+        snprintf(what, sizeof what, "matmul %s column-major c + bias", pictor_dtype_name(dt));
+        matmul_case(what, &a, &w, &bias, 1.0f, &ct, tol_for(dt));
+        snprintf(what, sizeof what, "linear %s", pictor_dtype_name(dt));
+        check_rc(what, g_cpu, pictor_linear(g_cpu, &x.c, &wbase.c, &bias.c, &y.c));
+        check_rc(what, g_gpu, pictor_linear(g_gpu, &x.g, &wbase.g, &bias.g, &y.g));
+        xt_compare(what, &y, tol_for(dt));
+        xt_free(&abase);
+        xt_free(&wbase);
+        xt_free(&bias);
+        xt_free(&c);
+        xt_free(&cbase);
+        xt_free(&x);
+        xt_free(&y);
+    }
+}
+
+/* Views cuBLASLt cannot describe are staged (and still right). */
+static void test_matmul_strided(void)
+{
+    char what[96];
+
+    for (int k = 0; k < N_DTYPES; k++) {
+        int dt = k_dtypes[k];
+        struct xt abase = xt_rand(dt, 2, (int64_t[]){ 19, 2 * 37 }, 231, -1.0f, 1.0f);
+        struct xt a = xt_view2d(&abase, 19, 37, 2 * 37, 2); /* every other column */
+        struct xt bbase = xt_rand(dt, 2, (int64_t[]){ 37, 30 }, 232, -1.0f, 1.0f);
+        struct xt b = xt_slice(&bbase, 1, 3, 25);           /* row stride 30 */
+        struct xt cbase = xt_rand(dt, 3, (int64_t[]){ 19, 25, 2 }, 233, 0.0f, 1.0f);
+        struct xt c = xt_view2d(&cbase, 19, 25, 50, 2);     /* strided output */
+        struct pictor_cuda_stats s0 = gpu_stats(g_gpu), s1;
+
+        snprintf(what, sizeof what, "matmul %s strided views", pictor_dtype_name(dt));
+        matmul_case(what, &a, &b, NULL, 1.0f, &c, tol_for(dt));
+        s1 = gpu_stats(g_gpu);
+        if (g_is_cuda) /* a and c staged, b (a plain slice) read in place */
+            CHECK(s1.matmul_staged - s0.matmul_staged == 2, "%s: %llu staged, want 2", what,
+                  (unsigned long long)(s1.matmul_staged - s0.matmul_staged));
+        xt_free(&abase);
+        xt_free(&bbase);
+        xt_free(&cbase);
+    }
+}
+
+/* Mixed and differing dtypes: widened inputs, f32 accumulation, c rounded
+ * once; K = 0 gives the bias; FP8 inputs are refused by name on CUDA. */
+static void test_matmul_dtypes(void)
+{
+    struct xt a16 = xt_rand(PICTOR_BF16, 2, (int64_t[]){ 13, 129 }, 241, -1.0f, 1.0f);
+    struct xt b32 = xt_rand(PICTOR_F32, 2, (int64_t[]){ 129, 24 }, 242, -1.0f, 1.0f);
+    struct xt bh = xt_rand(PICTOR_F16, 2, (int64_t[]){ 129, 24 }, 243, -1.0f, 1.0f);
+    struct xt b16 = xt_rand(PICTOR_BF16, 2, (int64_t[]){ 129, 24 }, 244, -1.0f, 1.0f);
+    struct xt bias32 = xt_rand(PICTOR_F32, 1, (int64_t[]){ 24 }, 245, -1.0f, 1.0f);
+    struct xt c32 = xt_rand(PICTOR_F32, 2, (int64_t[]){ 13, 24 }, 246, 0.0f, 1.0f);
+    struct xt c16 = xt_rand(PICTOR_BF16, 2, (int64_t[]){ 13, 24 }, 247, 0.0f, 1.0f);
+    struct xt ch = xt_rand(PICTOR_F16, 2, (int64_t[]){ 13, 24 }, 248, 0.0f, 1.0f);
+    struct xt c8 = xt_make(PICTOR_F8_E4M3, 2, (int64_t[]){ 13, 24 }, NULL, 249, 0.0f, 1.0f,
+                           0.25f);
+    struct xt a0 = xt_rand(PICTOR_F32, 2, (int64_t[]){ 3, 0 }, 250, 0.0f, 1.0f);
+    struct xt b0 = xt_rand(PICTOR_F32, 2, (int64_t[]){ 0, 24 }, 251, 0.0f, 1.0f);
+    struct xt c0 = xt_rand(PICTOR_F32, 2, (int64_t[]){ 3, 24 }, 252, 0.0f, 1.0f);
+    struct xt a8 = xt_make(PICTOR_F8_E4M3, 2, (int64_t[]){ 13, 129 }, NULL, 253, -1.0f, 1.0f,
+                           0.01f);
+    int rc;
+
+    matmul_case("matmul bf16 @ f32 -> f32 + f32 bias", &a16, &b32, &bias32, 1.0f, &c32, TOL_F32);
+    matmul_case("matmul bf16 @ f16 -> bf16", &a16, &bh, NULL, 1.0f, &c16, TOL_HALF);
+    matmul_case("matmul bf16 @ bf16 -> f32", &a16, &b16, NULL, 1.0f, &c32, TOL_F32);
+    matmul_case("matmul bf16 @ bf16 -> f16 + f32 bias", &a16, &b16, &bias32, 1.0f, &ch,
+                TOL_HALF);
+    matmul_case("matmul bf16 @ bf16 -> f8_e4m3", &a16, &b16, NULL, 0.1f, &c8, TOL_FP8_OUT);
+    matmul_case("matmul K=0 -> bias", &a0, &b0, &bias32, 1.0f, &c0, 0.0);
+    if (g_is_cuda) {
+        rc = pictor_matmul(g_gpu, &a8.g, &b32.g, NULL, 1.0f, &c32.g);
+        CHECK(rc == PICTOR_E_UNSUPPORTED, "fp8 matmul on cuda: rc %d (%s)", rc,
+              pictor_backend_error(g_gpu));
+        CHECK(strstr(pictor_backend_error(g_gpu), "matmul") != NULL,
+              "fp8 refusal names the op: '%s'", pictor_backend_error(g_gpu));
+    } else {
+        matmul_case("matmul f8_e4m3 @ f32 (self-test)", &a8, &b32, NULL, 1.0f, &c32, TOL_F32);
+    }
+    xt_free(&a16);
+    xt_free(&b32);
+    xt_free(&bh);
+    xt_free(&b16);
+    xt_free(&bias32);
+    xt_free(&c32);
+    xt_free(&c16);
+    xt_free(&ch);
+    xt_free(&c8);
+    xt_free(&a0);
+    xt_free(&b0);
+    xt_free(&c0);
+    xt_free(&a8);
+}
+
+/* Runs conv2d on the CPU and on `gpu` and compares y. */
+static void conv_case(pictor_backend *gpu, const char *what, struct xt *x, struct xt *w,
+                      struct xt *bias, int s, int p, struct xt *y, double tol)
+{
+    check_rc(what, g_cpu, pictor_conv2d(g_cpu, &x->c, &w->c, bias ? &bias->c : NULL, s, s, p,
+                                        p, &y->c));
+    check_rc(what, gpu, pictor_conv2d(gpu, &x->g, &w->g, bias ? &bias->g : NULL, s, s, p, p,
+                                      &y->g));
+    check_rc(what, gpu, pictor_backend_synchronize(gpu));
+    xt_compare(what, y, tol);
+}
+
+/* One conv problem: x [B, Cin, H, W], w [Cout, Cin, KH, KW], stride, pad. */
+struct conv_shape {
+    int64_t B, Cin, H, W, Cout, KH, KW;
+    int s, p;
+    bool bias;
+};
+
+static const struct conv_shape k_conv_shapes[] = {
+    { 2, 5, 9, 11, 7, 3, 3, 1, 1, true },       /* 3x3 pad 1 */
+    { 1, 16, 7, 5, 8, 1, 1, 1, 0, false },      /* 1x1 */
+    { 1, 6, 13, 9, 4, 3, 3, 2, 1, true },       /* stride 2, odd sizes */
+    { 1, 128, 33, 17, 128, 3, 3, 1, 1, true },  /* VAE-like channels */
+};
+#define N_CONV_SHAPES ((int)(sizeof k_conv_shapes / sizeof k_conv_shapes[0]))
+
+static int64_t conv_out(int64_t in, int64_t k, int s, int p)
+{
+    return (in + 2 * p - k) / s + 1;
+}
+
+/* Every shape in every dtype on `gpu`; returns the cases run. */
+static int conv_shapes_on(pictor_backend *gpu, const char *tag, int dt)
+{
+    char what[128];
+
+    for (int i = 0; i < N_CONV_SHAPES; i++) {
+        const struct conv_shape *cs = &k_conv_shapes[i];
+        int64_t OH = conv_out(cs->H, cs->KH, cs->s, cs->p);
+        int64_t OW = conv_out(cs->W, cs->KW, cs->s, cs->p);
+        struct xt x = xt_rand(dt, 4, (int64_t[]){ cs->B, cs->Cin, cs->H, cs->W }, 301 + i,
+                              -1.0f, 1.0f);
+        struct xt w = xt_rand(dt, 4, (int64_t[]){ cs->Cout, cs->Cin, cs->KH, cs->KW }, 302 + i,
+                              -0.2f, 0.2f);
+        struct xt b = xt_rand(dt, 1, (int64_t[]){ cs->Cout }, 303 + i, -0.5f, 0.5f);
+        struct xt y = xt_rand(dt, 4, (int64_t[]){ cs->B, cs->Cout, OH, OW }, 304, 0.0f, 1.0f);
+
+        snprintf(what, sizeof what, "conv2d%s %s x[%lld,%lld,%lld,%lld] k%lld s%d p%d%s", tag,
+                 pictor_dtype_name(dt), (long long)cs->B, (long long)cs->Cin, (long long)cs->H,
+                 (long long)cs->W, (long long)cs->KH, cs->s, cs->p, cs->bias ? " bias" : "");
+        conv_case(gpu, what, &x, &w, cs->bias ? &b : NULL, cs->s, cs->p, &y, tol_for(dt));
+        xt_free(&x);
+        xt_free(&w);
+        xt_free(&b);
+        xt_free(&y);
+    }
+    return N_CONV_SHAPES;
+}
+
+static void test_conv2d_shapes(void)
+{
+    for (int k = 0; k < N_DTYPES; k++) {
+        int dt = k_dtypes[k];
+        struct pictor_cuda_stats s0 = gpu_stats(g_gpu), s1;
+        int n = conv_shapes_on(g_gpu, "", dt);
+
+        s1 = gpu_stats(g_gpu);
+        /* f32 and f16 NCHW must be cuDNN's, not the fallback kernel's (a
+         * silent fallback would hide a broken cuDNN path); bf16 NCHW
+         * engines are only reported. */
+        if (g_is_cuda && dt != PICTOR_BF16)
+            CHECK((int)(s1.conv_cudnn - s0.conv_cudnn) == n, "conv2d %s: %llu of %d by cuDNN "
+                  "(%s)", pictor_dtype_name(dt),
+                  (unsigned long long)(s1.conv_cudnn - s0.conv_cudnn), n,
+                  pictor_backend_cuda_describe(g_gpu));
+        if (g_is_cuda)
+            printf("# conv2d %s NCHW: %llu of %d by cuDNN, %llu staged\n",
+                   pictor_dtype_name(dt), (unsigned long long)(s1.conv_cudnn - s0.conv_cudnn),
+                   n, (unsigned long long)(s1.conv_staged - s0.conv_staged));
+    }
+}
+
+/* Channels-last x, w and y (strided NHWC / KRSC views): cuDNN's NHWC
+ * format with nothing staged. */
+static void test_conv2d_nhwc(void)
+{
+    char what[96];
+
+    for (int k = 0; k < N_DTYPES; k++) {
+        int dt = k_dtypes[k];
+        struct xt xb = xt_rand(dt, 4, (int64_t[]){ 2, 15, 9, 24 }, 311, -1.0f, 1.0f);
+        struct xt wb = xt_rand(dt, 4, (int64_t[]){ 32, 3, 3, 24 }, 312, -0.2f, 0.2f);
+        struct xt yb = xt_rand(dt, 4, (int64_t[]){ 2, 15, 9, 32 }, 313, 0.0f, 1.0f);
+        struct xt bias = xt_rand(dt, 1, (int64_t[]){ 32 }, 314, -0.5f, 0.5f);
+        struct xt x = xt_channels_last(&xb); /* [2, 24, 15, 9] */
+        struct xt w = xt_channels_last(&wb); /* [32, 24, 3, 3] */
+        struct xt y = xt_channels_last(&yb); /* [2, 32, 15, 9] */
+        struct pictor_cuda_stats s0 = gpu_stats(g_gpu), s1;
+
+        snprintf(what, sizeof what, "conv2d %s NHWC 3x3 bias", pictor_dtype_name(dt));
+        conv_case(g_gpu, what, &x, &w, &bias, 1, 1, &y, tol_for(dt));
+        s1 = gpu_stats(g_gpu);
+        if (g_is_cuda) {
+            CHECK(s1.conv_direct > s0.conv_direct || s1.conv_staged == s0.conv_staged,
+                  "%s: %llu operands staged", what,
+                  (unsigned long long)(s1.conv_staged - s0.conv_staged));
+            printf("# %s: %s\n", what, s1.conv_cudnn > s0.conv_cudnn ? "cuDNN" : "fallback");
+        }
+        xt_free(&xb);
+        xt_free(&wb);
+        xt_free(&yb);
+        xt_free(&bias);
+    }
+}
+
+/* Operands cuDNN cannot take as they are: mixed dtypes, FP8 weights with
+ * per-channel scales, a non-packed x. */
+static void test_conv2d_mixed(void)
+{
+    float rsv[6] = { 0.5f, 2.0f, 1.0f, 0.25f, 1.5f, 0.75f };
+    struct xt x16 = xt_rand(PICTOR_BF16, 4, (int64_t[]){ 1, 4, 10, 7 }, 321, -1.0f, 1.0f);
+    struct xt w32 = xt_rand(PICTOR_F32, 4, (int64_t[]){ 6, 4, 3, 3 }, 322, -0.2f, 0.2f);
+    struct xt w8 = xt_make(PICTOR_F8_E4M3, 4, (int64_t[]){ 6, 4, 3, 3 }, NULL, 323, -0.2f,
+                           0.2f, 0.01f);
+    struct xt rs = xt_make(PICTOR_F32, 1, (int64_t[]){ 6 }, rsv, 0, 0, 0, 1.0f);
+    struct xt b16 = xt_rand(PICTOR_BF16, 1, (int64_t[]){ 6 }, 324, -0.5f, 0.5f);
+    struct xt y32 = xt_rand(PICTOR_F32, 4, (int64_t[]){ 1, 6, 10, 7 }, 325, 0.0f, 1.0f);
+    struct xt xb = xt_rand(PICTOR_F32, 4, (int64_t[]){ 1, 4, 10, 9 }, 326, -1.0f, 1.0f);
+    struct xt xs = xt_slice(&xb, 3, 1, 7); /* [1, 4, 10, 7], row stride 9 */
+
+    w8.c.row_scale = (const float *)rs.c.data;
+    w8.g.row_scale = (const float *)rs.g.data;
+    conv_case(g_gpu, "conv2d bf16 x, f32 w -> f32 + bf16 bias", &x16, &w32, &b16, 1, 1, &y32,
+              TOL_F32);
+    conv_case(g_gpu, "conv2d f32 x, f8_e4m3 w row_scale -> f32", &xs, &w8, NULL, 1, 1, &y32,
+              TOL_F32);
+    conv_case(g_gpu, "conv2d strided f32 x", &xs, &w32, &b16, 1, 1, &y32, TOL_F32);
+    xt_free(&x16);
+    xt_free(&w32);
+    xt_free(&w8);
+    xt_free(&rs);
+    xt_free(&b16);
+    xt_free(&y32);
+    xt_free(&xb);
+}
+
+/* The fallback kernel, forced on a second CUDA backend. */
+static void test_conv2d_direct(void)
+{
+    char err[PICTOR_BACKEND_ERROR_LEN] = "";
+    pictor_backend *direct;
+    struct pictor_cuda_stats s0, s1;
+    int n = 0;
+
+    if (!g_is_cuda) { /* nothing to force on the CPU stand-in */
+        CHECK(pictor_backend_cuda_describe(g_gpu)[0] == '\0', "describe of a CPU backend");
+        return;
+    }
+    setenv("PICTOR_CUDA_CONV_DIRECT", "1", 1);
+    direct = pictor_backend_cuda_create(0, err, sizeof err);
+    unsetenv("PICTOR_CUDA_CONV_DIRECT");
+    CHECK(direct != NULL, "second CUDA backend: %s", err);
+    if (!direct)
+        return;
+    s0 = gpu_stats(direct);
+    for (int k = 0; k < N_DTYPES; k++)
+        n += conv_shapes_on(direct, " direct", k_dtypes[k]);
+    s1 = gpu_stats(direct);
+    CHECK((int)(s1.conv_direct - s0.conv_direct) == n, "direct kernel ran %llu of %d",
+          (unsigned long long)(s1.conv_direct - s0.conv_direct), n);
+    pictor_backend_destroy(direct);
+}
+
+/* ---- attention: cuDNN's fused SDPA, the flash and SIMT kernels -------- */
+
+/* How q, k, v (and o) lie in memory. */
+enum sdpa_layout {
+    SL_BHLD,      /* contiguous [B, H, L, D] */
+    SL_BLHD,      /* [B, L, H, D] storage viewed as [B, H, L, D] (FLUX) */
+    SL_QKV,       /* slices of one fused projection [B, L, 3, H, D] */
+    SL_UNALIGNED, /* [..., 1 : D + 1] of [B, H, L, D + 1]: 2-byte offset, odd
+                     row stride (the flash kernel stages these) */
+};
+
+enum sdpa_mask {
+    SM_NONE,
+    SM_BIAS, /* f32 [1, H, Lq, Lk] finite bias, scale 1 (T5) */
+    SM_PAD,  /* [B, 1, 1, Lk] in the case's dtype: last SDPA_PAD_KEYS keys -inf */
+    SM_ROWS, /* f32 [Lq, Lk]: every SDPA_MASKED_ROW_EVERY-th row all -inf
+                (such rows give zeros), -inf sprinkled elsewhere */
+};
+#define SDPA_PAD_KEYS 5
+#define SDPA_MASKED_ROW_EVERY 5
+/* In SM_ROWS, key j of row i is -inf when (i + j) % SDPA_SPRINKLE == 0. */
+#define SDPA_SPRINKLE 7
+/* Where o is pre-filled before each GPU run (a stale output cannot pass). */
+#define SDPA_PREFILL 1e4f
+
+struct sdpa_case {
+    const char *name;
+    int64_t B, H, Lq, Lk, D, Dv;
+    enum sdpa_layout layout;
+    enum sdpa_mask mask;
+    bool causal;
+    bool dnn;         /* expressible by cuDNN's unified op (for bf16/f16) */
+    bool require_dnn; /* ... and cuDNN must take it when it is loaded */
+};
+
+static const struct sdpa_case k_sdpa_cases[] = {
+    /* FLUX's joint attention, scaled down: D 128, 4096 + 512 -> 1100. */
+    { "joint 1100", 1, 2, 1100, 1100, 128, 128, SL_BLHD, SM_NONE, false, true, true },
+    { "one token", 1, 2, 1, 1, 128, 128, SL_BHLD, SM_NONE, false, true, false },
+    { "clip causal 77", 2, 3, 77, 77, 64, 64, SL_BHLD, SM_NONE, true, false, false },
+    { "cross q333 kv77", 1, 3, 333, 77, 64, 64, SL_BLHD, SM_NONE, false, true, false },
+    { "t5 bias 77", 1, 2, 77, 77, 64, 64, SL_BHLD, SM_BIAS, false, false, false },
+    { "fused qkv 200", 2, 3, 200, 200, 64, 64, SL_QKV, SM_NONE, false, true, false },
+    { "unaligned q130 kv97", 1, 2, 130, 97, 128, 128, SL_UNALIGNED, SM_PAD, false, false,
+      false },
+    { "masked rows q70 kv65", 1, 2, 70, 65, 64, 64, SL_BHLD, SM_ROWS, false, false, false },
+    { "causal q100 kv150", 1, 2, 100, 150, 128, 128, SL_BHLD, SM_NONE, true, false, false },
+    { "head dim 80", 1, 2, 90, 90, 80, 80, SL_BHLD, SM_NONE, false, true, false },
+    { "d96 dv48 pad", 1, 2, 45, 61, 96, 48, SL_BHLD, SM_PAD, false, false, false },
+    { "vae d512 300", 1, 1, 300, 300, 512, 512, SL_BHLD, SM_NONE, false, false, false },
+    { "no keys", 1, 2, 5, 0, 64, 64, SL_BHLD, SM_NONE, false, false, false },
+};
+#define N_SDPA_CASES ((int)(sizeof k_sdpa_cases / sizeof k_sdpa_cases[0]))
+
+/* The operands of one case: roots own storage, the others are views. */
+struct sdpa_ops {
+    struct xt qr, kr, vr, oroot, m; /* roots (m: the mask, when has_m) */
+    struct xt q, k, v, o;        /* [B, H, L, D] views */
+    bool has_m;
+};
+
+/* A view of root r: shape and strides over [d0, d1, d2, d3], `off`
+ * elements past the root's start. */
+static struct xt xt_view4(const struct xt *r, const int64_t shape[4], const int64_t st[4],
+                          int64_t off)
+{
+    struct xt v = *r;
+    size_t es = pictor_dtype_size(r->c.dtype);
+
+    v.owner = false;
+    v.c.ndim = v.g.ndim = 4;
+    for (int d = 0; d < 4; d++) {
+        v.c.shape[d] = v.g.shape[d] = shape[d];
+        v.c.stride[d] = v.g.stride[d] = st[d];
+    }
+    v.c.data = r->hbase + off * (int64_t)es;
+    v.g.data = r->dbase + off * (int64_t)es;
+    return v;
+}
+
+/* Root r itself as a non-owning view. */
+static struct xt xt_alias(const struct xt *r)
+{
+    struct xt v = *r;
+
+    v.owner = false;
+    return v;
+}
+
+/* A [B, H, L, D] operand of layout lay over a fresh root *root. */
+static struct xt sdpa_operand(int dt, enum sdpa_layout lay, int64_t B, int64_t H, int64_t L,
+                              int64_t D, uint64_t seed, float lo, float hi, struct xt *root)
+{
+    switch (lay) {
+    case SL_BLHD:
+        *root = xt_rand(dt, 4, (int64_t[]){ B, L, H, D }, seed, lo, hi);
+        return xt_transpose(root, 1, 2);
+    case SL_UNALIGNED:
+        *root = xt_rand(dt, 4, (int64_t[]){ B, H, L, D + 1 }, seed, lo, hi);
+        return xt_slice(root, 3, 1, D);
+    default:
+        *root = xt_rand(dt, 4, (int64_t[]){ B, H, L, D }, seed, lo, hi);
+        return xt_alias(root);
+    }
+}
+
+/* The case's mask (enum sdpa_mask says which). */
+static struct xt sdpa_mask_of(const struct sdpa_case *c, int dt)
+{
+    int64_t n = c->mask == SM_PAD ? c->B * c->Lk : c->Lq * c->Lk;
+    float *v;
+    struct xt m;
+
+    if (c->mask == SM_BIAS)
+        return xt_rand(PICTOR_F32, 4, (int64_t[]){ 1, c->H, c->Lq, c->Lk }, 411, -3.0f, 3.0f);
+    v = xmalloc((size_t)n * sizeof(float));
+    test_fill_uniform(v, (size_t)n, 412, -2.0f, 2.0f);
+    if (c->mask == SM_PAD) {
+        for (int64_t i = 0; i < n; i++)
+            v[i] = i % c->Lk >= c->Lk - SDPA_PAD_KEYS ? -INFINITY : 0.0f;
+        m = xt_make(dt, 4, (int64_t[]){ c->B, 1, 1, c->Lk }, v, 0, 0, 0, 1.0f);
+    } else {
+        for (int64_t i = 0; i < c->Lq; i++)
+            for (int64_t j = 0; j < c->Lk; j++)
+                if (i % SDPA_MASKED_ROW_EVERY == 0 || (i + j) % SDPA_SPRINKLE == 0)
+                    v[i * c->Lk + j] = -INFINITY;
+        m = xt_make(PICTOR_F32, 2, (int64_t[]){ c->Lq, c->Lk }, v, 0, 0, 0, 1.0f);
+    }
+    free(v);
+    return m;
+}
+
+static void sdpa_ops_make(const struct sdpa_case *c, int dt, struct sdpa_ops *s)
+{
+    int64_t B = c->B, H = c->H, Lq = c->Lq, Lk = c->Lk, D = c->D, Dv = c->Dv;
+
+    memset(s, 0, sizeof *s);
+    if (c->layout == SL_QKV) { /* Lq == Lk, D == Dv: one [B, L, 3, H, D] root */
+        int64_t shape[4] = { B, H, Lq, D };
+        int64_t st[4] = { Lq * 3 * H * D, D, 3 * H * D, 1 };
+
+        s->qr = xt_rand(dt, 5, (int64_t[]){ B, Lq, 3, H, D }, 401, -2.0f, 2.0f);
+        s->q = xt_view4(&s->qr, shape, st, 0);
+        s->k = xt_view4(&s->qr, shape, st, H * D);
+        s->v = xt_view4(&s->qr, shape, st, 2 * H * D);
+    } else {
+        s->q = sdpa_operand(dt, c->layout, B, H, Lq, D, 401, -2.0f, 2.0f, &s->qr);
+        s->k = sdpa_operand(dt, c->layout, B, H, Lk, D, 402, -2.0f, 2.0f, &s->kr);
+        s->v = sdpa_operand(dt, c->layout, B, H, Lk, Dv, 403, -1.0f, 1.0f, &s->vr);
+    }
+    s->o = sdpa_operand(dt, c->layout == SL_BLHD ? SL_BLHD : SL_BHLD, B, H, Lq, Dv, 404, 0.0f,
+                        1.0f, &s->oroot);
+    s->has_m = c->mask != SM_NONE;
+    if (s->has_m)
+        s->m = sdpa_mask_of(c, dt);
+}
+
+static void sdpa_ops_free(struct sdpa_ops *s)
+{
+    xt_free(&s->qr);
+    xt_free(&s->kr);
+    xt_free(&s->vr);
+    xt_free(&s->oroot);
+    xt_free(&s->m);
+}
+
+/* Runs the case on gpu after pre-filling o; *path names what ran. */
+static int sdpa_run(pictor_backend *gpu, struct sdpa_ops *s, const struct sdpa_case *c,
+                    float scale, const char **path, uint64_t *staged)
+{
+    struct pictor_cuda_stats s0, s1;
+    int rc;
+
+    check_rc("sdpa prefill", g_gpu, pictor_fill(g_gpu, &s->o.g, SDPA_PREFILL));
+    check_rc("sdpa prefill", g_gpu, pictor_backend_synchronize(g_gpu));
+    s0 = gpu_stats(gpu);
+    rc = pictor_sdpa(gpu, &s->q.g, &s->k.g, &s->v.g, s->has_m ? &s->m.g : NULL, scale,
+                     c->causal, &s->o.g);
+    if (rc == PICTOR_OK)
+        rc = pictor_backend_synchronize(gpu);
+    s1 = gpu_stats(gpu);
+    *path = s1.sdpa_cudnn > s0.sdpa_cudnn     ? "cudnn"
+            : s1.sdpa_flash > s0.sdpa_flash   ? "flash"
+            : s1.sdpa_generic > s0.sdpa_generic ? "simt"
+                                                : "-";
+    *staged = s1.sdpa_staged - s0.sdpa_staged;
+    return rc;
+}
+
+/* CHECKs that o's fully masked rows (SM_ROWS) are exactly zero. */
+static void sdpa_check_masked_rows(const char *what, const struct sdpa_case *c,
+                                   const struct xt *o)
+{
+    char *dev = xt_download(o);
+    float *gv = view_values(&o->g, o->dbase, dev);
+    int64_t n = pictor_tensor_numel(&o->g), bad = 0;
+
+    for (int64_t i = 0; i < n; i++)
+        if ((i / c->Dv) % c->Lq % SDPA_MASKED_ROW_EVERY == 0 && gv[i] != 0.0f)
+            bad++;
+    CHECK(bad == 0, "%s: %lld values of fully masked rows are not 0", what, (long long)bad);
+    free(gv);
+    free(dev);
+}
+
+/* The path the own kernels take for this case and dtype. */
+static const char *sdpa_kernel_path(const struct sdpa_case *c, int dt)
+{
+    bool mma = dt != PICTOR_F32 && c->D == c->Dv && (c->D == 64 || c->D == 128) && c->Lk > 0;
+
+    return mma ? "flash" : "simt";
+}
+
+/* Whether be has cuDNN's fused SDPA: cuDNN loaded, and its probe (run at
+ * the first call cuDNN can express) did not fail; a failure is kept in the
+ * description as "sdpa: cuDNN ..." (op_sdpa_internal.h). */
+static bool sdpa_dnn_usable(pictor_backend *be)
+{
+    const char *d = pictor_backend_cuda_describe(be);
+
+    return g_is_cuda && !strstr(d, "cuDNN unusable") && !strstr(d, "; sdpa: cuDNN");
+}
+
+/* One case in one dtype on every path backend (NULL entries skipped). */
+static void sdpa_case_run(const struct sdpa_case *c, int dt, pictor_backend *const bes[3],
+                          const char *const names[3])
+{
+    struct sdpa_ops s;
+    float scale = c->mask == SM_BIAS ? 1.0f : 1.0f / sqrtf((float)c->D);
+    bool dnn = c->dnn && dt != PICTOR_F32;
+    const char *own = sdpa_kernel_path(c, dt);
+    char what[160], line[512];
+    int n;
+
+    sdpa_ops_make(c, dt, &s);
+    snprintf(what, sizeof what, "sdpa %s %s", c->name, pictor_dtype_name(dt));
+    check_rc(what, g_cpu, pictor_sdpa(g_cpu, &s.q.c, &s.k.c, &s.v.c, s.has_m ? &s.m.c : NULL,
+                                      scale, c->causal, &s.o.c));
+    n = snprintf(line, sizeof line, "# %s:", what);
+    for (int b = 0; b < 3; b++) {
+        const char *path;
+        uint64_t staged;
+        char w[200];
+        bool need_dnn;
+        int rc;
+
+        if (!bes[b])
+            continue;
+        snprintf(w, sizeof w, "%s [%s]", what, names[b]);
+        rc = sdpa_run(bes[b], &s, c, scale, &path, &staged);
+        need_dnn = dnn && c->require_dnn && sdpa_dnn_usable(bes[b]);
+        if (rc && b == 2 && dnn && !need_dnn) {
+            /* Forced cuDNN may decline a shape it has no engine for. */
+            CHECK(rc == PICTOR_E_UNSUPPORTED, "%s: rc %d: %s", w, rc,
+                  pictor_backend_error(bes[b]));
+            if (n < (int)sizeof line)
+                n += snprintf(line + n, sizeof line - (size_t)n, " %s=declined", names[b]);
+            printf("# %s: cuDNN declined: %s\n", w, pictor_backend_error(bes[b]));
+            continue;
+        }
+        check_rc(w, bes[b], rc);
+        if (rc)
+            continue;
+        xt_compare(w, &s.o, tol_for(dt));
+        if (c->mask == SM_ROWS)
+            sdpa_check_masked_rows(w, c, &s.o);
+        if (n < (int)sizeof line)
+            n += snprintf(line + n, sizeof line - (size_t)n, " %s=%s%s", names[b], path,
+                          staged ? " (staged)" : "");
+        if (!g_is_cuda)
+            continue;
+        if (b == 1 || !dnn) /* flash forced, or nothing cuDNN can express */
+            CHECK(strcmp(path, own) == 0, "%s: ran on %s, want %s", w, path, own);
+        else if (need_dnn)
+            CHECK(strcmp(path, "cudnn") == 0, "%s: ran on %s, want cudnn (%s)", w, path,
+                  pictor_backend_cuda_describe(bes[b]));
+        else
+            CHECK(strcmp(path, "cudnn") == 0 || strcmp(path, own) == 0, "%s: ran on %s", w,
+                  path);
+        if (strcmp(path, "flash") == 0)
+            CHECK(staged == (c->layout == SL_UNALIGNED ? 3u : 0u), "%s: %llu operands staged",
+                  w, (unsigned long long)staged);
+    }
+    printf("%s\n", line);
+    sdpa_ops_free(&s);
+}
+
+/* A CUDA backend with PICTOR_SDPA=mode (NULL on the CPU stand-in). */
+static pictor_backend *sdpa_backend(const char *mode)
+{
+    char err[PICTOR_BACKEND_ERROR_LEN] = "";
+    pictor_backend *be;
+
+    if (!g_is_cuda)
+        return NULL;
+    setenv("PICTOR_SDPA", mode, 1);
+    be = pictor_backend_cuda_create(0, err, sizeof err);
+    unsetenv("PICTOR_SDPA");
+    CHECK(be != NULL, "CUDA backend with PICTOR_SDPA=%s: %s", mode, err);
+    return be;
+}
+
+/* Every case in every dtype on three backends: the default (auto), one
+ * forced onto the own kernels and one forced onto cuDNN where cuDNN can
+ * express the call; each against the CPU, and the path that ran checked
+ * (cuDNN never for masks/causal/f32; the flash kernel for bf16/f16 with
+ * head dim 64/128; cuDNN for the FLUX-like case whenever cuDNN's SDPA
+ * probe succeeded; a probe failure shows in the summary line). */
+static void test_sdpa(void)
+{
+    static const char *const names[3] = { "auto", "flash", "cudnn" };
+    pictor_backend *flash = sdpa_backend("flash"), *dnn = sdpa_backend("cudnn");
+    pictor_backend *const bes[3] = { g_gpu, flash, dnn };
+
+    for (int i = 0; i < N_SDPA_CASES; i++)
+        for (int k = 0; k < N_DTYPES; k++)
+            sdpa_case_run(&k_sdpa_cases[i], k_dtypes[k], bes, names);
+    if (g_is_cuda) {
+        struct pictor_cuda_stats s = gpu_stats(g_gpu);
+
+        printf("# sdpa (auto): %llu calls, %llu cuDNN, %llu flash, %llu simt, %llu staged; "
+               "%s\n",
+               (unsigned long long)s.sdpa_calls, (unsigned long long)s.sdpa_cudnn,
+               (unsigned long long)s.sdpa_flash, (unsigned long long)s.sdpa_generic,
+               (unsigned long long)s.sdpa_staged, pictor_backend_cuda_describe(dnn ? dnn : g_gpu));
+    }
+    pictor_backend_destroy(flash);
+    pictor_backend_destroy(dnn);
+}
+
+/* Mixed dtypes (f32 q, bf16 k, f16 v, bf16 mask and o): the SIMT kernel;
+ * a head dim above 512 is refused by name on CUDA. */
+static void test_sdpa_mixed(void)
+{
+    static const struct sdpa_case c = { "mixed", 2, 2, 50, 43, 64, 64, SL_BHLD, SM_PAD, false,
+                                        false, false };
+    struct xt q = xt_rand(PICTOR_F32, 4, (int64_t[]){ 2, 2, 50, 64 }, 421, -2.0f, 2.0f);
+    struct xt k = xt_rand(PICTOR_BF16, 4, (int64_t[]){ 2, 2, 43, 64 }, 422, -2.0f, 2.0f);
+    struct xt v = xt_rand(PICTOR_F16, 4, (int64_t[]){ 2, 2, 43, 64 }, 423, -1.0f, 1.0f);
+    struct xt m = sdpa_mask_of(&c, PICTOR_BF16);
+    struct xt o = xt_rand(PICTOR_BF16, 4, (int64_t[]){ 2, 2, 50, 64 }, 424, 0.0f, 1.0f);
+    struct xt big = xt_rand(PICTOR_BF16, 4, (int64_t[]){ 1, 1, 4, 520 }, 425, -1.0f, 1.0f);
+    struct pictor_cuda_stats s0 = gpu_stats(g_gpu), s1;
+
+    check_rc("sdpa mixed", g_cpu, pictor_sdpa(g_cpu, &q.c, &k.c, &v.c, &m.c, 0.125f, false,
+                                              &o.c));
+    check_rc("sdpa mixed", g_gpu, pictor_sdpa(g_gpu, &q.g, &k.g, &v.g, &m.g, 0.125f, false,
+                                              &o.g));
+    xt_compare("sdpa mixed", &o, TOL_HALF);
+    s1 = gpu_stats(g_gpu);
+    if (g_is_cuda) {
+        int rc = pictor_sdpa(g_gpu, &big.g, &big.g, &big.g, NULL, 1.0f, false, &big.g);
+
+        CHECK(s1.sdpa_generic - s0.sdpa_generic == 1, "sdpa mixed: not on the SIMT kernel");
+        CHECK(rc == PICTOR_E_UNSUPPORTED, "sdpa head dim 520: rc %d (%s)", rc,
+              pictor_backend_error(g_gpu));
+        CHECK(strstr(pictor_backend_error(g_gpu), "sdpa") != NULL,
+              "head dim 520 refusal names the op: '%s'", pictor_backend_error(g_gpu));
+    }
+    xt_free(&q);
+    xt_free(&k);
+    xt_free(&v);
+    xt_free(&m);
+    xt_free(&o);
+    xt_free(&big);
+}
+
+/* Timed runs per measurement (after one untimed warm-up run). */
+#define SDPA_TIMED_RUNS 10
+
+/* Milliseconds per call of sdpa on be (o written), or -1 on failure. */
+static double sdpa_time_ms(pictor_backend *be, const char *what, struct xt *q, struct xt *k,
+                           struct xt *v, struct xt *o, int runs)
+{
+    struct timespec t0, t1;
+    int rc = pictor_sdpa(be, &q->g, &k->g, &v->g, NULL, 1.0f / sqrtf((float)q->g.shape[3]),
+                         false, &o->g);
+
+    if (!rc)
+        rc = pictor_backend_synchronize(be);
+    check_rc(what, be, rc);
+    if (rc)
+        return -1.0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int i = 0; i < runs && !rc; i++)
+        rc = pictor_sdpa(be, &q->g, &k->g, &v->g, NULL, 1.0f / sqrtf((float)q->g.shape[3]),
+                         false, &o->g);
+    if (!rc)
+        rc = pictor_backend_synchronize(be);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    check_rc(what, be, rc);
+    return rc ? -1.0
+              : ((double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6) /
+                    runs;
+}
+
+/* Prints one timing line: 4 B H Lq Lk D flops per call (non-causal). */
+static void sdpa_print_time(const char *what, const char *path, const struct xt *q,
+                            const struct xt *k, double ms)
+{
+    double flops = 4.0 * (double)q->g.shape[0] * (double)q->g.shape[1] *
+                   (double)q->g.shape[2] * (double)k->g.shape[2] * (double)q->g.shape[3];
+
+    if (ms > 0)
+        printf("# %s on %s: %.3f ms/call, %.1f TFLOPS\n", what, path, ms, flops / ms / 1e9);
+}
+
+/* Full-size shapes on the GPU only (the CPU would take seconds): FLUX's
+ * attention (B 1, H 24, 4096 + 256 tokens, D 128, bf16, [B, L, H, D]
+ * storage) on cuDNN and on the flash kernel, which must agree (rel_l2);
+ * the SIMT kernel on it in f32 and on the VAE's 512-channel head at 512^2.
+ * Timings are printed, never asserted. */
+static void test_sdpa_full_size(void)
+{
+    const int64_t L = 4352, H = 24, D = 128, Lv = 4096, Dvae = 512;
+    pictor_backend *flash;
+    struct xt qr, kr, vr, oa, ob, q, k, v, a, b;
+    double ms;
+
+    if (!g_is_cuda) {
+        CHECK(pictor_backend_cuda_describe(g_gpu)[0] == '\0', "describe of a CPU backend");
+        return;
+    }
+    flash = sdpa_backend("flash");
+    if (!flash)
+        return;
+    q = sdpa_operand(PICTOR_BF16, SL_BLHD, 1, H, L, D, 431, -2.0f, 2.0f, &qr);
+    k = sdpa_operand(PICTOR_BF16, SL_BLHD, 1, H, L, D, 432, -2.0f, 2.0f, &kr);
+    v = sdpa_operand(PICTOR_BF16, SL_BLHD, 1, H, L, D, 433, -1.0f, 1.0f, &vr);
+    a = sdpa_operand(PICTOR_BF16, SL_BLHD, 1, H, L, D, 434, 0.0f, 1.0f, &oa);
+    b = sdpa_operand(PICTOR_BF16, SL_BLHD, 1, H, L, D, 435, 0.0f, 1.0f, &ob);
+    {
+        struct pictor_cuda_stats s0 = gpu_stats(g_gpu), s1;
+        const char *auto_path;
+
+        ms = sdpa_time_ms(g_gpu, "sdpa FLUX auto", &q, &k, &v, &a, SDPA_TIMED_RUNS);
+        s1 = gpu_stats(g_gpu);
+        auto_path = s1.sdpa_cudnn > s0.sdpa_cudnn ? "cuDNN" : "the own kernels (auto)";
+        sdpa_print_time("sdpa FLUX 1x24x4352x128 bf16", auto_path, &q, &k, ms);
+        ms = sdpa_time_ms(flash, "sdpa FLUX flash", &q, &k, &v, &b, SDPA_TIMED_RUNS);
+        sdpa_print_time("sdpa FLUX 1x24x4352x128 bf16", "the flash kernel", &q, &k, ms);
+        {
+            char *da = xt_download(&a), *db = xt_download(&b);
+            float *fa = view_values(&a.g, a.dbase, da), *fb = view_values(&b.g, b.dbase, db);
+            double e = test_rel_l2(fb, fa, (size_t)pictor_tensor_numel(&a.g));
+
+            CHECK(e <= TOL_HALF, "FLUX-size sdpa: flash vs %s rel_l2 %.3g", auto_path, e);
+            printf("# sdpa FLUX-size: flash vs %s rel_l2 %.3g\n", auto_path, e);
+            free(fa);
+            free(fb);
+            free(da);
+            free(db);
+        }
+    }
+    xt_free(&qr);
+    xt_free(&kr);
+    xt_free(&vr);
+    xt_free(&oa);
+    xt_free(&ob);
+
+    /* SIMT kernel: FLUX's shape in f32 (one timed run), the VAE's head. */
+    q = sdpa_operand(PICTOR_F32, SL_BLHD, 1, H, L, D, 441, -2.0f, 2.0f, &qr);
+    k = sdpa_operand(PICTOR_F32, SL_BLHD, 1, H, L, D, 442, -2.0f, 2.0f, &kr);
+    v = sdpa_operand(PICTOR_F32, SL_BLHD, 1, H, L, D, 443, -1.0f, 1.0f, &vr);
+    a = sdpa_operand(PICTOR_F32, SL_BLHD, 1, H, L, D, 444, 0.0f, 1.0f, &oa);
+    ms = sdpa_time_ms(g_gpu, "sdpa FLUX f32", &q, &k, &v, &a, 1);
+    sdpa_print_time("sdpa FLUX 1x24x4352x128 f32", "the SIMT kernel", &q, &k, ms);
+    xt_free(&qr);
+    xt_free(&kr);
+    xt_free(&vr);
+    xt_free(&oa);
+    q = sdpa_operand(PICTOR_BF16, SL_BHLD, 1, 1, Lv, Dvae, 451, -2.0f, 2.0f, &qr);
+    k = sdpa_operand(PICTOR_BF16, SL_BHLD, 1, 1, Lv, Dvae, 452, -2.0f, 2.0f, &kr);
+    v = sdpa_operand(PICTOR_BF16, SL_BHLD, 1, 1, Lv, Dvae, 453, -1.0f, 1.0f, &vr);
+    a = sdpa_operand(PICTOR_BF16, SL_BHLD, 1, 1, Lv, Dvae, 454, 0.0f, 1.0f, &oa);
+    ms = sdpa_time_ms(g_gpu, "sdpa VAE 512", &q, &k, &v, &a, 3);
+    sdpa_print_time("sdpa VAE 1x1x4096x512 bf16", "the SIMT kernel", &q, &k, ms);
+    xt_free(&qr);
+    xt_free(&kr);
+    xt_free(&vr);
+    xt_free(&oa);
+    pictor_backend_destroy(flash);
+}
+
+/* Which paths served the library-backed ops (informational lines). */
+static void print_gpu_paths(void)
+{
+    struct pictor_cuda_stats s = gpu_stats(g_gpu);
+
+    if (!g_is_cuda)
+        return;
+    printf("# %s\n", pictor_backend_cuda_describe(g_gpu));
+    printf("# matmul: %llu calls, %llu cublasLtMatmul, %llu staged, %llu bias epilogues; "
+           "conv2d: %llu calls, %llu cuDNN, %llu fallback, %llu staged\n",
+           (unsigned long long)s.matmul_calls, (unsigned long long)s.matmul_lt_launches,
+           (unsigned long long)s.matmul_staged, (unsigned long long)s.matmul_bias_epilogue,
+           (unsigned long long)s.conv_calls, (unsigned long long)s.conv_cudnn,
+           (unsigned long long)s.conv_direct, (unsigned long long)s.conv_staged);
+}
+
 int main(void)
 {
     char err[PICTOR_BACKEND_ERROR_LEN] = "";
@@ -604,6 +1524,9 @@ int main(void)
         printf("SKIP cross-backend: %s\n", err);
         return 0;
     }
+    g_is_cuda = pictor_backend_device(g_gpu) == PICTOR_DEVICE_CUDA;
+    if (g_is_cuda)
+        printf("# %s\n", pictor_backend_cuda_describe(g_gpu));
     g_cpu = pictor_backend_cpu_create(0);
     if (!g_cpu) {
         printf("FAIL setup: no CPU backend (out of memory)\n");
@@ -623,6 +1546,19 @@ int main(void)
     RUN(test_embedding);
     RUN(test_embedding_bad_id);
     RUN(test_timestep);
+    RUN(test_matmul_sizes);
+    RUN(test_matmul_batched);
+    RUN(test_matmul_transposed);
+    RUN(test_matmul_strided);
+    RUN(test_matmul_dtypes);
+    RUN(test_conv2d_shapes);
+    RUN(test_conv2d_nhwc);
+    RUN(test_conv2d_mixed);
+    RUN(test_conv2d_direct);
+    RUN(test_sdpa);
+    RUN(test_sdpa_mixed);
+    RUN(test_sdpa_full_size);
+    print_gpu_paths();
     pictor_backend_destroy(g_cpu);
     pictor_backend_destroy(g_gpu);
     TEST_MAIN_END();

@@ -122,9 +122,10 @@ expect 422 scheduler invalid_value '{"prompt":"x","scheduler":"euler-a"}'
 expect 422 seed invalid_value '{"prompt":"x","seed":-1}'
 expect 422 seed invalid_value '{"prompt":"x","seed":2147483648}'
 expect 422 negative_prompt invalid_value "{\"prompt\":\"x\",\"negative_prompt\":\"$NEG\"}"
-expect 422 stream unsupported_value '{"prompt":"x","stream":true}'
 expect 422 stream invalid_type '{"prompt":"x","stream":"yes"}'
 expect 422 partial_images invalid_value '{"prompt":"x","partial_images":4}'
+expect 422 partial_images invalid_value '{"prompt":"x","partial_images":-1,"stream":true}'
+expect 422 partial_images invalid_type '{"prompt":"x","partial_images":"2","stream":true}'
 CODE=$(curl -s -o "$T/body" -w '%{http_code}' "$URL/nope"); [ "$CODE" = 404 ] || fail "unknown route $CODE"
 CODE=$(curl -s -o "$T/body" -w '%{http_code}' "$URL/v1/images/generations"); [ "$CODE" = 405 ] || fail "GET generations $CODE"
 # 413: Content-Length over the 64 KiB default, and a chunked body over it
@@ -140,6 +141,12 @@ done
 curl -s "$URL/v1/models" | python3 -c 'import json,sys; m=json.load(sys.stdin); d=m["data"][0]; assert m["object"]=="list" and d["object"]=="model" and d["family"]=="flux" and d["defaults"]["steps"]==4, m' || fail "/v1/models"
 curl -s "$URL/metrics" | grep -q '^pictord_requests_total{route="/v1/images/generations",status="422"}' || fail "metrics"
 curl -s "$URL/metrics" | grep -q '^pictord_inference_seconds_count 4' || fail "inference histogram"
+curl -s "$URL/metrics" > "$T/metrics"
+for m in 'pictord_queue_depth 0' 'pictord_queue_wait_seconds_count 4' \
+    'pictord_rejections_total{reason="body_too_large"} 2' 'pictord_disconnects_total 0' \
+    'pictord_jobs_cancelled_total{stage="queued"} 0' 'pictord_models_loaded 1'; do
+    grep -qxF "$m" "$T/metrics" || fail "/metrics lacks '$m'"
+done
 stop || fail "exit status $? after SIGTERM"
 
 # ---- 2. auth ----------------------------------------------------------------------

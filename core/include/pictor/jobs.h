@@ -15,6 +15,12 @@
  *   pictor_job_wait     [http]   blocks until the job finished, failed or
  *                                was cancelled; every submitted job does
  *                                finish (shutdown cancels what is left).
+ *   pictor_job_poll     [http]   waits a bounded time for the next partial
+ *                                image or the end (streaming, and waiters
+ *                                that watch their client meanwhile).
+ *   pictor_job_cancel   [any]    a queued job leaves the queue at once and
+ *                                never reaches a model; a running one stops
+ *                                between two denoising steps.
  *   pictor_jobs_drain   [main]   stops admitting; waits up to a timeout for
  *                                queued and running jobs to finish.
  *   pictor_jobs_stop    [main]   cancels what is left, joins the workers
@@ -34,6 +40,7 @@
 #include <stdint.h>
 
 #include "pictor/config.h"
+#include "pictor/pipeline.h"
 #include "pictor/plugins.h"
 
 /* Histogram bucket upper bounds in seconds (Prometheus `le`; +Inf is the
@@ -65,6 +72,22 @@ struct pictor_job_request {
     int width, height, n, steps;
     float guidance;
     uint64_t seed;
+    /* 0..PICTOR_PIPELINE_MAX_PREVIEWS partial images, taken after evenly
+     * spaced steps (pictor/pipeline.h) when the family draws previews and
+     * handed out by pictor_job_poll. */
+    int partial_images;
+};
+
+/* One partial image of a job: all n images of the batch at one step. */
+struct pictor_job_preview {
+    int index;    /* 0-based, in the order the steps produced them */
+    uint8_t *rgb; /* [n, H, W, 3] u8, malloc'd: the caller frees it */
+};
+
+enum pictor_job_event {
+    PICTOR_JOB_TIMEOUT = 0, /* nothing new within the timeout */
+    PICTOR_JOB_PREVIEW,     /* *preview filled */
+    PICTOR_JOB_DONE,        /* the job is over: its result is final */
 };
 
 struct pictor_job_result {
@@ -91,6 +114,7 @@ enum pictor_jobs_admit {
 struct pictor_jobs_stats {
     int queued, running, queue_capacity;
     uint64_t done, failed, cancelled, rejected_full;
+    uint64_t cancelled_queued;  /* of cancelled: before a model saw them */
     uint64_t wait_count, wait_bucket[PICTOR_JOBS_N_BUCKETS + 1];
     double wait_sum_s;
     uint64_t infer_count, infer_bucket[PICTOR_JOBS_N_BUCKETS + 1];
@@ -136,8 +160,16 @@ void pictor_job_destroy(struct pictor_job *job);
 enum pictor_jobs_admit pictor_jobs_submit(struct pictor_jobs *q, struct pictor_job *job);
 /* [http] Blocks until the job is over; the result lives as long as the job. */
 const struct pictor_job_result *pictor_job_wait(struct pictor_jobs *q, struct pictor_job *job);
-/* [any] Asks the job to stop: a queued job is dropped when its turn comes,
- * a running one stops between steps (PICTOR_E_CANCELLED). */
+/* [http] Waits up to timeout_ms for the job's next partial image (handed
+ * over in *preview, in index order) or its end. Partial images produced
+ * before the end are all handed out before PICTOR_JOB_DONE; after DONE,
+ * pictor_job_wait returns at once. */
+enum pictor_job_event pictor_job_poll(struct pictor_jobs *q, struct pictor_job *job,
+                                      int timeout_ms, struct pictor_job_preview *preview);
+/* [any] Asks a submitted job to stop (its client left): a queued job leaves
+ * the queue at once, freeing its slot, and ends PICTOR_E_CANCELLED without
+ * reaching a model; a running one stops between two denoising steps
+ * (PICTOR_E_CANCELLED). No effect on a finished job. */
 void pictor_job_cancel(struct pictor_job *job);
 
 #endif /* PICTOR_JOBS_H */

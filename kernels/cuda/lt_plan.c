@@ -1,0 +1,247 @@
+/*
+ * kernels/cuda/lt_plan.c — cuBLASLt plans: descriptors, layouts, the
+ * heuristic, the launch (lt_plan.h). Built only with CUDA.
+ */
+#ifdef PICTOR_HAVE_CUDA
+#include "lt_plan.h"
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+size_t cuda_gemm_plan_key_bytes(void)
+{
+    return sizeof(struct gemm_key);
+}
+
+void cuda_gemm_plan_free(void *vp)
+{
+    struct gemm_plan *p = vp;
+
+    if (!p)
+        return;
+    if (p->ld)
+        p->libs->lt.cublasLtMatrixLayoutDestroy(p->ld);
+    if (p->lb)
+        p->libs->lt.cublasLtMatrixLayoutDestroy(p->lb);
+    if (p->la)
+        p->libs->lt.cublasLtMatrixLayoutDestroy(p->la);
+    if (p->desc)
+        p->libs->lt.cublasLtMatmulDescDestroy(p->desc);
+    free(p);
+}
+
+cudaDataType_t lt_type(int dtype)
+{
+    switch (dtype) {
+    case PICTOR_F16:
+        return CUDA_R_16F;
+    case PICTOR_BF16:
+        return CUDA_R_16BF;
+    default:
+        return CUDA_R_32F;
+    }
+}
+
+static int set_layout(const struct cuda_libs *l, cublasLtMatrixLayout_t *out, int32_t type,
+                      int64_t rows, int64_t cols, int64_t ld, int32_t batch, int64_t stride,
+                      char *err, size_t errlen)
+{
+    int rc;
+
+    if ((rc = LT_CHECK(l, l->lt.cublasLtMatrixLayoutCreate(out, (cudaDataType_t)type,
+                                                           (uint64_t)rows, (uint64_t)cols, ld),
+                       err, errlen)))
+        return rc;
+    if (batch == 1)
+        return PICTOR_OK;
+    if ((rc = LT_CHECK(l, l->lt.cublasLtMatrixLayoutSetAttribute(
+                              *out, CUBLASLT_MATRIX_LAYOUT_BATCH_COUNT, &batch, sizeof batch),
+                       err, errlen)))
+        return rc;
+    return LT_CHECK(l, l->lt.cublasLtMatrixLayoutSetAttribute(
+                           *out, CUBLASLT_MATRIX_LAYOUT_STRIDED_BATCH_OFFSET, &stride,
+                           sizeof stride), err, errlen);
+}
+
+/* Asks the heuristic for up to GEMM_ALGOS algorithms; keeps the usable
+ * ones (none is not an error here). */
+static int heuristic(struct cuda_libs *l, struct gemm_plan *p, cublasLtMatmulPreference_t pref,
+                     char *err, size_t errlen)
+{
+    cublasLtMatmulHeuristicResult_t res[GEMM_ALGOS];
+    int n = 0;
+    cublasStatus_t s;
+
+    memset(res, 0, sizeof res);
+    s = l->lt.cublasLtMatmulAlgoGetHeuristic(l->lt_handle, p->desc, p->la, p->lb, p->ld, p->ld,
+                                             pref, GEMM_ALGOS, res, &n);
+    p->n_algos = 0;
+    if (s == CUBLAS_STATUS_NOT_SUPPORTED) /* no algorithm for this problem */
+        return PICTOR_OK;
+    if (s != CUBLAS_STATUS_SUCCESS)
+        return cuda_lt_check_(l, s, "cublasLtMatmulAlgoGetHeuristic", __FILE__, __LINE__, err,
+                              errlen);
+    for (int i = 0; i < n && i < GEMM_ALGOS; i++)
+        if (res[i].state == CUBLAS_STATUS_SUCCESS)
+            p->algos[p->n_algos++] = res[i];
+    return PICTOR_OK;
+}
+
+/* Appends the problem of key k to err: " (m=.. n=.. k=.. ...)". */
+static void append_key(const struct gemm_key *k, char *err, size_t errlen)
+{
+    size_t used = strlen(err);
+
+    if (used + 1 >= errlen)
+        return;
+    snprintf(err + used, errlen - used, " (m=%lld n=%lld k=%lld, types %d/%d, ops %d/%d, lds "
+             "%lld/%lld/%lld, batch %d strides %lld/%lld/%lld, alignments %u/%u/%u, bias "
+             "epilogue %d)", (long long)k->m, (long long)k->n, (long long)k->k, k->type_ab,
+             k->type_d, k->op_a, k->op_b, (long long)k->ld_a, (long long)k->ld_b,
+             (long long)k->ld_d, k->batch, (long long)k->stride_a, (long long)k->stride_b,
+             (long long)k->stride_d, k->align_a, k->align_b, k->align_d, k->epilogue);
+}
+
+static int desc_set(const struct cuda_libs *l, cublasLtMatmulDesc_t d,
+                    cublasLtMatmulDescAttributes_t attr, const void *v, size_t n, char *err,
+                    size_t errlen)
+{
+    return LT_CHECK(l, l->lt.cublasLtMatmulDescSetAttribute(d, attr, v, n), err, errlen);
+}
+
+static int pref_set(const struct cuda_libs *l, cublasLtMatmulPreference_t pref,
+                    cublasLtMatmulPreferenceAttributes_t attr, const void *v, size_t n,
+                    char *err, size_t errlen)
+{
+    return LT_CHECK(l, l->lt.cublasLtMatmulPreferenceSetAttribute(pref, attr, v, n), err,
+                    errlen);
+}
+
+/* Builds descriptors, layouts and the algorithm list for key k.
+ * bias_ptr: the bias the heuristic is told about (its alignment). */
+static int plan_build(struct cuda_libs *l, const struct gemm_key *k, const void *bias_ptr,
+                      struct gemm_plan **out, char *err, size_t errlen)
+{
+    struct gemm_plan *p = calloc(1, sizeof *p);
+    cublasLtMatmulPreference_t pref = NULL;
+    uint64_t ws = l->workspace_bytes;
+    uint32_t epi;
+    int rc;
+
+    *out = NULL;
+    if (!p) {
+        snprintf(err, errlen, "out of memory");
+        return PICTOR_E_NOMEM;
+    }
+    p->libs = l;
+    p->key = *k;
+    if ((rc = LT_CHECK(l, l->lt.cublasLtMatmulDescCreate(&p->desc, CUBLAS_COMPUTE_32F,
+                                                         CUDA_R_32F), err, errlen)) ||
+        (rc = desc_set(l, p->desc, CUBLASLT_MATMUL_DESC_TRANSA, &k->op_a, sizeof k->op_a, err,
+                       errlen)) ||
+        (rc = desc_set(l, p->desc, CUBLASLT_MATMUL_DESC_TRANSB, &k->op_b, sizeof k->op_b, err,
+                       errlen)) ||
+        (rc = set_layout(l, &p->la, k->type_ab, k->rows_a, k->cols_a, k->ld_a, k->batch,
+                         k->stride_a, err, errlen)) ||
+        (rc = set_layout(l, &p->lb, k->type_ab, k->rows_b, k->cols_b, k->ld_b, k->batch,
+                         k->stride_b, err, errlen)) ||
+        (rc = set_layout(l, &p->ld, k->type_d, k->m, k->n, k->ld_d, k->batch, k->stride_d, err,
+                         errlen)) ||
+        (rc = LT_CHECK(l, l->lt.cublasLtMatmulPreferenceCreate(&pref), err, errlen)) ||
+        (rc = pref_set(l, pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws, err,
+                       errlen)) ||
+        (rc = pref_set(l, pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &k->align_a,
+                       sizeof k->align_a, err, errlen)) ||
+        (rc = pref_set(l, pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_B_BYTES, &k->align_b,
+                       sizeof k->align_b, err, errlen)) ||
+        (rc = pref_set(l, pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_C_BYTES, &k->align_d,
+                       sizeof k->align_d, err, errlen)) ||
+        (rc = pref_set(l, pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &k->align_d,
+                       sizeof k->align_d, err, errlen)))
+        goto fail;
+
+    if (k->epilogue) {
+        /* Bias type: the default, D's type (cublasLt.h BIAS_DATA_TYPE). */
+        epi = CUBLASLT_EPILOGUE_BIAS;
+        if ((rc = desc_set(l, p->desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi, err,
+                           errlen)) ||
+            (rc = desc_set(l, p->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias_ptr,
+                           sizeof bias_ptr, err, errlen)) ||
+            (rc = heuristic(l, p, pref, err, errlen)))
+            goto fail;
+        p->bias_epilogue = p->n_algos > 0;
+        epi = CUBLASLT_EPILOGUE_DEFAULT; /* none: add the bias afterwards */
+        if (!p->bias_epilogue && (rc = desc_set(l, p->desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi,
+                                                sizeof epi, err, errlen)))
+            goto fail;
+    }
+    if (!p->n_algos && (rc = heuristic(l, p, pref, err, errlen)))
+        goto fail;
+    if (!p->n_algos) {
+        snprintf(err, errlen, "cuBLASLt has no algorithm for this problem");
+        rc = PICTOR_E_UNSUPPORTED;
+        goto fail;
+    }
+    l->lt.cublasLtMatmulPreferenceDestroy(pref);
+    *out = p;
+    return PICTOR_OK;
+
+fail:
+    append_key(k, err, errlen);
+    if (pref)
+        l->lt.cublasLtMatmulPreferenceDestroy(pref);
+    cuda_gemm_plan_free(p);
+    return rc;
+}
+
+int lt_plan_run(struct cuda_ctx *ctx, struct gemm_plan *p, float alpha, const void *A,
+                const void *B, void *D, const void *bias, char *err, size_t errlen)
+{
+    struct cuda_libs *l = ctx->libs;
+    cublasStatus_t s = CUBLAS_STATUS_NOT_SUPPORTED;
+    float beta = 0.0f;
+    int rc;
+
+    if (p->bias_epilogue && (rc = desc_set(l, p->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias,
+                                           sizeof bias, err, errlen)))
+        return rc;
+    for (int i = 0; i < p->n_algos; i++) {
+        s = l->lt.cublasLtMatmul(l->lt_handle, p->desc, &alpha, A, p->la, B, p->lb, &beta, D,
+                                 p->ld, D, p->ld, &p->algos[i].algo, l->workspace,
+                                 l->workspace_bytes, ctx->stream);
+        if (s == CUBLAS_STATUS_SUCCESS) {
+            if (i > 0) { /* drop the refused ones */
+                memmove(p->algos, p->algos + i, (size_t)(p->n_algos - i) * sizeof p->algos[0]);
+                p->n_algos -= i;
+            }
+            l->stats.matmul_lt_launches++;
+            return PICTOR_OK;
+        }
+        /* A host-side refusal of this algorithm: try the next one. */
+        if (s != CUBLAS_STATUS_NOT_SUPPORTED && s != CUBLAS_STATUS_INVALID_VALUE)
+            break;
+    }
+    rc = cuda_lt_check_(l, s, "cublasLtMatmul", __FILE__, __LINE__, err, errlen);
+    append_key(&p->key, err, errlen);
+    return rc;
+}
+
+int lt_plan_get(struct cuda_libs *l, const struct gemm_key *k, const void *bias_ptr,
+                struct gemm_plan **out, char *err, size_t errlen)
+{
+    int rc;
+
+    *out = plan_cache_get(l->gemm_plans, k);
+    if (*out)
+        return PICTOR_OK;
+    if ((rc = plan_build(l, k, bias_ptr, out, err, errlen)))
+        return rc;
+    if ((rc = plan_cache_put(l->gemm_plans, k, *out))) { /* the cache freed it */
+        *out = NULL;
+        snprintf(err, errlen, "out of memory caching a matmul plan");
+    }
+    return rc;
+}
+
+#endif /* PICTOR_HAVE_CUDA */

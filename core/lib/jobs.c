@@ -350,12 +350,14 @@ int pictor_jobs_create(const struct pictor_server_conf *conf,
     pthread_mutex_init(&q->mu, NULL);
     pthread_cond_init(&q->work_cv, NULL);
     pthread_cond_init(&q->idle_cv, NULL);
-    if (conf->n_models < 1 || conf->n_devices < 1 || conf->queue_length < 1) {
-        snprintf(err, errlen, "need at least one model, one device and queue_length >= 1");
+    if (conf->n_models < 1 || conf->n_devices < 1 || conf->queue_length < 0) {
+        snprintf(err, errlen, "need at least one model, one device and queue_length >= 0");
         goto fail;
     }
-    q->cap = conf->queue_length;
-    q->st.queue_capacity = q->cap;
+    /* The ring also holds jobs admitted for an idle worker that has not
+     * taken them yet: queue_length waiting + one per device. */
+    q->cap = conf->queue_length + conf->n_devices;
+    q->st.queue_capacity = conf->queue_length;
     q->st.models_total = conf->n_models;
     if (!(q->ring = calloc((size_t)q->cap, sizeof *q->ring))) {
         rc = PICTOR_E_NOMEM;
@@ -553,7 +555,8 @@ enum pictor_jobs_admit pictor_jobs_submit(struct pictor_jobs *q, struct pictor_j
         a = PICTOR_JOBS_DRAINING;
     } else if (q->failed || q->workers_loaded < q->n_workers) {
         a = PICTOR_JOBS_NOT_READY;
-    } else if (q->count >= q->cap) {
+    } else if (q->count + q->running >= q->cap) {
+        /* every worker busy and queue_length jobs waiting */
         a = PICTOR_JOBS_FULL;
         q->st.rejected_full++;
     } else {

@@ -18,7 +18,6 @@ from families import schedulers as fx_schedulers  # noqa: E402
 from families import vae as fx_vae  # noqa: E402
 
 SEED = 20240601            # the one seed every random choice of the demo tools derives from
-IMAGE_SIZE = 256           # training and default demo resolution (px, square)
 T5_LEN = 256               # max_sequence_length pictor's flux plugin uses for schnell (plugins/flux/flux_open.c)
 LATENT_CHANNELS = 16       # as FLUX.1 (the transformer takes 4 x 16 = 64 packed channels)
 
@@ -77,5 +76,5 @@ def load_tokenizers(model_dir: Path):
             T5TokenizerFast.from_pretrained(str(Path(model_dir) / "tokenizer_2")))
 
 
-__all__ = ["SEED", "IMAGE_SIZE", "T5_LEN", "LATENT_CHANNELS", "TRANSFORMER", "CLIP", "T5", "SCHEDULER",
+__all__ = ["SEED", "T5_LEN", "LATENT_CHANNELS", "TRANSFORMER", "CLIP", "T5", "SCHEDULER",
            "vae_config", "write_tokenizers", "load_tokenizers", "setup_quiet", "REPO"]

@@ -15,7 +15,7 @@ import torch
 from diffusers import FluxPipeline
 
 from config import REPO
-from dataset import COLOURS, SIZE
+from dataset import COLOURS
 
 REGION_NUM, REGION_DEN = 3, 32  # region side = 3/32 of the shorter side (tests/tools/colour_regions.h)
 

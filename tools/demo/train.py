@@ -1,14 +1,16 @@
 #!/usr/bin/env python3
 """Train pictor's demo model on CPU (see README.md for the data, the hyper-parameters and measured times).
 
-    train.py [--out DIR] [--stage all|vae|latents|dit] [--threads N]
+    train.py [--out DIR] [--stage all|init|latents|vae|dit] [--threads N] [--smoke]
 
-Stages (each writes one file under --out, default /tmp/demo-train, and the later stages read the earlier ones):
-    vae      AutoencoderKL on random 128x128 crops, then full 256x256 images        -> vae.pt
-    latents  every caption drawn LATENT_VARIANTS times, encoded (posterior mean); the scaling and shift factors
-             that give the latents unit variance and zero mean; the captions' token ids  -> latents.pt
-    dit      FluxTransformer2DModel + CLIPTextModel + T5EncoderModel, rectified flow on those latents  -> dit.pt
-Then export.py writes the diffusers folder. Everything is seeded from config.SEED; one run takes ~40 min on 2 cores.
+Stages (each writes one file under --out, default /tmp/demo-train; later stages read earlier ones):
+    init     the structured AutoencoderKL (vae_init.py)                                        -> vae-init.pt
+    latents  every caption drawn LATENT_VARIANTS times, encoded by that encoder (posterior mean); the scaling and
+             shift factors that give the latents unit variance and zero mean; the captions' token ids  -> latents.pt
+    vae      the decoder trained on the frozen encoder's latents (needs init only)             -> vae.pt
+    dit      FluxTransformer2DModel + CLIPTextModel + T5EncoderModel, rectified flow on the latents  -> dit.pt
+`vae` and `dit` are independent and may run side by side. Then export.py writes the diffusers folder. Everything is
+seeded from config.SEED; README.md gives the measured times (about 22 minutes on 2 shared cores).
 """
 
 from __future__ import annotations

@@ -19,9 +19,11 @@ budget (README.md, "Autoencoder"). The construction, per network:
   * decoder: conv_in copies latent channels 0-2 into the pairs; each Upsample2D conv is the identity (nearest 2x).
 
 The remaining weights keep diffusers' random initialisation: they feed the zeroed convs, so gradients reach them
-from the first step. In particular the decoder's conv_in reads latent channels 3-15 (zero at the start) through
-random weights, so the encoder's rows for those channels get a gradient and can learn what the cell averages miss
-(where an edge runs); with both sides zero they would stay dead. Requires norm_num_groups 1 and at least 8 channels in every block.
+from the first step. The decoder's conv_in also reads latent channels 3-15 (zero at the start) through random
+weights, so if the encoder is trained as well its rows for those channels get a gradient and can learn what the
+cell averages miss (where an edge runs); with both sides zero they would stay dead. (train.py keeps the encoder
+frozen: its latents are the transformer's training data.) Requires norm_num_groups 1 and at least 8
+channels in every block.
 """
 
 from __future__ import annotations

@@ -4,6 +4,7 @@
  * close) and the component array.
  */
 #include "pictor/model_dir.h"
+#include "pictor/errmsg.h"
 
 #include <ctype.h>
 #include <errno.h>
@@ -28,20 +29,6 @@ struct md_impl {
     char **pool;
     size_t n_pool;
 };
-
-static int fail(char *err, size_t errlen, int status, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int status, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return status;
-}
 
 /* Keeps a formatted string in the pool; NULL when out of memory. */
 static const char *keepf(struct md_impl *m, const char *fmt, ...)
@@ -154,7 +141,7 @@ static int read_ref(const char *path, char *commit, char *err, size_t errlen)
 {
     FILE *f = fopen(path, "r");
     if (!f)
-        return fail(err, errlen, PICTOR_E_IO, "%s: cannot open: %s", path, strerror(errno));
+        return pictor_fail(err, errlen, PICTOR_E_IO, "%s: cannot open: %s", path, strerror(errno));
     size_t n = fread(commit, 1, HF_REF_MAX - 1, f);
     fclose(f);
     commit[n] = '\0';
@@ -164,7 +151,7 @@ static int read_ref(const char *path, char *commit, char *err, size_t errlen)
         if (!isalnum((unsigned char)commit[i]))
             n = 0;
     if (n == 0)
-        return fail(err, errlen, PICTOR_E_FORMAT, "%s: does not hold a commit hash", path);
+        return pictor_fail(err, errlen, PICTOR_E_FORMAT, "%s: does not hold a commit hash", path);
     return PICTOR_OK;
 }
 
@@ -173,12 +160,12 @@ int pictor_hf_resolve(const char *id, const char *hf_cache, char *out, size_t ou
 {
     char root[PATH_MAX], repo[PATH_MAX], ref[PATH_MAX], commit[HF_REF_MAX];
     if (!pictor_hf_is_id(id))
-        return fail(err, errlen, PICTOR_E_INVALID, "'%s' is not a hub id (ORG/NAME)", id);
+        return pictor_fail(err, errlen, PICTOR_E_INVALID, "'%s' is not a hub id (ORG/NAME)", id);
     if (hf_cache) {
         if (!pathf(root, sizeof root, "%s", hf_cache))
-            return fail(err, errlen, PICTOR_E_INVALID, "%s: cache path too long", id);
+            return pictor_fail(err, errlen, PICTOR_E_INVALID, "%s: cache path too long", id);
     } else if (pictor_hf_cache_root(root, sizeof root) != PICTOR_OK)
-        return fail(err, errlen, PICTOR_E_NOT_FOUND,
+        return pictor_fail(err, errlen, PICTOR_E_NOT_FOUND,
                     "%s: no hub cache (set HF_HUB_CACHE, HF_HOME or HOME)", id);
     const char *slash = strchr(id, '/');
     const char *at = strchr(id, '@');
@@ -187,9 +174,9 @@ int pictor_hf_resolve(const char *id, const char *hf_cache, char *out, size_t ou
     if (!pathf(repo, sizeof repo, "%s/models--%.*s--%.*s", root, (int)(slash - id), id,
                name_len, slash + 1) ||
         !pathf(ref, sizeof ref, "%s/refs/%s", repo, rev))
-        return fail(err, errlen, PICTOR_E_INVALID, "%s: cache path too long", id);
+        return pictor_fail(err, errlen, PICTOR_E_INVALID, "%s: cache path too long", id);
     if (!is_dir(repo))
-        return fail(err, errlen, PICTOR_E_NOT_FOUND,
+        return pictor_fail(err, errlen, PICTOR_E_NOT_FOUND,
                     "HF cache %s has no models--%.*s--%.*s (download %.*s first; pictor "
                     "never downloads)",
                     root, (int)(slash - id), id, name_len, slash + 1,
@@ -201,14 +188,14 @@ int pictor_hf_resolve(const char *id, const char *hf_cache, char *out, size_t ou
     } else {
         /* a commit hash given directly */
         if (!pathf(commit, sizeof commit, "%s", rev))
-            return fail(err, errlen, PICTOR_E_INVALID, "%s: revision too long", id);
+            return pictor_fail(err, errlen, PICTOR_E_INVALID, "%s: revision too long", id);
         if (!at || !pathf(ref, sizeof ref, "%s/snapshots/%s", repo, rev) || !is_dir(ref))
-            return fail(err, errlen, PICTOR_E_NOT_FOUND, "%s: refs/%s missing", repo, rev);
+            return pictor_fail(err, errlen, PICTOR_E_NOT_FOUND, "%s: refs/%s missing", repo, rev);
     }
     if (!pathf(out, outlen, "%s/snapshots/%s", repo, commit))
-        return fail(err, errlen, PICTOR_E_INVALID, "%s: snapshot path too long", repo);
+        return pictor_fail(err, errlen, PICTOR_E_INVALID, "%s: snapshot path too long", repo);
     if (!is_dir(out))
-        return fail(err, errlen, PICTOR_E_NOT_FOUND, "%s: snapshot %s (refs/%s) missing",
+        return pictor_fail(err, errlen, PICTOR_E_NOT_FOUND, "%s: snapshot %s (refs/%s) missing",
                     repo, commit, rev);
     return PICTOR_OK;
 }
@@ -256,7 +243,7 @@ static int open_diffusers(struct md_impl *m, const char *index, char *err, size_
     if (rc != PICTOR_OK)
         return rc;
     if (!json_object_is_type(root, json_type_object)) {
-        rc = fail(err, errlen, PICTOR_E_FORMAT, "%s: not a JSON object", index);
+        rc = pictor_fail(err, errlen, PICTOR_E_FORMAT, "%s: not a JSON object", index);
         goto out;
     }
     const char *cls = pictor_json_str(root, "_class_name");
@@ -276,11 +263,11 @@ static int open_diffusers(struct md_impl *m, const char *index, char *err, size_
             !(c->path = keepf(m, "%s/%s", m->pub.root, key)) ||
             !(c->library = keepf(m, "%s", json_object_get_string(lib))) ||
             !(c->class_name = keepf(m, "%s", json_object_get_string(klass)))) {
-            rc = fail(err, errlen, PICTOR_E_NOMEM, "%s: out of memory", index);
+            rc = pictor_fail(err, errlen, PICTOR_E_NOMEM, "%s: out of memory", index);
             goto out;
         }
         if (!is_dir(c->path)) {
-            rc = fail(err, errlen, PICTOR_E_NOT_FOUND,
+            rc = pictor_fail(err, errlen, PICTOR_E_NOT_FOUND,
                       "%s lists component '%s' (%s) but folder %s is missing", index, key,
                       c->class_name, c->path);
             goto out;
@@ -314,7 +301,7 @@ static int open_component(struct md_impl *m, const char *config, char *err, size
         !(c->name = keepf(m, "%s", base_name(m->pub.root))) ||
         !(c->path = keepf(m, "%s", m->pub.root)) || !(c->config = keepf(m, "%s", config)) ||
         !(c->library = keepf(m, "%s", lib)))
-        rc = fail(err, errlen, PICTOR_E_NOMEM, "%s: out of memory", config);
+        rc = pictor_fail(err, errlen, PICTOR_E_NOMEM, "%s: out of memory", config);
     else
         c->class_name = m->pub.class_name;
     json_object_put(root);
@@ -328,7 +315,7 @@ static int open_file(struct md_impl *m, char *err, size_t errlen)
     if (!c || !(c->name = keepf(m, "%s", base_name(m->pub.root))) ||
         !(c->path = keepf(m, "%s", m->pub.root)) || !(c->library = keepf(m, "%s", "")) ||
         !(c->class_name = keepf(m, "%s", "")) || !(m->pub.class_name = c->class_name))
-        return fail(err, errlen, PICTOR_E_NOMEM, "%s: out of memory", m->pub.root);
+        return pictor_fail(err, errlen, PICTOR_E_NOMEM, "%s: out of memory", m->pub.root);
     return PICTOR_OK;
 }
 
@@ -338,7 +325,7 @@ static int open_path(struct md_impl *m, char *err, size_t errlen)
     const char *root = m->pub.root;
     struct stat sb;
     if (stat(root, &sb) != 0)
-        return fail(err, errlen, errno == ENOENT ? PICTOR_E_NOT_FOUND : PICTOR_E_IO, "%s: %s",
+        return pictor_fail(err, errlen, errno == ENOENT ? PICTOR_E_NOT_FOUND : PICTOR_E_IO, "%s: %s",
                     root, strerror(errno));
     if (!S_ISDIR(sb.st_mode))
         return open_file(m, err, errlen);
@@ -347,7 +334,7 @@ static int open_path(struct md_impl *m, char *err, size_t errlen)
         return open_diffusers(m, p, err, errlen);
     if (pathf(p, sizeof p, "%s/config.json", root) && is_file(p))
         return open_component(m, p, err, errlen);
-    return fail(err, errlen, PICTOR_E_NOT_FOUND,
+    return pictor_fail(err, errlen, PICTOR_E_NOT_FOUND,
                 "no model_index.json in %s (and no config.json: neither a diffusers folder "
                 "nor a component folder)",
                 root);
@@ -360,9 +347,9 @@ int pictor_model_dir_open(const char *source, const char *hf_cache,
     struct stat sb;
     struct md_impl *m = calloc(1, sizeof *m);
     if (!m)
-        return fail(err, errlen, PICTOR_E_NOMEM, "%s: out of memory", source);
+        return pictor_fail(err, errlen, PICTOR_E_NOMEM, "%s: out of memory", source);
     if (!(m->pub.source = keepf(m, "%s", source))) {
-        rc = fail(err, errlen, PICTOR_E_NOMEM, "%s: out of memory", source);
+        rc = pictor_fail(err, errlen, PICTOR_E_NOMEM, "%s: out of memory", source);
         goto out_close;
     }
     if (stat(source, &sb) == 0 || !pictor_hf_is_id(source)) {
@@ -381,7 +368,7 @@ int pictor_model_dir_open(const char *source, const char *hf_cache,
             m->pub.root = NULL;
     }
     if (!m->pub.root) {
-        rc = fail(err, errlen, PICTOR_E_NOMEM, "%s: out of memory", source);
+        rc = pictor_fail(err, errlen, PICTOR_E_NOMEM, "%s: out of memory", source);
         goto out_close;
     }
     rc = open_path(m, err, errlen);

@@ -4,6 +4,7 @@
  * the plugin reads the folder).
  */
 #include "pictor/random_model.h"
+#include "pictor/errmsg.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -25,20 +26,6 @@
 #include "pictor/weights_random.h"
 
 #define RM_PATH 4200
-
-static int fail(char *err, size_t errlen, int status, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int status, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return status;
-}
 
 /* snprintf for paths: a path longer than RM_PATH is cut, and then names
  * nothing that exists, so the next open reports it. */
@@ -111,12 +98,12 @@ int pictor_random_data_dir(const char *override, char *out, size_t outlen, char 
         pj(p, sizeof p, "%s/random", cand[i]);
         if (cand[i][0] && is_dir(p)) {
             if (strlen(cand[i]) >= outlen)
-                return fail(err, errlen, PICTOR_E_INVALID, "%s: path too long", cand[i]);
+                return pictor_fail(err, errlen, PICTOR_E_INVALID, "%s: path too long", cand[i]);
             snprintf(out, outlen, "%s", cand[i]);
             return PICTOR_OK;
         }
     }
-    return fail(err, errlen, PICTOR_E_NOT_FOUND,
+    return pictor_fail(err, errlen, PICTOR_E_NOT_FOUND,
                 "no pictor data folder with random/ found (tried %s%s%s%s%s); pass --data-dir "
                 "DIR or set PICTOR_DATA_DIR (DIR/random/ is share/pictor/random/ of the source "
                 "tree)",
@@ -132,20 +119,20 @@ static int copy_file(const char *src, const char *dst, char *err, size_t errlen)
     int rc = PICTOR_OK;
     FILE *in = fopen(src, "rb"), *out = in ? fopen(dst, "wb") : NULL;
     if (!in || !out) {
-        rc = fail(err, errlen, PICTOR_E_IO, "%s: %s", in ? dst : src, strerror(errno));
+        rc = pictor_fail(err, errlen, PICTOR_E_IO, "%s: %s", in ? dst : src, strerror(errno));
         goto out;
     }
     size_t n;
     while ((n = fread(buf, 1, sizeof buf, in)) > 0)
         if (fwrite(buf, 1, n, out) != n) {
-            rc = fail(err, errlen, PICTOR_E_IO, "%s: write failed", dst);
+            rc = pictor_fail(err, errlen, PICTOR_E_IO, "%s: write failed", dst);
             goto out;
         }
     if (ferror(in))
-        rc = fail(err, errlen, PICTOR_E_IO, "%s: read failed", src);
+        rc = pictor_fail(err, errlen, PICTOR_E_IO, "%s: read failed", src);
 out:
     if (out && fclose(out) != 0 && rc == PICTOR_OK)
-        rc = fail(err, errlen, PICTOR_E_IO, "%s: write failed", dst);
+        rc = pictor_fail(err, errlen, PICTOR_E_IO, "%s: write failed", dst);
     if (in)
         fclose(in);
     return rc;
@@ -154,7 +141,7 @@ out:
 static int make_dir(const char *p, char *err, size_t errlen)
 {
     if (mkdir(p, 0755) != 0 && errno != EEXIST)
-        return fail(err, errlen, PICTOR_E_IO, "%s: %s", p, strerror(errno));
+        return pictor_fail(err, errlen, PICTOR_E_IO, "%s: %s", p, strerror(errno));
     return PICTOR_OK;
 }
 
@@ -163,10 +150,10 @@ static int make_temp(char **out_dir, char *err, size_t errlen)
     const char *tmp = getenv("TMPDIR");
     char *d;
     if (asprintf(&d, "%s/pictor-random-XXXXXX", tmp && *tmp ? tmp : "/tmp") < 0)
-        return fail(err, errlen, PICTOR_E_NOMEM, "out of memory");
+        return pictor_fail(err, errlen, PICTOR_E_NOMEM, "out of memory");
     if (!mkdtemp(d)) {
         int e = errno;
-        int rc = fail(err, errlen, PICTOR_E_IO, "%s: %s", d, strerror(e));
+        int rc = pictor_fail(err, errlen, PICTOR_E_IO, "%s: %s", d, strerror(e));
         free(d);
         return rc;
     }
@@ -241,7 +228,7 @@ static int rewrite_tsv(const char *src, const char *dst, int dtype, uint64_t *by
         return rc;
     FILE *f = fopen(dst, "w");
     if (!f) {
-        rc = fail(err, errlen, PICTOR_E_IO, "%s: %s", dst, strerror(errno));
+        rc = pictor_fail(err, errlen, PICTOR_E_IO, "%s: %s", dst, strerror(errno));
         goto out;
     }
     fputs(TSV_HEADER, f);
@@ -254,7 +241,7 @@ static int rewrite_tsv(const char *src, const char *dst, int dtype, uint64_t *by
         *bytes += in.numel * pictor_dtype_size(dt);
     }
     if (fclose(f) != 0)
-        rc = fail(err, errlen, PICTOR_E_IO, "%s: write failed", dst);
+        rc = pictor_fail(err, errlen, PICTOR_E_IO, "%s: write failed", dst);
 out:
     pictor_wrandom_close(w);
     return rc;
@@ -270,7 +257,7 @@ static int copy_folder(const char *src, const char *dst, int dtype, uint64_t *by
     struct dirent *e;
     char a[RM_PATH], b[RM_PATH];
     if (rc == PICTOR_OK && !d)
-        return fail(err, errlen, PICTOR_E_IO, "%s: %s", src, strerror(errno));
+        return pictor_fail(err, errlen, PICTOR_E_IO, "%s: %s", src, strerror(errno));
     while (rc == PICTOR_OK && (e = readdir(d))) {
         pj(a, sizeof a, "%s/%s", src, e->d_name);
         pj(b, sizeof b, "%s/%s", dst, e->d_name);
@@ -297,7 +284,7 @@ static int listed_components(const char *dir, struct json_object **root, char *e
     if (!*root || !json_object_is_type(*root, json_type_object)) {
         json_object_put(*root);
         *root = NULL;
-        return fail(err, errlen, PICTOR_E_FORMAT, "%s: missing or not a JSON object", p);
+        return pictor_fail(err, errlen, PICTOR_E_FORMAT, "%s: missing or not a JSON object", p);
     }
     return PICTOR_OK;
 }
@@ -321,7 +308,7 @@ int pictor_random_model_from_variant(const char *data_dir, const char *variant, 
     *bytes = 0;
     pj(src, sizeof src, "%s/random/%s", data_dir, variant);
     if (!is_dir(src))
-        return fail(err, errlen, PICTOR_E_NOT_FOUND, "%s: no such skeleton folder", src);
+        return pictor_fail(err, errlen, PICTOR_E_NOT_FOUND, "%s: no such skeleton folder", src);
     if ((rc = make_temp(&dir, err, errlen)))
         return rc;
     pj(a, sizeof a, "%s/model_index.json", src);
@@ -335,7 +322,7 @@ int pictor_random_model_from_variant(const char *data_dir, const char *variant, 
         if (!is_dir(a))
             pj(a, sizeof a, "%s/random/common/%s", data_dir, key);
         if (!is_dir(a)) {
-            rc = fail(err, errlen, PICTOR_E_NOT_FOUND,
+            rc = pictor_fail(err, errlen, PICTOR_E_NOT_FOUND,
                       "%s/model_index.json lists '%s', but neither %s/%s nor %s exists", src,
                       key, src, key, a);
             goto fail;
@@ -365,7 +352,7 @@ static int tsv_from_weights(const char *src, const char *dst, int dtype, uint64_
         return rc;
     FILE *f = fopen(dst, "w");
     if (!f) {
-        rc = fail(err, errlen, PICTOR_E_IO, "%s: %s", dst, strerror(errno));
+        rc = pictor_fail(err, errlen, PICTOR_E_IO, "%s: %s", dst, strerror(errno));
         goto out;
     }
     fputs(TSV_HEADER, f);
@@ -381,7 +368,7 @@ static int tsv_from_weights(const char *src, const char *dst, int dtype, uint64_
         *bytes += in.numel * pictor_dtype_size(dt);
     }
     if (fclose(f) != 0)
-        rc = fail(err, errlen, PICTOR_E_IO, "%s: write failed", dst);
+        rc = pictor_fail(err, errlen, PICTOR_E_IO, "%s: write failed", dst);
 out:
     pictor_weights_close(w);
     return rc;
@@ -396,7 +383,7 @@ int pictor_random_model_from_dir(const struct pictor_model_dir *md, int dtype, c
     *out_dir = NULL;
     *bytes = 0;
     if (md->layout != PICTOR_MODEL_DIFFUSERS)
-        return fail(err, errlen, PICTOR_E_UNSUPPORTED,
+        return pictor_fail(err, errlen, PICTOR_E_UNSUPPORTED,
                     "%s: --random-weights needs a diffusers folder (model_index.json)",
                     md->root);
     if ((rc = make_temp(&dir, err, errlen)))

@@ -5,6 +5,7 @@
  * check per tensor; a last pass sorts by offset to find overlaps.
  */
 #include "pictor/safetensors.h"
+#include "pictor/errmsg.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -69,20 +70,6 @@ static const struct st_dtype {
     {"I16", -1, 2}, {"U16", -1, 2}, {"U32", -1, 4}, {"U64", -1, 8},
 };
 
-static int fail(char *err, size_t errlen, int status, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int status, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return status;
-}
-
 /* ---- raw scan of top-level keys ------------------------------------------ */
 
 struct raw_key {
@@ -145,14 +132,14 @@ static int check_unique(const char *label, const char *hdr, size_t len, size_t n
     bool has_nul;
     raw_scan(hdr, len, NULL, 0, &nkeys, &has_nul); /* count only */
     if (has_nul)
-        return fail(err, errlen, PICTOR_E_FORMAT,
+        return pictor_fail(err, errlen, PICTOR_E_FORMAT,
                     "%s: header holds a string with an escaped NUL (\\u0000)", label);
     if (nkeys == nobj)
         return PICTOR_OK;
     /* json-c dropped duplicates: collect the raw keys to name one. */
     struct raw_key *keys = malloc(nkeys * sizeof *keys);
     if (!keys)
-        return fail(err, errlen, PICTOR_E_NOMEM, "%s: out of memory", label);
+        return pictor_fail(err, errlen, PICTOR_E_NOMEM, "%s: out of memory", label);
     raw_scan(hdr, len, keys, nkeys, &nkeys, &has_nul);
     qsort(keys, nkeys, sizeof *keys, raw_key_cmp);
     size_t i = 1;
@@ -160,10 +147,10 @@ static int check_unique(const char *label, const char *hdr, size_t len, size_t n
         i++;
     int rc;
     if (i < nkeys)
-        rc = fail(err, errlen, PICTOR_E_FORMAT, "%s: tensor '%.*s' is listed twice", label,
+        rc = pictor_fail(err, errlen, PICTOR_E_FORMAT, "%s: tensor '%.*s' is listed twice", label,
                   (int)keys[i].n, keys[i].p);
     else
-        rc = fail(err, errlen, PICTOR_E_FORMAT,
+        rc = pictor_fail(err, errlen, PICTOR_E_FORMAT,
                   "%s: duplicate tensor names (written with different escapes)", label);
     free(keys);
     return rc;
@@ -186,11 +173,11 @@ static int parse_shape(const char *label, const char *name, struct json_object *
                        struct st_entry *e, char *err, size_t errlen)
 {
     if (!arr || !json_object_is_type(arr, json_type_array))
-        return fail(err, errlen, PICTOR_E_FORMAT,
+        return pictor_fail(err, errlen, PICTOR_E_FORMAT,
                     "%s: tensor '%s': \"shape\" missing or not an array", label, name);
     size_t nd = json_object_array_length(arr);
     if (nd > PICTOR_MAX_DIMS)
-        return fail(err, errlen, PICTOR_E_UNSUPPORTED,
+        return pictor_fail(err, errlen, PICTOR_E_UNSUPPORTED,
                     "%s: tensor '%s': %zu dimensions, pictor supports at most %d", label, name,
                     nd, PICTOR_MAX_DIMS);
     e->ndim = (int)nd;
@@ -199,12 +186,12 @@ static int parse_shape(const char *label, const char *name, struct json_object *
         struct json_object *v = json_object_array_get_idx(arr, d);
         uint64_t dim;
         if (!json_u64(v, &dim))
-            return fail(err, errlen, PICTOR_E_FORMAT,
+            return pictor_fail(err, errlen, PICTOR_E_FORMAT,
                         "%s: tensor '%s': shape[%zu] is %s, not an integer >= 0", label,
                         name, d, json_object_to_json_string(v));
         e->shape[d] = (int64_t)dim;
         if (__builtin_mul_overflow(e->numel, dim, &e->numel))
-            return fail(err, errlen, PICTOR_E_FORMAT,
+            return pictor_fail(err, errlen, PICTOR_E_FORMAT,
                         "%s: tensor '%s': element count overflows 64 bits", label, name);
     }
     return PICTOR_OK;
@@ -215,14 +202,14 @@ static int parse_entry(const char *label, const char *name, struct json_object *
 {
     struct json_object *dt = NULL, *shape = NULL, *offs = NULL;
     if (!json_object_is_type(v, json_type_object))
-        return fail(err, errlen, PICTOR_E_FORMAT, "%s: tensor '%s': entry is not an object",
+        return pictor_fail(err, errlen, PICTOR_E_FORMAT, "%s: tensor '%s': entry is not an object",
                     label, name);
     e->name = name;
     json_object_object_get_ex(v, "dtype", &dt);
     json_object_object_get_ex(v, "shape", &shape);
     json_object_object_get_ex(v, "data_offsets", &offs);
     if (!dt || !json_object_is_type(dt, json_type_string))
-        return fail(err, errlen, PICTOR_E_FORMAT,
+        return pictor_fail(err, errlen, PICTOR_E_FORMAT,
                     "%s: tensor '%s': \"dtype\" missing or not a string", label, name);
     e->dtype_name = json_object_get_string(dt);
     const struct st_dtype *d = NULL;
@@ -230,7 +217,7 @@ static int parse_entry(const char *label, const char *name, struct json_object *
         if (strcmp(st_dtypes[i].name, e->dtype_name) == 0)
             d = &st_dtypes[i];
     if (!d)
-        return fail(err, errlen, PICTOR_E_FORMAT,
+        return pictor_fail(err, errlen, PICTOR_E_FORMAT,
                     "%s: tensor '%s': unknown dtype '%s' (pictor reads F32 F16 BF16 F8_E4M3 "
                     "F8_E5M2 I32 I64)",
                     label, name, e->dtype_name);
@@ -243,26 +230,26 @@ static int parse_entry(const char *label, const char *name, struct json_object *
         json_object_array_length(offs) != 2 ||
         !json_u64(json_object_array_get_idx(offs, 0), &e->begin) ||
         !json_u64(json_object_array_get_idx(offs, 1), &e->end))
-        return fail(err, errlen, PICTOR_E_FORMAT,
+        return pictor_fail(err, errlen, PICTOR_E_FORMAT,
                     "%s: tensor '%s': \"data_offsets\" must be [begin, end] of integers >= 0",
                     label, name);
     if (e->begin > e->end)
-        return fail(err, errlen, PICTOR_E_FORMAT,
+        return pictor_fail(err, errlen, PICTOR_E_FORMAT,
                     "%s: tensor '%s': data_offsets [%llu, %llu] end before they begin", label,
                     name, (unsigned long long)e->begin, (unsigned long long)e->end);
     if (e->end > data_len)
-        return fail(err, errlen, PICTOR_E_FORMAT,
+        return pictor_fail(err, errlen, PICTOR_E_FORMAT,
                     "%s: tensor '%s': data_offsets [%llu, %llu] run past the data section "
                     "(%llu bytes; file truncated?)",
                     label, name, (unsigned long long)e->begin, (unsigned long long)e->end,
                     (unsigned long long)data_len);
     uint64_t want;
     if (__builtin_mul_overflow(e->numel, (uint64_t)e->elsize, &want))
-        return fail(err, errlen, PICTOR_E_FORMAT,
+        return pictor_fail(err, errlen, PICTOR_E_FORMAT,
                     "%s: tensor '%s': byte size of %llu %s elements overflows 64 bits", label,
                     name, (unsigned long long)e->numel, e->dtype_name);
     if (want != e->end - e->begin)
-        return fail(err, errlen, PICTOR_E_FORMAT,
+        return pictor_fail(err, errlen, PICTOR_E_FORMAT,
                     "%s: tensor '%s': %llu elements of %s need %llu bytes but data_offsets "
                     "[%llu, %llu] hold %llu",
                     label, name, (unsigned long long)e->numel, e->dtype_name,
@@ -275,11 +262,11 @@ static int check_metadata(const char *label, struct json_object *meta, char *err
                           size_t errlen)
 {
     if (!json_object_is_type(meta, json_type_object))
-        return fail(err, errlen, PICTOR_E_FORMAT, "%s: \"__metadata__\" is not an object",
+        return pictor_fail(err, errlen, PICTOR_E_FORMAT, "%s: \"__metadata__\" is not an object",
                     label);
     json_object_object_foreach(meta, k, v) {
         if (!json_object_is_type(v, json_type_string))
-            return fail(err, errlen, PICTOR_E_FORMAT,
+            return pictor_fail(err, errlen, PICTOR_E_FORMAT,
                         "%s: \"__metadata__\" value of '%s' is not a string", label, k);
     }
     return PICTOR_OK;
@@ -305,7 +292,7 @@ static int check_overlaps(struct pictor_st *st, char *err, size_t errlen)
 {
     struct st_entry **by = malloc((st->n ? st->n : 1) * sizeof *by);
     if (!by)
-        return fail(err, errlen, PICTOR_E_NOMEM, "%s: out of memory", st->path);
+        return pictor_fail(err, errlen, PICTOR_E_NOMEM, "%s: out of memory", st->path);
     size_t m = 0;
     for (size_t i = 0; i < st->n; i++)
         if (st->e[i].end > st->e[i].begin)
@@ -314,7 +301,7 @@ static int check_overlaps(struct pictor_st *st, char *err, size_t errlen)
     int rc = PICTOR_OK;
     for (size_t i = 1; i < m && rc == PICTOR_OK; i++)
         if (by[i]->begin < by[i - 1]->end)
-            rc = fail(err, errlen, PICTOR_E_FORMAT,
+            rc = pictor_fail(err, errlen, PICTOR_E_FORMAT,
                       "%s: tensor '%s' [%llu, %llu] overlaps tensor '%s' [%llu, %llu]",
                       st->path, by[i]->name, (unsigned long long)by[i]->begin,
                       (unsigned long long)by[i]->end, by[i - 1]->name,
@@ -330,27 +317,27 @@ static int parse_image(struct pictor_st *st, const uint8_t *buf, size_t len, cha
 {
     const char *label = st->path;
     if (len < ST_LEN_BYTES)
-        return fail(err, errlen, PICTOR_E_FORMAT,
+        return pictor_fail(err, errlen, PICTOR_E_FORMAT,
                     "%s: %zu bytes, shorter than the 8-byte header length", label, len);
     uint64_t n = 0;
     for (int i = 0; i < ST_LEN_BYTES; i++)
         n |= (uint64_t)buf[i] << (8 * i);
     if (n > PICTOR_ST_MAX_HEADER)
-        return fail(err, errlen, PICTOR_E_FORMAT,
+        return pictor_fail(err, errlen, PICTOR_E_FORMAT,
                     "%s: header length %llu exceeds the %llu-byte limit", label,
                     (unsigned long long)n, PICTOR_ST_MAX_HEADER);
     if (n > len - ST_LEN_BYTES)
-        return fail(err, errlen, PICTOR_E_FORMAT,
+        return pictor_fail(err, errlen, PICTOR_E_FORMAT,
                     "%s: header length %llu runs past the end of the %zu-byte file", label,
                     (unsigned long long)n, len);
     const char *hdr = (const char *)buf + ST_LEN_BYTES;
     if (memchr(hdr, '\0', n))
-        return fail(err, errlen, PICTOR_E_FORMAT, "%s: header holds a NUL byte", label);
+        return pictor_fail(err, errlen, PICTOR_E_FORMAT, "%s: header holds a NUL byte", label);
     int rc = pictor_json_parse(hdr, n, label, &st->root, err, errlen);
     if (rc != PICTOR_OK)
         return rc;
     if (!json_object_is_type(st->root, json_type_object))
-        return fail(err, errlen, PICTOR_E_FORMAT, "%s: header is JSON but not an object",
+        return pictor_fail(err, errlen, PICTOR_E_FORMAT, "%s: header is JSON but not an object",
                     label);
     size_t nobj = (size_t)json_object_object_length(st->root);
     rc = check_unique(label, hdr, n, nobj, err, errlen);
@@ -362,7 +349,7 @@ static int parse_image(struct pictor_st *st, const uint8_t *buf, size_t len, cha
     st->data_len = len - st->data_offset;
     st->e = calloc(nobj ? nobj : 1, sizeof *st->e);
     if (!st->e)
-        return fail(err, errlen, PICTOR_E_NOMEM, "%s: out of memory", label);
+        return pictor_fail(err, errlen, PICTOR_E_NOMEM, "%s: out of memory", label);
     json_object_object_foreach(st->root, key, val) {
         if (strcmp(key, "__metadata__") == 0) {
             rc = check_metadata(label, val, err, errlen);
@@ -417,7 +404,7 @@ int pictor_st_parse_header(const uint8_t *buf, size_t len, const char *label,
     const char *lbl = label ? label : "(memory)";
     struct pictor_st *st = st_new(lbl);
     if (!st)
-        return fail(err, errlen, PICTOR_E_NOMEM, "%s: out of memory", lbl);
+        return pictor_fail(err, errlen, PICTOR_E_NOMEM, "%s: out of memory", lbl);
     int rc = parse_image(st, buf, len, err, errlen);
     if (rc != PICTOR_OK || !out)
         pictor_st_close(st);
@@ -432,22 +419,22 @@ int pictor_st_open(const char *path, struct pictor_st **out, char *err, size_t e
     struct pictor_st *st = NULL;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
-        return fail(err, errlen, PICTOR_E_IO, "%s: cannot open: %s", path, strerror(errno));
+        return pictor_fail(err, errlen, PICTOR_E_IO, "%s: cannot open: %s", path, strerror(errno));
     struct stat sb;
     if (fstat(fd, &sb) != 0 || !S_ISREG(sb.st_mode)) {
-        rc = fail(err, errlen, PICTOR_E_IO, "%s: not a regular file", path);
+        rc = pictor_fail(err, errlen, PICTOR_E_IO, "%s: not a regular file", path);
         goto out_fd;
     }
     st = st_new(path);
     if (!st) {
-        rc = fail(err, errlen, PICTOR_E_NOMEM, "%s: out of memory", path);
+        rc = pictor_fail(err, errlen, PICTOR_E_NOMEM, "%s: out of memory", path);
         goto out_fd;
     }
     size_t len = (size_t)sb.st_size;
     if (len >= ST_LEN_BYTES) {
         void *map = mmap(NULL, len, PROT_READ, MAP_PRIVATE, fd, 0);
         if (map == MAP_FAILED) {
-            rc = fail(err, errlen, PICTOR_E_IO, "%s: cannot map %zu bytes: %s", path, len,
+            rc = pictor_fail(err, errlen, PICTOR_E_IO, "%s: cannot map %zu bytes: %s", path, len,
                       strerror(errno));
             goto out_st;
         }

@@ -3,6 +3,7 @@
  * shards plus one name-sorted table {name, shard, index in shard}.
  */
 #include "pictor/weights.h"
+#include "pictor/errmsg.h"
 
 #include <errno.h>
 #include <stdarg.h>
@@ -29,20 +30,6 @@ struct pictor_weights {
     size_t n;
     uint64_t total_bytes, total_params;
 };
-
-static int fail(char *err, size_t errlen, int status, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int status, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return status;
-}
 
 static bool has_suffix(const char *s, const char *suffix)
 {
@@ -86,7 +73,7 @@ static int add_shard(struct pictor_weights *w, struct pictor_st *st, char *err, 
     struct pictor_st **grown = realloc(w->shards, (w->n_shards + 1) * sizeof *grown);
     if (!grown) {
         pictor_st_close(st);
-        return fail(err, errlen, PICTOR_E_NOMEM, "%s: out of memory", w->path);
+        return pictor_fail(err, errlen, PICTOR_E_NOMEM, "%s: out of memory", w->path);
     }
     w->shards = grown;
     w->shards[w->n_shards++] = st;
@@ -107,7 +94,7 @@ static int build_table(struct pictor_weights *w, char *err, size_t errlen)
         total += pictor_st_count(w->shards[s]);
     w->e = calloc(total ? total : 1, sizeof *w->e);
     if (!w->e)
-        return fail(err, errlen, PICTOR_E_NOMEM, "%s: out of memory", w->path);
+        return pictor_fail(err, errlen, PICTOR_E_NOMEM, "%s: out of memory", w->path);
     for (size_t s = 0; s < w->n_shards; s++) {
         for (size_t i = 0; i < pictor_st_count(w->shards[s]); i++) {
             struct pictor_st_info info;
@@ -120,7 +107,7 @@ static int build_table(struct pictor_weights *w, char *err, size_t errlen)
     qsort(w->e, w->n, sizeof *w->e, entry_cmp);
     for (size_t i = 1; i < w->n; i++)
         if (strcmp(w->e[i - 1].name, w->e[i].name) == 0)
-            return fail(err, errlen, PICTOR_E_FORMAT, "%s: tensor '%s' is in both %s and %s",
+            return pictor_fail(err, errlen, PICTOR_E_FORMAT, "%s: tensor '%s' is in both %s and %s",
                         w->path, w->e[i].name, pictor_st_path(w->shards[w->e[i - 1].shard]),
                         pictor_st_path(w->shards[w->e[i].shard]));
     return PICTOR_OK;
@@ -139,19 +126,19 @@ static int shard_for(struct pictor_weights *w, const char *dir, const char *file
         }
     }
     if (!*file || strchr(file, '/') || strcmp(file, ".") == 0 || strcmp(file, "..") == 0)
-        return fail(err, errlen, PICTOR_E_FORMAT,
+        return pictor_fail(err, errlen, PICTOR_E_FORMAT,
                     "%s: tensor '%s' maps to '%s', which is not a file name in the index's "
                     "folder",
                     w->path, tensor, file);
     char *path = join(dir, file);
     if (!path)
-        return fail(err, errlen, PICTOR_E_NOMEM, "%s: out of memory", w->path);
+        return pictor_fail(err, errlen, PICTOR_E_NOMEM, "%s: out of memory", w->path);
     struct pictor_st *st = NULL;
     char sub[768];
     int rc = pictor_st_open(path, &st, sub, sizeof sub);
     free(path);
     if (rc != PICTOR_OK)
-        return fail(err, errlen, rc, "%s: shard %s (holding tensor '%s'): %s", w->path, file,
+        return pictor_fail(err, errlen, rc, "%s: shard %s (holding tensor '%s'): %s", w->path, file,
                     tensor, sub);
     rc = add_shard(w, st, err, errlen);
     *out = w->n_shards - 1;
@@ -163,20 +150,20 @@ static int open_index(struct pictor_weights *w, char *err, size_t errlen)
     struct json_object *root = NULL, *map = NULL;
     char *dir = dir_of(w->path);
     int rc = dir ? pictor_json_load(w->path, &root, err, errlen)
-                 : fail(err, errlen, PICTOR_E_NOMEM, "%s: out of memory", w->path);
+                 : pictor_fail(err, errlen, PICTOR_E_NOMEM, "%s: out of memory", w->path);
     if (rc != PICTOR_OK)
         goto out;
     if (!json_object_is_type(root, json_type_object) ||
         !json_object_object_get_ex(root, "weight_map", &map) ||
         !json_object_is_type(map, json_type_object)) {
-        rc = fail(err, errlen, PICTOR_E_FORMAT, "%s: no \"weight_map\" object", w->path);
+        rc = pictor_fail(err, errlen, PICTOR_E_FORMAT, "%s: no \"weight_map\" object", w->path);
         goto out;
     }
     /* Pass 1: open every shard once, in order of first mention. */
     json_object_object_foreach(map, name, file) {
         size_t s;
         if (!json_object_is_type(file, json_type_string)) {
-            rc = fail(err, errlen, PICTOR_E_FORMAT,
+            rc = pictor_fail(err, errlen, PICTOR_E_FORMAT,
                       "%s: weight_map entry of tensor '%s' is not a file name", w->path, name);
             goto out;
         }
@@ -189,14 +176,14 @@ static int open_index(struct pictor_weights *w, char *err, size_t errlen)
         size_t s;
         shard_for(w, dir, json_object_get_string(file2), name2, &s, err, errlen);
         if (pictor_st_index(w->shards[s], name2) == (size_t)-1) {
-            rc = fail(err, errlen, PICTOR_E_NOT_FOUND,
+            rc = pictor_fail(err, errlen, PICTOR_E_NOT_FOUND,
                       "%s: tensor '%s' is mapped to %s, which does not hold it", w->path,
                       name2, pictor_st_path(w->shards[s]));
             goto out;
         }
     }
     if (w->n_shards == 0)
-        rc = fail(err, errlen, PICTOR_E_FORMAT, "%s: \"weight_map\" is empty", w->path);
+        rc = pictor_fail(err, errlen, PICTOR_E_FORMAT, "%s: \"weight_map\" is empty", w->path);
 out:
     json_object_put(root);
     free(dir);
@@ -230,7 +217,7 @@ static int pick_in_dir(const char *dir, bool prefer_fp16, char **out, char *err,
         for (size_t i = 0; i < sizeof plain / sizeof plain[0]; i++) {
             char *p = join(dir, order[v][i]);
             if (!p)
-                return fail(err, errlen, PICTOR_E_NOMEM, "%s: out of memory", dir);
+                return pictor_fail(err, errlen, PICTOR_E_NOMEM, "%s: out of memory", dir);
             if (exists(p)) {
                 *out = p;
                 return PICTOR_OK;
@@ -238,7 +225,7 @@ static int pick_in_dir(const char *dir, bool prefer_fp16, char **out, char *err,
             free(p);
         }
     }
-    return fail(err, errlen, PICTOR_E_NOT_FOUND,
+    return pictor_fail(err, errlen, PICTOR_E_NOT_FOUND,
                 "%s: no weights found (looked for diffusion_pytorch_model[.fp16].safetensors, "
                 "model[.fp16].safetensors and their .safetensors.index[.fp16].json)",
                 dir);
@@ -251,9 +238,9 @@ int pictor_weights_open(const char *path, bool prefer_fp16_variant,
     struct stat sb;
     struct pictor_weights *w = calloc(1, sizeof *w);
     if (!w)
-        return fail(err, errlen, PICTOR_E_NOMEM, "%s: out of memory", path);
+        return pictor_fail(err, errlen, PICTOR_E_NOMEM, "%s: out of memory", path);
     if (stat(path, &sb) != 0) {
-        rc = fail(err, errlen, errno == ENOENT ? PICTOR_E_NOT_FOUND : PICTOR_E_IO,
+        rc = pictor_fail(err, errlen, errno == ENOENT ? PICTOR_E_NOT_FOUND : PICTOR_E_IO,
                   "%s: %s", path, strerror(errno));
         goto out_close;
     }
@@ -262,7 +249,7 @@ int pictor_weights_open(const char *path, bool prefer_fp16_variant,
         if (rc != PICTOR_OK)
             goto out_close;
     } else if (!(w->path = strdup(path))) {
-        rc = fail(err, errlen, PICTOR_E_NOMEM, "%s: out of memory", path);
+        rc = pictor_fail(err, errlen, PICTOR_E_NOMEM, "%s: out of memory", path);
         goto out_close;
     }
     if (has_suffix(w->path, ".json")) {

@@ -4,6 +4,7 @@
  * first get under the source's mutex and kept until close.
  */
 #include "pictor/weights_random.h"
+#include "pictor/errmsg.h"
 
 #include <errno.h>
 #include <math.h>
@@ -38,20 +39,6 @@ struct pictor_wrandom {
     uint64_t total_bytes, total_params;
     pthread_mutex_t lock;
 };
-
-static int fail(char *err, size_t errlen, int status, const char *fmt, ...)
-    __attribute__((format(printf, 4, 5)));
-
-static int fail(char *err, size_t errlen, int status, const char *fmt, ...)
-{
-    if (err && errlen) {
-        va_list ap;
-        va_start(ap, fmt);
-        vsnprintf(err, errlen, fmt, ap);
-        va_end(ap);
-    }
-    return status;
-}
 
 /* ---- the generator --------------------------------------------------------- */
 
@@ -263,27 +250,27 @@ static int parse_line(struct pictor_wrandom *w, char *line, int lineno, int ncol
     const char *why = NULL;
     int n = split_tabs(line, f, 4);
     if (n != ncols)
-        return fail(err, errlen, PICTOR_E_FORMAT, "%s:%d: %s%d tab-separated fields, the header "
+        return pictor_fail(err, errlen, PICTOR_E_FORMAT, "%s:%d: %s%d tab-separated fields, the header "
                     "has %d", w->path, lineno, n > 4 ? "more than " : "", n > 4 ? 4 : n, ncols);
     if (!*f[0])
-        return fail(err, errlen, PICTOR_E_FORMAT, "%s:%d: empty tensor name", w->path, lineno);
+        return pictor_fail(err, errlen, PICTOR_E_FORMAT, "%s:%d: empty tensor name", w->path, lineno);
     struct wr_entry *e = &w->e[w->n];
     memset(e, 0, sizeof *e);
     e->line = lineno;
     e->info.dtype = PICTOR_BF16;
     if (parse_shape(f[1], &e->info, &why))
-        return fail(err, errlen, PICTOR_E_FORMAT, "%s:%d: tensor '%s': %s (\"%s\")", w->path,
+        return pictor_fail(err, errlen, PICTOR_E_FORMAT, "%s:%d: tensor '%s': %s (\"%s\")", w->path,
                     lineno, f[0], why, f[1]);
     if (ncols >= 3 && (e->info.dtype = pictor_wrandom_parse_dtype(f[2])) < 0)
-        return fail(err, errlen, PICTOR_E_UNSUPPORTED,
+        return pictor_fail(err, errlen, PICTOR_E_UNSUPPORTED,
                     "%s:%d: tensor '%s': dtype \"%s\" (f32, f16, bf16 or f8_e4m3)", w->path,
                     lineno, f[0], f[2]);
     const char *init = ncols >= 4 ? f[3] : "auto";
     if (parse_init(init, f[0], &e->info, &why))
-        return fail(err, errlen, PICTOR_E_FORMAT, "%s:%d: tensor '%s': %s (\"%s\")", w->path,
+        return pictor_fail(err, errlen, PICTOR_E_FORMAT, "%s:%d: tensor '%s': %s (\"%s\")", w->path,
                     lineno, f[0], why, init);
     if (!(e->name = strdup(f[0])))
-        return fail(err, errlen, PICTOR_E_NOMEM, "%s: out of memory", w->path);
+        return pictor_fail(err, errlen, PICTOR_E_NOMEM, "%s: out of memory", w->path);
     e->info.name = e->name;
     e->info.nbytes = e->info.numel * pictor_dtype_size(e->info.dtype);
     w->total_bytes += e->info.nbytes;
@@ -315,7 +302,7 @@ static int parse_file(struct pictor_wrandom *w, FILE *fp, char *err, size_t errl
         lineno++;
         size_t len = strlen(line);
         if (len == sizeof line - 1 && line[len - 1] != '\n' && !feof(fp))
-            return fail(err, errlen, PICTOR_E_FORMAT, "%s:%d: line longer than %d bytes",
+            return pictor_fail(err, errlen, PICTOR_E_FORMAT, "%s:%d: line longer than %d bytes",
                         w->path, lineno, WR_MAX_LINE - 2);
         while (len && (line[len - 1] == '\n' || line[len - 1] == '\r'))
             line[--len] = '\0';
@@ -323,7 +310,7 @@ static int parse_file(struct pictor_wrandom *w, FILE *fp, char *err, size_t errl
             continue;
         if (!ncols) {
             if ((ncols = parse_header(line)) < 0)
-                return fail(err, errlen, PICTOR_E_FORMAT,
+                return pictor_fail(err, errlen, PICTOR_E_FORMAT,
                             "%s:%d: the header must be name<TAB>shape[<TAB>dtype[<TAB>init]]",
                             w->path, lineno);
             continue;
@@ -332,7 +319,7 @@ static int parse_file(struct pictor_wrandom *w, FILE *fp, char *err, size_t errl
             size_t ncap = cap ? 2 * cap : 256;
             struct wr_entry *g = realloc(w->e, ncap * sizeof *g);
             if (!g)
-                return fail(err, errlen, PICTOR_E_NOMEM, "%s: out of memory", w->path);
+                return pictor_fail(err, errlen, PICTOR_E_NOMEM, "%s: out of memory", w->path);
             w->e = g;
             cap = ncap;
         }
@@ -340,17 +327,17 @@ static int parse_file(struct pictor_wrandom *w, FILE *fp, char *err, size_t errl
             return rc;
     }
     if (ferror(fp))
-        return fail(err, errlen, PICTOR_E_IO, "%s: read error", w->path);
+        return pictor_fail(err, errlen, PICTOR_E_IO, "%s: read error", w->path);
     if (!ncols)
-        return fail(err, errlen, PICTOR_E_FORMAT, "%s: no header line (name<TAB>shape...)",
+        return pictor_fail(err, errlen, PICTOR_E_FORMAT, "%s: no header line (name<TAB>shape...)",
                     w->path);
     if (!w->n)
-        return fail(err, errlen, PICTOR_E_FORMAT, "%s: no tensors listed", w->path);
+        return pictor_fail(err, errlen, PICTOR_E_FORMAT, "%s: no tensors listed", w->path);
     qsort(w->e, w->n, sizeof *w->e, entry_cmp);
     for (size_t i = 1; i < w->n; i++)
         if (!strcmp(w->e[i - 1].name, w->e[i].name)) {
             int a = w->e[i - 1].line, b = w->e[i].line;
-            return fail(err, errlen, PICTOR_E_FORMAT, "%s:%d: tensor '%s' is also on line %d",
+            return pictor_fail(err, errlen, PICTOR_E_FORMAT, "%s:%d: tensor '%s' is also on line %d",
                         w->path, a > b ? a : b, w->e[i].name, a > b ? b : a);
         }
     return PICTOR_OK;
@@ -381,17 +368,17 @@ int pictor_wrandom_open(const char *path, struct pictor_wrandom **out, char *err
     FILE *fp = NULL;
     int rc;
     if (!w)
-        return fail(err, errlen, PICTOR_E_NOMEM, "%s: out of memory", path);
+        return pictor_fail(err, errlen, PICTOR_E_NOMEM, "%s: out of memory", path);
     pthread_mutex_init(&w->lock, NULL);
     int len = is_dir(path) ? asprintf(&w->path, "%s/%s", path, PICTOR_WRANDOM_FILE)
                            : asprintf(&w->path, "%s", path);
     if (len < 0) {
         w->path = NULL;
-        rc = fail(err, errlen, PICTOR_E_NOMEM, "%s: out of memory", path);
+        rc = pictor_fail(err, errlen, PICTOR_E_NOMEM, "%s: out of memory", path);
         goto out_close;
     }
     if (!(fp = fopen(w->path, "r"))) {
-        rc = fail(err, errlen, errno == ENOENT ? PICTOR_E_NOT_FOUND : PICTOR_E_IO, "%s: %s",
+        rc = pictor_fail(err, errlen, errno == ENOENT ? PICTOR_E_NOT_FOUND : PICTOR_E_IO, "%s: %s",
                   w->path, strerror(errno));
         goto out_close;
     }

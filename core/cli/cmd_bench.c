@@ -73,17 +73,6 @@ static double now_s(void)
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
 }
 
-static int parse_long(const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || *end || end == s || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 static int parse_args(int argc, char **argv, struct bench_args *a)
 {
     memset(a, 0, sizeof *a);
@@ -113,21 +102,17 @@ static int parse_args(int argc, char **argv, struct bench_args *a)
         else if (!strcmp(k, "--data-dir")) a->data_dir = v;
         else if (!strcmp(k, "--prompt")) a->prompt = v;
         else if (!strcmp(k, "--size")) {
-            if (sscanf(v, "%dx%d", &a->width, &a->height) != 2 || a->width < BENCH_MIN_SIDE ||
-                a->height < BENCH_MIN_SIDE || a->width > BENCH_MAX_SIDE ||
-                a->height > BENCH_MAX_SIDE) {
-                fprintf(stderr, "pictor bench: --size %s: WxH with each side %d..%d\n", v,
-                        BENCH_MIN_SIDE, BENCH_MAX_SIDE);
+            if (pictor_cli_parse_size("bench", v, BENCH_MIN_SIDE, BENCH_MAX_SIDE, &a->width,
+                                      &a->height))
                 return -1;
-            }
         } else if (!strcmp(k, "--steps")) {
-            if (parse_long(v, 1, BENCH_MAX_STEPS, &n)) {
+            if (pictor_cli_parse_long(v, 1, BENCH_MAX_STEPS, &n)) {
                 fprintf(stderr, "pictor bench: --steps %s: 1..%d\n", v, BENCH_MAX_STEPS);
                 return -1;
             }
             a->steps = (int)n;
         } else if (!strcmp(k, "--runs")) {
-            if (parse_long(v, 1, BENCH_MAX_RUNS, &n)) {
+            if (pictor_cli_parse_long(v, 1, BENCH_MAX_RUNS, &n)) {
                 fprintf(stderr, "pictor bench: --runs %s: 1..%d\n", v, BENCH_MAX_RUNS);
                 return -1;
             }

@@ -36,17 +36,6 @@ static void gen_usage(FILE *f)
           f);
 }
 
-static int parse_int(const char *s, long lo, long hi, long *out)
-{
-    char *end;
-    errno = 0;
-    long v = strtol(s, &end, 10);
-    if (errno || *end || end == s || v < lo || v > hi)
-        return -1;
-    *out = v;
-    return 0;
-}
-
 static int parse_args(int argc, char **argv, struct gen_args *a)
 {
     memset(a, 0, sizeof *a);
@@ -67,20 +56,17 @@ static int parse_args(int argc, char **argv, struct gen_args *a)
         else if (!strcmp(k, "-o") || !strcmp(k, "--output")) a->out = v;
         else if (!strcmp(k, "--device")) a->device = v;
         else if (!strcmp(k, "--size")) {
-            if (sscanf(v, "%dx%d", &a->width, &a->height) != 2 || a->width < GEN_MIN_SIDE ||
-                a->height < GEN_MIN_SIDE || a->width > GEN_MAX_SIDE || a->height > GEN_MAX_SIDE) {
-                fprintf(stderr, "pictor generate: --size %s: WxH with each side %d..%d\n", v,
-                        GEN_MIN_SIDE, GEN_MAX_SIDE);
+            if (pictor_cli_parse_size("generate", v, GEN_MIN_SIDE, GEN_MAX_SIDE, &a->width,
+                                      &a->height))
                 return -1;
-            }
         } else if (!strcmp(k, "--steps")) {
-            if (parse_int(v, 1, GEN_MAX_STEPS, &n)) {
+            if (pictor_cli_parse_long(v, 1, GEN_MAX_STEPS, &n)) {
                 fprintf(stderr, "pictor generate: --steps %s: 1..%d\n", v, GEN_MAX_STEPS);
                 return -1;
             }
             a->steps = (int)n;
         } else if (!strcmp(k, "--seed")) {
-            if (parse_int(v, 0, 2147483647L, &n)) {
+            if (pictor_cli_parse_long(v, 0, 2147483647L, &n)) {
                 fprintf(stderr, "pictor generate: --seed %s: 0..2147483647\n", v);
                 return -1;
             }

@@ -68,6 +68,14 @@ set -- "$T"/f5-*.png
 [ $# = 2 ] && cmp -s "$1" "$2" || fail "flux: same seed gave different PNGs"
 cmp -s "$1" "$T"/f6-*.png && fail "flux: another seed gave the same PNG"
 
+# --size is WxH, digits only, each side 64..2048: anything else exits 2
+for bad in " 64x64" "+64x64" "64x64x" "64X64" "32x64" "64x4096" "x64" "64x"; do
+    PICTOR_PLUGIN_DIR="$B/lib/pictor/plugins" "$P" generate --model "$FLUX" --prompt x \
+        --size "$bad" -o "$T/bad.png" > /dev/null 2> "$T/err"
+    rc=$?
+    [ $rc = 2 ] && grep -q -- "--size" "$T/err" || fail "--size '$bad': rc $rc: $(cat "$T/err")"
+done
+
 # inspect names the family and variant
 "$P" inspect "$T/model" > "$T/inspect" 2>&1 || true
 grep -q "testfam-v60" "$T/inspect" || fail "inspect: $(cat "$T/inspect")"

@@ -12,22 +12,7 @@ T=$(mktemp -d)
 PID=
 cleanup() { [ -n "$PID" ] && kill -9 "$PID" 2>/dev/null; rm -rf "$T"; }
 trap cleanup EXIT
-fail() { echo "FAIL: $*"; [ -f "$T/log" ] && tail -n 20 "$T/log"; exit 1; }
-free_port() { python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])'; }
-
-start() { # args... ; sets PID, URL
-    PORT=$(free_port)
-    URL="http://127.0.0.1:$PORT"
-    "$D" "$@" --listen "127.0.0.1:$PORT" > "$T/log" 2>&1 &
-    PID=$!
-    for _ in $(seq 1 100); do
-        [ "$(curl -s -o /dev/null -w '%{http_code}' "$URL/readyz")" = 200 ] && return 0
-        kill -0 "$PID" 2>/dev/null || fail "pictord exited: $(cat "$T/log")"
-        sleep 0.1
-    done
-    fail "pictord not ready after 10 s"
-}
-stop() { kill -TERM "$PID"; wait "$PID"; local rc=$?; PID=; return $rc; }
+. tests/harness/pictord.sh # fail, free_port, start, stop
 
 # post BODY [curl args...] -> status in $CODE, body in $T/body, headers in $T/hdr
 post() {

@@ -293,23 +293,19 @@ test: check-deps
 
 # make run: start pictord on 127.0.0.1:8080 with etc/pictor/pictord.ini, whose
 # modes serve the embedded demo model (models/demo, docs/demo.md), and print a
-# curl line to try. On CPU: the CUDA backend has not run the FLUX pipeline end
-# to end yet, so a GPU is only mentioned (RUN_DEVICE=cuda tries it anyway, with
-# pictord --model models/demo --device cuda).
-RUN_DEVICE ?= cpu
+# curl line to try. RUN_DEVICE=auto (default): the first GPU when the build has
+# the CUDA backend and nvidia-smi lists a GPU (precision auto: bf16), else the
+# CPU (fp32); RUN_DEVICE=cpu or cuda[:N] forces one.
+RUN_DEVICE ?= auto
 RUN_LISTEN := 127.0.0.1:8080
 RUN_PROMPT := a red circle on a blue background
+RUN_DEV = $(if $(filter auto,$(RUN_DEVICE)),$(if $(filter 1,$(HAVE_NVCC)),$(shell \
+    nvidia-smi -L 2>/dev/null | grep -q '^GPU ' && echo cuda || echo cpu),cpu),$(RUN_DEVICE))
 run: check-deps $(PICTORD_BIN) $(PLUGINS)
-	@echo "pictord: http://$(RUN_LISTEN), demo model models/demo on $(RUN_DEVICE) (Ctrl-C stops it)."
-	@if [ "$(RUN_DEVICE)" = cpu ] && nvidia-smi -L >/dev/null 2>&1; then \
-	    echo "A GPU is present, but the CUDA backend cannot run FLUX end to end yet: running on CPU."; \
-	    echo "(make run RUN_DEVICE=cuda tries the GPU.)"; fi
-	@echo "Try, in another terminal (writes demo.png, 256x256, about a second on 2 cores):"
+	@echo "pictord: http://$(RUN_LISTEN), demo model models/demo on $(RUN_DEV) (Ctrl-C stops it)."
+	@echo "Try, in another terminal (writes demo.png, 256x256, about a second on 2 CPU cores):"
 	@echo "  curl -s $(RUN_LISTEN)/v1/images/generations -d '{\"prompt\":\"$(RUN_PROMPT)\",\"size\":\"256x256\",\"seed\":1}' | python3 -c 'import base64,json,sys; sys.stdout.buffer.write(base64.b64decode(json.load(sys.stdin)[\"data\"][0][\"b64_json\"]))' > demo.png"
-	$(Q)if [ "$(RUN_DEVICE)" = cpu ]; then \
-	    exec $(PICTORD_BIN) --config etc/pictor/pictord.ini --listen $(RUN_LISTEN); \
-	else \
-	    exec $(PICTORD_BIN) --model models/demo --device $(RUN_DEVICE) --listen $(RUN_LISTEN); fi
+	$(Q)exec $(PICTORD_BIN) --config etc/pictor/pictord.ini --listen $(RUN_LISTEN) --device $(RUN_DEV)
 
 install: $(PICTOR_BIN) $(PICTORD_BIN) $(PLUGINS)
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib/pictor/plugins \

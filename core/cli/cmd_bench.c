@@ -54,6 +54,7 @@ struct bench_args {
     bool random_weights;
     int width, height, steps, runs, precision, weights_dtype; /* -1: as listed */
     bool auto_precision;
+    bool keep_random; /* leave the random-weights folder for pictord --model */
 };
 
 static void bench_usage(FILE *f)
@@ -61,8 +62,11 @@ static void bench_usage(FILE *f)
     fputs("usage: pictor bench --model ID|DIR [--random-weights] [--size WxH] [--steps N]\n"
           "         [--precision fp32|bf16|fp16|fp8|auto] [--device cpu|cuda[:N]] [--runs K]\n"
           "         [--prompt TEXT] [--weights-dtype f32|bf16|f16] [--data-dir DIR]\n"
+          "         [--keep-random]\n"
           "  IDs with --random-weights: flux-schnell, flux-dev (also\n"
-          "  black-forest-labs/FLUX.1-schnell, -dev); prints one JSON object\n",
+          "  black-forest-labs/FLUX.1-schnell, -dev); --keep-random leaves the random\n"
+          "  model folder (named on stderr) for pictord --model\n"
+          "  Prints one JSON object.\n",
           f);
 }
 
@@ -86,6 +90,10 @@ static int parse_args(int argc, char **argv, struct bench_args *a)
         long n;
         if (!strcmp(k, "--random-weights")) {
             a->random_weights = true;
+            continue;
+        }
+        if (!strcmp(k, "--keep-random")) {
+            a->keep_random = true;
             continue;
         }
         if (!strcmp(k, "-h") || !strcmp(k, "--help")) {
@@ -139,6 +147,10 @@ static int parse_args(int argc, char **argv, struct bench_args *a)
         bench_usage(stderr);
         return -1;
     }
+    if (a->keep_random && !a->random_weights) {
+        fprintf(stderr, "pictor bench: --keep-random applies to --random-weights only\n");
+        return -1;
+    }
     if (a->weights_dtype >= 0 && !a->random_weights) {
         fprintf(stderr, "pictor bench: --weights-dtype applies to --random-weights only\n");
         return -1;
@@ -161,14 +173,8 @@ static int cuda_ordinal(const char *device)
 static pictor_backend *open_backend(const struct bench_args *a)
 {
     char err[512];
-    if (!strcmp(a->device, "cpu")) {
-        if (a->precision != PICTOR_PRECISION_FP32) {
-            fprintf(stderr, "pictor bench: the CPU computes in fp32 only (--precision fp32 or "
-                            "auto)\n");
-            return NULL;
-        }
+    if (!strcmp(a->device, "cpu"))
         return pictor_backend_cpu_create(0);
-    }
     if (is_cuda(a->device)) {
         pictor_backend *be = pictor_backend_cuda_create(cuda_ordinal(a->device), err, sizeof err);
         if (!be)
@@ -517,7 +523,10 @@ out:
     pictor_plugins_unload(set);
     pictor_model_dir_close(md);
     if (tmp_dir) {
-        pictor_random_model_remove(tmp_dir);
+        if (a.keep_random)
+            fprintf(stderr, "pictor bench: random-weights model kept in %s\n", tmp_dir);
+        else
+            pictor_random_model_remove(tmp_dir);
         free(tmp_dir);
     }
     return code;

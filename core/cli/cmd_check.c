@@ -58,10 +58,6 @@ int pictor_cmd_check(int argc, char **argv)
     }
     pictor_backend *be = NULL;
     if (strcmp(device, "cpu") == 0) {
-        if (precision != PICTOR_PRECISION_FP32) {
-            fprintf(stderr, "pictor check: the CPU backend computes in fp32 only\n");
-            return 2;
-        }
         be = pictor_backend_cpu_create(0);
     } else if (strncmp(device, "cuda", 4) == 0 && (device[4] == '\0' || device[4] == ':')) {
         char err[512];

@@ -32,7 +32,8 @@ static void gen_usage(FILE *f)
 {
     fputs("usage: pictor generate --model DIR|FILE|ORG/NAME --prompt TEXT -o OUT.png\n"
           "         [--size WxH] [--steps N] [--guidance G] [--scheduler NAME] [--seed N]\n"
-          "         [--negative-prompt TEXT] [--precision fp32|bf16|fp16|fp8] [--device cpu|cuda[:N]]\n",
+          "         [--negative-prompt TEXT] [--precision auto|fp32|bf16|fp16|fp8]\n"
+          "         [--device cpu|cuda[:N]]   (auto: fp32 on the CPU, bf16 on a GPU)\n",
           f);
 }
 
@@ -40,7 +41,7 @@ static int parse_args(int argc, char **argv, struct gen_args *a)
 {
     memset(a, 0, sizeof *a);
     a->device = "cpu";
-    a->precision = PICTOR_PRECISION_FP32;
+    a->precision = -1; /* auto, resolved once the device is known */
     for (int i = 1; i < argc; i++) {
         const char *k = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
         long n;
@@ -81,9 +82,10 @@ static int parse_args(int argc, char **argv, struct gen_args *a)
             }
             a->has_guidance = true;
         } else if (!strcmp(k, "--precision")) {
-            a->precision = pictor_precision_parse(v);
-            if (a->precision < 0) {
-                fprintf(stderr, "pictor generate: --precision %s: fp32, bf16, fp16 or fp8\n", v);
+            a->precision = strcmp(v, "auto") ? pictor_precision_parse(v) : -1;
+            if (a->precision < 0 && strcmp(v, "auto")) {
+                fprintf(stderr, "pictor generate: --precision %s: auto, fp32, bf16, fp16 or "
+                        "fp8\n", v);
                 return -1;
             }
         } else {
@@ -98,14 +100,10 @@ static int parse_args(int argc, char **argv, struct gen_args *a)
     return 0;
 }
 
-static pictor_backend *open_backend(const char *device, int precision)
+static pictor_backend *open_backend(const char *device)
 {
     char err[512];
     if (!strcmp(device, "cpu")) {
-        if (precision != PICTOR_PRECISION_FP32) {
-            fprintf(stderr, "pictor generate: the CPU computes in fp32 only\n");
-            return NULL;
-        }
         return pictor_backend_cpu_create(0);
     }
     if (!strncmp(device, "cuda", 4) && (device[4] == '\0' || device[4] == ':')) {
@@ -173,7 +171,9 @@ int pictor_cmd_generate(int argc, char **argv)
     }
     if (pr.licence[0])
         fprintf(stderr, "pictor: %s: %s\n", pr.variant, pr.licence);
-    if (!(be = open_backend(a.device, a.precision)))
+    if (a.precision < 0) /* auto: the precision policy of jobs.c */
+        a.precision = strcmp(a.device, "cpu") ? PICTOR_PRECISION_BF16 : PICTOR_PRECISION_FP32;
+    if (!(be = open_backend(a.device)))
         goto out;
     struct pictor_open_params op = {.struct_size = sizeof op, .model_dir = md->root,
                                     .backend = be, .precision = a.precision};
@@ -228,9 +228,10 @@ int pictor_cmd_generate(int argc, char **argv)
         goto out;
     }
     printf("{\"output\":\"%s\",\"seed\":%" PRIu64 ",\"width\":%d,\"height\":%d,\"steps\":%d,"
-           "\"scheduler\":\"%s\",\"encode_ms\":%.1f,\"denoise_ms\":%.1f,\"decode_ms\":%.1f}\n",
-           a.out, seed, w, h, steps, sch->entry.name, tm.encode_ms, tm.denoise_ms,
-           tm.decode_ms);
+           "\"scheduler\":\"%s\",\"device\":\"%s\",\"precision\":\"%s\",\"encode_ms\":%.1f,"
+           "\"denoise_ms\":%.1f,\"decode_ms\":%.1f}\n",
+           a.out, seed, w, h, steps, sch->entry.name, a.device, pictor_precision_name(a.precision),
+           tm.encode_ms, tm.denoise_ms, tm.decode_ms);
     code = 0;
 out:
     free(rgb);

@@ -293,8 +293,9 @@ static void generations(struct mg_connection *conn, struct pictord *s, const cha
     }
     if (res->status != PICTOR_OK) {
         fprintf(stderr, "pictord: %s: generation failed: %s\n", reqid, res->error);
-        pictord_error_set(&e, 500, "server_error", NULL, NULL, "generation failed: %s",
-                          res->error);
+        pictord_error_set(&e, 500, "server_error", NULL,
+                          res->status == PICTOR_E_NOMEM ? "out_of_memory" : NULL,
+                          "generation failed: %s", res->error);
         goto fail;
     }
     if (pictord_response_build(s, &req, res, &out, &out_len, &e))

@@ -131,8 +131,9 @@ void pictord_stream(struct mg_connection *conn, struct pictord *s, const char *r
             send_error(&c, &e);
         } else {
             fprintf(stderr, "pictord: %s: generation failed: %s\n", reqid, res->error);
-            pictord_error_set(&e, 500, "server_error", NULL, NULL, "generation failed: %s",
-                              res->error);
+            pictord_error_set(&e, 500, "server_error", NULL,
+                              res->status == PICTOR_E_NOMEM ? "out_of_memory" : NULL,
+                              "generation failed: %s", res->error);
             send_error(&c, &e);
         }
         if (c.chunked)

@@ -14,6 +14,7 @@
 
 #include "cuda_internal.h"
 #include "cuda_libs.h"
+#include "mem_limit.h"
 
 /* Minimum compute capability (ARCHITECTURE.md precision policy: Ampere). */
 #define CUDA_MIN_MAJOR 8
@@ -50,6 +51,8 @@ static int cuda_alloc(void *vctx, size_t bytes, void **out)
 {
     struct cuda_ctx *c = vctx;
     *out = NULL;
+    if (cuda_mem_admit(c->device, bytes, NULL, 0) != PICTOR_OK)
+        return PICTOR_E_NOMEM;
     cudaError_t e = cudaMallocAsync(out, bytes ? bytes : 1, c->stream);
     return e == cudaSuccess ? PICTOR_OK : (e == cudaErrorMemoryAllocation ? PICTOR_E_NOMEM
                                                                           : PICTOR_E_DEVICE);
@@ -151,7 +154,24 @@ pictor_backend *pictor_backend_cuda_create(int device, char *err, size_t errlen)
     struct cudaDeviceProp prop;
     struct cuda_ctx *c = NULL;
     pictor_backend *be = NULL;
-    if (CUDA_CHECK(cudaGetDeviceCount(&count), err, errlen))
+    cudaError_t e = cudaGetDeviceCount(&count);
+    if (e == cudaErrorInsufficientDriver) {
+        int drv = 0;
+        cudaDriverGetVersion(&drv);
+        if (drv == 0)
+            snprintf(err, errlen, "no NVIDIA driver found: install it, or run with --device cpu");
+        else
+            snprintf(err, errlen, "the NVIDIA driver is too old for this build (it supports CUDA "
+                     "%d.%d; pictor was built with CUDA %d.%d): update the driver",
+                     drv / 1000, drv % 1000 / 10, CUDART_VERSION / 1000,
+                     CUDART_VERSION % 1000 / 10);
+        return NULL;
+    }
+    if (e == cudaErrorNoDevice) {
+        snprintf(err, errlen, "no CUDA GPU found (run with --device cpu)");
+        return NULL;
+    }
+    if (CUDA_CHECK(e, err, errlen))
         return NULL;
     if (device < 0 || device >= count) {
         snprintf(err, errlen, "CUDA device %d does not exist (%d present)", device, count);

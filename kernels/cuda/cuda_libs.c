@@ -5,6 +5,7 @@
  */
 #ifdef PICTOR_HAVE_CUDA
 #include "cuda_libs.h"
+#include "mem_limit.h"
 
 #include <dlfcn.h>
 #include <stdint.h>
@@ -70,6 +71,9 @@ int cuda_scratch_alloc(struct cuda_ctx *ctx, size_t bytes, const char *what, voi
     cudaError_t e;
 
     *out = NULL;
+    int rc = cuda_mem_admit(ctx->device, bytes, err, errlen);
+    if (rc)
+        return rc;
     e = cudaMallocAsync(out, bytes ? bytes : 1, ctx->stream);
     if (e == cudaSuccess)
         return PICTOR_OK;

@@ -86,9 +86,9 @@ int pictor_backend_alloc(pictor_backend *be, size_t bytes, void **out)
     *out = NULL;
     rc = be->iface->alloc(be->ctx, bytes, out);
     if (rc)
-        return pictor_backend_fail(be, rc,
-                                   "alloc: %zu bytes failed on backend %s",
-                                   bytes, pictor_backend_name(be));
+        return pictor_backend_fail(be, rc, "alloc: %zu bytes failed on backend %s%s", bytes,
+                                   pictor_backend_name(be),
+                                   rc == PICTOR_E_NOMEM ? ": out of memory" : "");
     return PICTOR_OK;
 }
 

@@ -83,6 +83,7 @@ int pictor_clip_text_open(const struct pictor_clip_text_config *cfg,
     e->be = be;
     struct pictor_params *p = &e->params;
     pictor_params_init(p, be, src, err, errlen);
+    pictor_params_set_dtype(p, cfg->compute_dtype);
 
     const int D = cfg->hidden, I = cfg->intermediate;
     /* released checkpoints: "text_model." prefix; transformers 5 saves a
@@ -161,7 +162,7 @@ struct clip_run {
     pictor_backend *be;
     char *err;
     size_t errlen;
-    pictor_tensor h, a, q, k, v, o; /* [B, L, D] f32 */
+    pictor_tensor h, a, q, k, v, o; /* [B, L, D]: h f32, the rest the compute dtype */
     pictor_tensor m;                /* [B, L, I] f32 */
 };
 
@@ -324,10 +325,12 @@ int pictor_clip_text_forward(struct pictor_clip_text *e, const pictor_tensor *id
     if ((rc = check_outputs(e, B, L, out, &n_run, &hidden_at, err, errlen)))
         return rc;
     const int64_t D = e->cfg.hidden, I = e->cfg.intermediate;
-    if ((rc = txt_alloc(be, &r.h, B, L, D)) || (rc = txt_alloc(be, &r.a, B, L, D)) ||
-        (rc = txt_alloc(be, &r.q, B, L, D)) || (rc = txt_alloc(be, &r.k, B, L, D)) ||
-        (rc = txt_alloc(be, &r.v, B, L, D)) || (rc = txt_alloc(be, &r.o, B, L, D)) ||
-        (rc = txt_alloc(be, &r.m, B, L, I))) {
+    const int act = e->cfg.compute_dtype;
+    /* the residual stream r.h is f32 whatever the compute dtype */
+    if ((rc = txt_alloc(be, PICTOR_F32, &r.h, B, L, D)) ||
+        (rc = txt_alloc(be, act, &r.a, B, L, D)) || (rc = txt_alloc(be, act, &r.q, B, L, D)) ||
+        (rc = txt_alloc(be, act, &r.k, B, L, D)) || (rc = txt_alloc(be, act, &r.v, B, L, D)) ||
+        (rc = txt_alloc(be, act, &r.o, B, L, D)) || (rc = txt_alloc(be, act, &r.m, B, L, I))) {
         rc = run_fail(&r, rc, -1, "allocating activations");
         goto out;
     }

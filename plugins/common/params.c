@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pictor/convert.h"
+#include "pictor/eval.h"
 #include "pictor/tensor_util.h"
 
 #define PARAM_NAME_MAX 256
@@ -59,12 +61,80 @@ static int params_track(struct pictor_params *p, void *ptr)
     return PICTOR_OK;
 }
 
-/* Places a CPU source tensor on the backend's device. */
+int pictor_precision_compute_dtype(int precision)
+{
+    switch (precision) {
+    case PICTOR_PRECISION_FP32:
+        return PICTOR_F32;
+    case PICTOR_PRECISION_BF16:
+        return PICTOR_BF16;
+    case PICTOR_PRECISION_FP16:
+        return PICTOR_F16;
+    default:
+        return -1;
+    }
+}
+
+void pictor_params_set_dtype(struct pictor_params *p, int dtype)
+{
+    if (dtype != PICTOR_F32 && dtype != PICTOR_BF16 && dtype != PICTOR_F16) {
+        params_fail(p, PICTOR_E_UNSUPPORTED, "compute dtype %s is not supported (f32, bf16 "
+                    "or f16)", dtype >= 0 && dtype < PICTOR_DTYPE_COUNT ? pictor_dtype_name(dtype)
+                                                                     : "(unknown)");
+        return;
+    }
+    p->dtype = dtype;
+}
+
+/* A host copy of the contiguous CPU tensor t in p->dtype (FP8 scale and
+ * row scales applied), converted in chunks through f32; NULL when out of
+ * memory. */
+static void *params_convert(const struct pictor_params *p, const pictor_tensor *t)
+{
+    enum { CHUNK = 4096 };
+    float buf[CHUNK];
+    size_t n = (size_t)pictor_tensor_numel(t), es = pictor_dtype_size(t->dtype);
+    size_t ds = pictor_dtype_size(p->dtype);
+    size_t row = t->ndim > 0 && t->shape[0] > 0 ? n / (size_t)t->shape[0] : n;
+    char *out = malloc(n ? n * ds : 1);
+    if (!out)
+        return NULL;
+    for (size_t i = 0; i < n;) {
+        size_t r = row ? i / row : 0, k = n - i;
+        if (k > CHUNK)
+            k = CHUNK;
+        if (row && k > (r + 1) * row - i) /* one row scale per chunk */
+            k = (r + 1) * row - i;
+        float scale = t->scale;
+        if (t->row_scale)
+            scale *= t->row_scale[r];
+        pictor_row_to_f32(buf, (const char *)t->data + i * es, t->dtype, k, scale);
+        pictor_row_from_f32(out + i * ds, p->dtype, buf, k, 1.0f, true);
+        i += k;
+    }
+    return out;
+}
+
+/* Places a CPU source tensor on the backend's device, converted to the
+ * compute dtype when one is set. */
 static int params_place(struct pictor_params *p, const char *name,
                         pictor_tensor *t)
 {
-    if (pictor_backend_device(p->be) == PICTOR_DEVICE_CPU)
+    bool convert = p->dtype != PICTOR_F32 && t->dtype != p->dtype;
+    if (pictor_backend_device(p->be) == PICTOR_DEVICE_CPU && !convert)
         return PICTOR_OK;
+    void *host = NULL;
+    if (convert) {
+        if (!pictor_tensor_is_contiguous(t))
+            return params_fail(p, PICTOR_E_FORMAT, "%s: tensor '%s' is not contiguous",
+                               params_where(p, name), name);
+        if (!(host = params_convert(p, t)))
+            return params_fail(p, PICTOR_E_NOMEM, "%s: tensor '%s': out of memory "
+                               "converting to %s", params_where(p, name), name,
+                               pictor_dtype_name(p->dtype));
+        pictor_tensor c = pictor_tensor_make(host, p->dtype, t->ndim, t->shape);
+        *t = c;
+    }
     size_t n = pictor_tensor_nbytes(t);
     void *dev = NULL;
     int rc = pictor_backend_alloc(p->be, n ? n : 1, &dev);
@@ -72,6 +142,7 @@ static int params_place(struct pictor_params *p, const char *name,
         pictor_backend_free(p->be, dev);
     if (rc == PICTOR_OK)
         rc = pictor_backend_upload(p->be, dev, t->data, n);
+    free(host);
     if (rc != PICTOR_OK)
         return params_fail(p, rc, "%s: tensor '%s': upload failed: %s",
                            params_where(p, name), name,

@@ -80,6 +80,7 @@ int pictor_t5_encoder_open(const struct pictor_t5_config *cfg, const struct pict
     e->be = be;
     struct pictor_params *p = &e->params;
     pictor_params_init(p, be, src, err, errlen);
+    pictor_params_set_dtype(p, cfg->compute_dtype);
 
     const int64_t D = cfg->d_model, inner = (int64_t)cfg->heads * cfg->d_kv, F = cfg->d_ff;
     int64_t es[2] = {cfg->vocab_size, D}, rs[2] = {cfg->num_buckets, cfg->heads};
@@ -139,7 +140,7 @@ struct t5_run {
     pictor_backend *be;
     char *err;
     size_t errlen;
-    pictor_tensor h, a;          /* [B, L, D] f32 */
+    pictor_tensor h, a;          /* [B, L, D]: h f32, a the compute dtype */
     pictor_tensor q, k, v, o;    /* [B, L, inner] */
     pictor_tensor f0, f1;        /* [B, L, d_ff] */
     pictor_tensor bias;          /* [1, H, L, L] */
@@ -246,6 +247,7 @@ int pictor_t5_encoder_forward(struct pictor_t5_encoder *e, const pictor_tensor *
         return PICTOR_E_INVALID;
     }
     const int64_t B = ids->shape[0], L = ids->shape[1], D = c->d_model;
+    const int act = c->compute_dtype;
     const int64_t inner = (int64_t)c->heads * c->d_kv;
     if (out->ndim != 3 || out->shape[0] != B || out->shape[1] != L || out->shape[2] != D) {
         snprintf(err, errlen, "t5 encoder: output %s does not match ids %s (d_model %lld)",
@@ -253,11 +255,15 @@ int pictor_t5_encoder_forward(struct pictor_t5_encoder *e, const pictor_tensor *
                  pictor_tensor_describe(ids, b2, sizeof b2), (long long)D);
         return PICTOR_E_INVALID;
     }
-    if ((rc = txt_alloc(be, &r.h, B, L, D)) || (rc = txt_alloc(be, &r.a, B, L, D)) ||
-        (rc = txt_alloc(be, &r.q, B, L, inner)) || (rc = txt_alloc(be, &r.k, B, L, inner)) ||
-        (rc = txt_alloc(be, &r.v, B, L, inner)) || (rc = txt_alloc(be, &r.o, B, L, inner)) ||
-        (rc = txt_alloc(be, &r.f0, B, L, c->d_ff)) ||
-        (c->gated && (rc = txt_alloc(be, &r.f1, B, L, c->d_ff)))) {
+    /* the residual stream r.h is f32 whatever the compute dtype */
+    if ((rc = txt_alloc(be, PICTOR_F32, &r.h, B, L, D)) ||
+        (rc = txt_alloc(be, act, &r.a, B, L, D)) ||
+        (rc = txt_alloc(be, act, &r.q, B, L, inner)) ||
+        (rc = txt_alloc(be, act, &r.k, B, L, inner)) ||
+        (rc = txt_alloc(be, act, &r.v, B, L, inner)) ||
+        (rc = txt_alloc(be, act, &r.o, B, L, inner)) ||
+        (rc = txt_alloc(be, act, &r.f0, B, L, c->d_ff)) ||
+        (c->gated && (rc = txt_alloc(be, act, &r.f1, B, L, c->d_ff)))) {
         rc = run_fail(&r, rc, -1, "allocating activations");
         goto out;
     }

@@ -27,12 +27,12 @@ static inline pictor_tensor txt_heads(const pictor_tensor *x, int64_t heads)
     return v;
 }
 
-/* Allocates an f32 activation [b, l, d] on the backend. */
-static inline int txt_alloc(pictor_backend *be, pictor_tensor *t, int64_t b, int64_t l,
-                            int64_t d)
+/* Allocates an activation [b, l, d] of `dtype` on the backend. */
+static inline int txt_alloc(pictor_backend *be, int dtype, pictor_tensor *t, int64_t b,
+                            int64_t l, int64_t d)
 {
     int64_t s[3] = {b, l, d};
-    return pictor_tensor_alloc(be, t, PICTOR_F32, 3, s);
+    return pictor_tensor_alloc(be, t, dtype, 3, s);
 }
 
 /* ids [B, L] (I32/I64, host memory) as a tensor the backend can read: the

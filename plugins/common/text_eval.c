@@ -11,6 +11,7 @@
 #include "pictor/t5_encoder.h"
 #include "pictor/tensor_util.h"
 #include "pictor/text_eval.h"
+#include "pictor/params.h"
 
 /* A missing tensor is in no file, so pictor_params can only say "weights":
  * name the model folder the evaluator opened. */
@@ -60,6 +61,7 @@ int pictor_eval_clip_text(const struct pictor_eval_request *req,
     if ((rc = eval_begin("clip.text", req, io, &ids, &host, err, errlen)) ||
         (rc = pictor_clip_text_config_load(req->model_dir, &cfg, err, errlen)))
         return rc;
+    cfg.compute_dtype = pictor_precision_compute_dtype(req->precision);
     if ((rc = host->weights_open(req->model_dir, false, &src, err, errlen)))
         return rc;
     if ((rc = pictor_clip_text_open(&cfg, &src, be, &enc, err, errlen))) {
@@ -113,6 +115,7 @@ int pictor_eval_t5_encoder(const struct pictor_eval_request *req,
     if ((rc = eval_begin("t5.encoder", req, io, &ids, &host, err, errlen)) ||
         (rc = pictor_t5_config_load(req->model_dir, &cfg, err, errlen)))
         return rc;
+    cfg.compute_dtype = pictor_precision_compute_dtype(req->precision);
     if ((rc = host->weights_open(req->model_dir, false, &src, err, errlen)))
         return rc;
     if ((rc = pictor_t5_encoder_open(&cfg, &src, be, &enc, err, errlen))) {

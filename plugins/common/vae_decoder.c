@@ -142,9 +142,10 @@ int pictor_vae_decoder_open(const struct pictor_vae_config *cfg,
     }
     d->cfg = *cfg;
     d->be = be;
-    d->act_dtype = PICTOR_F32;
+    d->act_dtype = cfg->compute_dtype;
     struct pictor_params *p = &d->params;
     pictor_params_init(p, be, src, err, errlen);
+    pictor_params_set_dtype(p, cfg->compute_dtype);
 
     const int nb = cfg->n_blocks, L = cfg->latent_channels;
     const int top = cfg->block_out_channels[nb - 1];
@@ -230,11 +231,25 @@ static int conv(struct vae_run *r, const pictor_tensor *x, const pictor_tensor *
                 const pictor_tensor *b, pictor_tensor *y)
 {
     int k = (int)w->shape[2], pad = k / 2;
-    int rc = act_alloc(r, y, x->shape[0], w->shape[0], x->shape[2], x->shape[3]);
+    pictor_tensor xc = {0};
+    int rc = PICTOR_OK;
+    /* 16-bit activations: an f32 input (the latents) is converted first, so
+     * the convolution runs on operands of one dtype */
+    if (r->d->act_dtype != PICTOR_F32 && x->dtype != r->d->act_dtype) {
+        if ((rc = act_alloc(r, &xc, x->shape[0], x->shape[1], x->shape[2], x->shape[3])))
+            return rc;
+        if ((rc = pictor_copy(r->be, x, &xc))) {
+            pictor_tensor_free(r->be, &xc);
+            return run_fail(r, rc, "conv2d input");
+        }
+        x = &xc;
+    }
+    rc = act_alloc(r, y, x->shape[0], w->shape[0], x->shape[2], x->shape[3]);
     if (rc == PICTOR_OK && (rc = pictor_conv2d(r->be, x, w, b, 1, 1, pad, pad, y)) != PICTOR_OK) {
         pictor_tensor_free(r->be, y);
-        return run_fail(r, rc, "conv2d");
+        rc = run_fail(r, rc, "conv2d");
     }
+    pictor_tensor_free(r->be, &xc);
     return rc;
 }
 
@@ -267,12 +282,26 @@ static int resnet(struct vae_run *r, const struct vae_resnet *rs,
         *x = sc;
         sc.data = NULL;
     }
-    if ((rc = pictor_add(r->be, &h2, x, &h2))) {
+    /* the residual sum is kept in f32 whatever the activations' dtype (as
+     * under torch.autocast): 16-bit sums lose too much over the blocks */
+    pictor_tensor sum = h2;
+    if (h2.dtype != PICTOR_F32) {
+        int64_t s4[4] = {h2.shape[0], h2.shape[1], h2.shape[2], h2.shape[3]};
+        if ((rc = pictor_tensor_alloc(r->be, &sum, PICTOR_F32, 4, s4))) {
+            rc = run_fail(r, rc, "allocating activations");
+            goto fail;
+        }
+    }
+    if ((rc = pictor_add(r->be, &h2, x, &sum))) {
+        if (sum.data != h2.data)
+            pictor_tensor_free(r->be, &sum);
         rc = run_fail(r, rc, "resnet residual");
         goto fail;
     }
+    if (sum.data != h2.data)
+        pictor_tensor_free(r->be, &h2);
     pictor_tensor_free(r->be, x);
-    *out = h2;
+    *out = sum;
     return PICTOR_OK;
 fail:
     pictor_tensor_free(r->be, &sc);
@@ -408,8 +437,17 @@ int pictor_vae_decode(struct pictor_vae_decoder *d, const pictor_tensor *latents
         rc = run_fail(&r, rc, "conv_norm_out");
         goto out;
     }
-    if ((rc = pictor_conv2d(d->be, &h, &d->coutw, &d->coutb, 1, 1, 1, 1, image)))
-        rc = run_fail(&r, rc, "conv_out");
+    if (image->dtype == d->act_dtype) {
+        if ((rc = pictor_conv2d(d->be, &h, &d->coutw, &d->coutb, 1, 1, 1, 1, image)))
+            rc = run_fail(&r, rc, "conv_out");
+    } else { /* 16-bit activations into an f32 image: convert after */
+        pictor_tensor o;
+        if ((rc = conv(&r, &h, &d->coutw, &d->coutb, &o)))
+            goto out;
+        if ((rc = pictor_copy(d->be, &o, image)))
+            rc = run_fail(&r, rc, "conv_out");
+        pictor_tensor_free(d->be, &o);
+    }
 out:
     pictor_tensor_free(d->be, &h);
     return rc;

@@ -9,6 +9,7 @@
 #include "pictor/ops.h"
 #include "pictor/tensor_util.h"
 #include "pictor/vae.h"
+#include "pictor/params.h"
 
 int pictor_eval_vae_decoder(const struct pictor_eval_request *req,
                             const struct pictor_eval_io *io, char *err, size_t errlen)
@@ -30,6 +31,7 @@ int pictor_eval_vae_decoder(const struct pictor_eval_request *req,
         snprintf(err, errlen, "vae.decoder: no host API set (pictor_common_set_host)");
         return PICTOR_E_INVALID;
     }
+    cfg.compute_dtype = pictor_precision_compute_dtype(req->precision);
     if ((rc = host->weights_open(req->model_dir, false, &src, err, errlen)))
         return rc;
     if ((rc = pictor_vae_decoder_open(&cfg, &src, be, &dec, err, errlen)))

@@ -39,9 +39,12 @@ static int scalar_embed(struct flux_run *r, const pictor_tensor *v, const pictor
     pictor_tensor v1000, sinus;
     int64_t sb[1] = {r->B}, ss[2] = {r->B, FLUX_TIME_CHANNELS};
     int rc;
-    if ((rc = flux_alloc(r, &v1000, 1, sb)) ||
+    /* in f32 whatever the activations' dtype (diffusers too computes the
+     * sinusoids in f32 and casts them for the MLP): t * 1000 in bf16 would
+     * keep 8 bits of the angle */
+    if ((rc = flux_alloc_dtype(r, &v1000, PICTOR_F32, 1, sb)) ||
         (rc = flux_check(r, pictor_mul(r->be, v, k1000, &v1000), what)) ||
-        (rc = flux_alloc(r, &sinus, 2, ss)) ||
+        (rc = flux_alloc_dtype(r, &sinus, PICTOR_F32, 2, ss)) ||
         (rc = flux_check(r, pictor_timestep_embedding(r->be, &v1000, true, 0.0f, 1.0f,
                                                       FLUX_MAX_PERIOD, &sinus), what)))
         return rc;
@@ -58,7 +61,7 @@ int flux_embed_time(struct flux_run *r, const struct pictor_flux_inputs *in)
     if ((rc = flux_alloc(r, &r->silu_temb, 2, sd)))
         return rc;
     size_t mark = flux_scratch_mark(&r->s);
-    if ((rc = flux_alloc(r, &k1000, 1, s1)) ||
+    if ((rc = flux_alloc_dtype(r, &k1000, PICTOR_F32, 1, s1)) ||
         (rc = flux_check(r, pictor_fill(r->be, &k1000, FLUX_TIME_SCALE), "constant")) ||
         (rc = flux_alloc(r, &temb, 2, sd)) || (rc = flux_alloc(r, &extra, 2, sd)))
         goto out;
@@ -108,7 +111,8 @@ int flux_embed_rope(struct flux_run *r, const struct pictor_flux_inputs *in)
     copy_ids(in->img_ids, ids + (size_t)r->T * (size_t)A, A);
     pictor_rope_tables(ids, r->N, A, cfg->axes_dims_rope, PICTOR_FLUX_ROPE_THETA, cs,
                        cs + n);
-    if ((rc = flux_alloc(r, &r->cos, 2, s)) || (rc = flux_alloc(r, &r->sin, 2, s)))
+    if ((rc = flux_alloc_dtype(r, &r->cos, PICTOR_F32, 2, s)) ||
+        (rc = flux_alloc_dtype(r, &r->sin, PICTOR_F32, 2, s)))
         goto out;
     if ((rc = flux_check(r, pictor_backend_upload(r->be, r->cos.data, cs, n * sizeof *cs),
                          "uploading rope tables")) ||

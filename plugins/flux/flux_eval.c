@@ -11,6 +11,7 @@
 #include "pictor/flux_transformer.h"
 #include "pictor/ops.h"
 #include "pictor/tensor_util.h"
+#include "pictor/params.h"
 
 enum { IN_X, IN_CTX, IN_POOLED, IN_T, IN_G, IN_IMG_IDS, IN_TXT_IDS, IN_COUNT };
 
@@ -60,6 +61,7 @@ int pictor_eval_flux_transformer(const struct pictor_eval_request *req,
     }
     if ((rc = pictor_flux_config_load(req->model_dir, &cfg, err, errlen)))
         return rc;
+    cfg.compute_dtype = pictor_precision_compute_dtype(req->precision);
     if ((rc = host->weights_open(req->model_dir, false, &src, err, errlen)))
         return rc;
     if ((rc = pictor_flux_transformer_open(&cfg, &src, be, &m, err, errlen)))

@@ -110,10 +110,18 @@ int flux_eval_pipeline(const struct pictor_eval_request *req, const struct picto
     size_t n = (size_t)(shape[0] * shape[1] * shape[2] * shape[3]);
     x = malloc(n * sizeof *x);
     v = malloc(n * sizeof *v);
+    if (lat_in.dtype != PICTOR_F32 || !pictor_tensor_is_contiguous(&lat_in)) {
+        snprintf(err, errlen, "pipeline.flux: input 'latents' must be contiguous f32");
+        rc = PICTOR_E_INVALID;
+        goto out;
+    }
+    /* lat_in is a host tensor: uploaded, not copied by a (GPU) backend op */
     if (!x || !v || (rc = pictor_tensor_alloc(be, &packed, PICTOR_F32, 3, lat_in.shape)) ||
         (rc = pictor_tensor_alloc(be, &xd, PICTOR_F32, 4, shape)) ||
         (rc = pictor_tensor_alloc(be, &vd, PICTOR_F32, 4, shape)) ||
-        (rc = pictor_copy(be, &lat_in, &packed)) || (rc = flux_unpack(be, &packed, &xd))) {
+        (rc = pictor_backend_upload(be, packed.data, lat_in.data,
+                                    pictor_tensor_nbytes(&packed))) ||
+        (rc = flux_unpack(be, &packed, &xd))) {
         snprintf(err, errlen, "pipeline.flux: %s", x && v ? pictor_backend_error(be)
                                                            : "out of memory");
         rc = rc ? rc : PICTOR_E_NOMEM;

@@ -96,17 +96,23 @@ struct flux_run {
     char *err;
     size_t errlen;
     int64_t B, T, L, N, D, H, Dh;
-    pictor_tensor h;        /* [B, N, D] text rows 0..T-1, image rows T.. */
+    pictor_tensor h;        /* [B, N, D] text rows 0..T-1, image rows T..;
+                               f32 (the residual stream) whatever act is */
     pictor_tensor silu_temb; /* [B, D] SiLU(temb), shared by every AdaLN */
     pictor_tensor cos, sin; /* [N, Dh] RoPE tables */
     pictor_tensor one;      /* [1] = 1.0, for (1 + scale) */
+    int act;                /* activation dtype: cfg compute_dtype */
 };
 
 size_t flux_scratch_mark(const struct flux_scratch *s);
 void flux_scratch_release(struct flux_scratch *s, size_t mark);
-/* Allocates a contiguous f32 tensor; a failure writes r->err. */
+/* Allocates a contiguous activation (dtype r->act); a failure writes
+ * r->err. */
 int flux_alloc(struct flux_run *r, pictor_tensor *t, int ndim,
                const int64_t *shape);
+/* As flux_alloc, of the given dtype. */
+int flux_alloc_dtype(struct flux_run *r, pictor_tensor *t, int dtype, int ndim,
+                     const int64_t *shape);
 /* rc != 0: writes "flux transformer: what: backend message"; returns rc. */
 int flux_check(struct flux_run *r, int rc, const char *what);
 
@@ -115,7 +121,9 @@ pictor_tensor flux_heads(const pictor_tensor *t3, int64_t H);
 /* Chunk i of a [B, k*D] modulation as a [B, 1, D] view (broadcasts over
  * tokens). */
 pictor_tensor flux_chunk(const pictor_tensor *mod, int i, int64_t D);
-/* y = x @ w^T + b. */
+/* y = x @ w^T + b; an x of another dtype than the weight's is first
+ * copied into an activation-dtype scratch when activations are 16-bit (so
+ * the GEMM runs on 16-bit operands, as diffusers' bf16 pipeline does). */
 int flux_linear(struct flux_run *r, const pictor_tensor *x,
                 const struct flux_linear *l, pictor_tensor *y,
                 const char *what);

@@ -10,6 +10,7 @@
 #include "flux_bfl.h"
 #include "flux_family.h"
 #include "pictor/common_host.h"
+#include "pictor/params.h"
 #include "pictor/tensor_util.h"
 
 #define FLUX_T5_LEN_SCHNELL 256 /* diffusers docs: schnell max_sequence_length <= 256 */
@@ -221,9 +222,10 @@ int flux_open(const struct pictor_open_params *p, void **out, char *err, size_t 
                  "tokenizer*/, scheduler/)", p->model_dir);
         return PICTOR_E_UNSUPPORTED;
     }
-    if (p->precision != PICTOR_PRECISION_FP32 && pictor_backend_device(p->backend) ==
-                                                     PICTOR_DEVICE_CPU) {
-        snprintf(err, errlen, "flux: the CPU backend runs fp32 only");
+    const int cd = pictor_precision_compute_dtype(p->precision);
+    if (cd < 0) {
+        snprintf(err, errlen, "flux: precision %s is not offered yet (fp32, bf16 or fp16)",
+                 p->precision == PICTOR_PRECISION_FP8 ? "fp8" : "(unknown)");
         return PICTOR_E_UNSUPPORTED;
     }
     struct flux_model *m = calloc(1, sizeof *m);
@@ -243,6 +245,8 @@ int flux_open(const struct pictor_open_params *p, void **out, char *err, size_t 
         (rc = pictor_t5_tokenizer_load(SUB("tokenizer_2"), &m->t5_tok, err, errlen)))
         goto fail;
 #undef SUB
+    m->dit_cfg.compute_dtype = m->vae_cfg.compute_dtype = cd;
+    m->clip_cfg.compute_dtype = m->t5_cfg.compute_dtype = cd;
     if ((rc = open_source(m, FLUX_SRC_TRANSFORMER, "transformer", err, errlen)) ||
         (rc = open_source(m, FLUX_SRC_CLIP, "text_encoder", err, errlen)) ||
         (rc = open_source(m, FLUX_SRC_T5, "text_encoder_2", err, errlen)) ||

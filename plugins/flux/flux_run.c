@@ -35,6 +35,12 @@ int flux_check(struct flux_run *r, int rc, const char *what)
 
 int flux_alloc(struct flux_run *r, pictor_tensor *t, int ndim, const int64_t *shape)
 {
+    return flux_alloc_dtype(r, t, r->act, ndim, shape);
+}
+
+int flux_alloc_dtype(struct flux_run *r, pictor_tensor *t, int dtype, int ndim,
+                     const int64_t *shape)
+{
     struct flux_scratch *s = &r->s;
     if (s->n == s->cap) {
         size_t cap = s->cap ? 2 * s->cap : 32;
@@ -46,7 +52,7 @@ int flux_alloc(struct flux_run *r, pictor_tensor *t, int ndim, const int64_t *sh
         s->ptrs = p;
         s->cap = cap;
     }
-    int rc = pictor_tensor_alloc(r->be, t, PICTOR_F32, ndim, shape);
+    int rc = pictor_tensor_alloc(r->be, t, dtype, ndim, shape);
     if (rc != PICTOR_OK)
         return flux_check(r, rc, "allocating activations");
     s->ptrs[s->n++] = t->data;
@@ -73,6 +79,14 @@ pictor_tensor flux_chunk(const pictor_tensor *mod, int i, int64_t D)
 int flux_linear(struct flux_run *r, const pictor_tensor *x, const struct flux_linear *l,
                 pictor_tensor *y, const char *what)
 {
+    pictor_tensor xc;
+    if (r->act != PICTOR_F32 && x->dtype != r->act && l->w.dtype == r->act) {
+        int rc;
+        if ((rc = flux_alloc(r, &xc, x->ndim, x->shape)) ||
+            (rc = flux_check(r, pictor_copy(r->be, x, &xc), what)))
+            return rc;
+        x = &xc;
+    }
     return flux_check(r, pictor_linear(r->be, x, &l->w, &l->b, y), what);
 }
 

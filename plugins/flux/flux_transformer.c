@@ -44,6 +44,7 @@ int pictor_flux_transformer_open(const struct pictor_flux_config *cfg,
     m->cfg = *cfg;
     m->be = be;
     pictor_params_init(&m->params, be, src, err, errlen);
+    pictor_params_set_dtype(&m->params, cfg->compute_dtype);
     flux_for_each_param(cfg, m, load_one, &m->params);
     if ((rc = m->params.status) != PICTOR_OK) {
         pictor_flux_transformer_close(m);
@@ -180,7 +181,8 @@ int pictor_flux_transformer_forward(struct pictor_flux_transformer *m,
     int rc = check_inputs(cfg, in, out, err, errlen);
     if (rc)
         return rc;
-    struct flux_run r = {.m = m, .be = m->be, .s = {.be = m->be}, .err = err, .errlen = errlen};
+    struct flux_run r = {.m = m, .be = m->be, .s = {.be = m->be}, .err = err, .errlen = errlen,
+                         .act = cfg->compute_dtype};
     r.B = in->hidden_states->shape[0];
     r.L = in->hidden_states->shape[1];
     r.T = in->encoder_hidden_states->shape[1];
@@ -191,7 +193,7 @@ int pictor_flux_transformer_forward(struct pictor_flux_transformer *m,
     int64_t sh[3] = {r.B, r.N, r.D}, s1[1] = {1};
     if ((rc = flux_alloc(&r, &r.one, 1, s1)) ||
         (rc = flux_check(&r, pictor_fill(r.be, &r.one, 1.0f), "constant")) ||
-        (rc = flux_alloc(&r, &r.h, 3, sh)))
+        (rc = flux_alloc_dtype(&r, &r.h, PICTOR_F32, 3, sh))) /* residual stream: f32 */
         goto out;
     pictor_tensor hx = pictor_tensor_slice(&r.h, 1, r.T, r.L);
     pictor_tensor hc = pictor_tensor_slice(&r.h, 1, 0, r.T);

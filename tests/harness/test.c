@@ -1,12 +1,22 @@
 /* tests/harness/test.c — see test.h. */
 #include "test.h"
 
+#include <stdbool.h>
 #include <stdlib.h>
+#include <string.h>
 
 struct test_state test_state_;
 
 void test_fail_(const char *file, int line, const char *fmt, ...)
 {
+    if (getenv("TEST_VERBOSE")) { /* every failed check, not just the first */
+        va_list ap;
+        va_start(ap, fmt);
+        printf("  check failed: ");
+        vprintf(fmt, ap);
+        printf(" (%s:%d)\n", file, line);
+        va_end(ap);
+    }
     if (test_state_.failures++ == 0) {
         va_list ap;
         va_start(ap, fmt);
@@ -18,8 +28,23 @@ void test_fail_(const char *file, int line, const char *fmt, ...)
     }
 }
 
+/* TEST_ONLY="a,b": run just the tests of those names. */
+static bool test_selected(const char *name)
+{
+    const char *only = getenv("TEST_ONLY");
+    size_t n = strlen(name);
+    if (!only || !*only)
+        return true;
+    for (const char *p = only; (p = strstr(p, name)) != NULL; p += n)
+        if ((p == only || p[-1] == ',') && (p[n] == ',' || p[n] == '\0'))
+            return true;
+    return false;
+}
+
 void test_run_(const char *name, void (*fn)(void))
 {
+    if (!test_selected(name))
+        return;
     test_state_.name = name;
     test_state_.checks = 0;
     test_state_.failures = 0;

@@ -48,6 +48,8 @@ int test_finish_(void);
               a_, b_, (double)(tol));                                        \
     } while (0)
 
+/* Runs one test function; TEST_ONLY="name1,name2" in the environment runs
+ * just those, TEST_VERBOSE=1 prints every failed check, not only the first. */
 #define RUN(fn) test_run_(#fn, fn)
 #define TEST_MAIN_END() return test_finish_()
 

@@ -76,6 +76,16 @@ for bad in " 64x64" "+64x64" "64x64x" "64X64" "32x64" "64x4096" "x64" "64x"; do
     [ $rc = 2 ] && grep -q -- "--size" "$T/err" || fail "--size '$bad': rc $rc: $(cat "$T/err")"
 done
 
+# --device cuda on a machine without a usable GPU: exit 1 with one clear
+# line (no driver, no GPU, or a build without CUDA), nothing written
+if ! nvidia-smi -L > /dev/null 2>&1; then
+    PICTOR_PLUGIN_DIR="$B/lib/pictor/plugins" "$P" generate --model "$FLUX" --prompt x \
+        --device cuda -o "$T/nogpu.png" > /dev/null 2> "$T/err"
+    rc=$?
+    [ $rc = 1 ] && [ ! -e "$T/nogpu.png" ] && grep -qiE "driver|gpu|cuda" "$T/err" ||
+        fail "--device cuda without a GPU: rc $rc: $(cat "$T/err")"
+fi
+
 # inspect names the family and variant
 "$P" inspect "$T/model" > "$T/inspect" 2>&1 || true
 grep -q "testfam-v60" "$T/inspect" || fail "inspect: $(cat "$T/inspect")"

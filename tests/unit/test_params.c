@@ -3,10 +3,14 @@
 #include <string.h>
 
 #include "../harness/test.h"
+#include "pictor/convert.h"
+#include "pictor/eval.h"
 #include "pictor/params.h"
 #include "pictor/tensor_util.h"
 
-static float w_data[6] = {1, 2, 3, 4, 5, 6};
+static float w_data[6] = {1, 2, 3, 4, 5, 1.00390625f}; /* 1 + 2^-8: a bf16 tie */
+static uint8_t q_data[4] = {0x38, 0x40, 0xb8, 0x48};   /* e4m3: 1, 2, -1, 4 */
+static const float q_rows[2] = {0.5f, 3.0f};
 static int64_t i_data[2] = {1, 2};
 
 static int fake_get(void *ctx, const char *name, pictor_tensor *out)
@@ -14,6 +18,12 @@ static int fake_get(void *ctx, const char *name, pictor_tensor *out)
     (void)ctx;
     if (strcmp(name, "layer.weight") == 0) {
         *out = pictor_tensor_make(w_data, PICTOR_F32, 2, (int64_t[]){2, 3});
+        return PICTOR_OK;
+    }
+    if (strcmp(name, "layer.fp8") == 0) {
+        *out = pictor_tensor_make(q_data, PICTOR_F8_E4M3, 2, (int64_t[]){2, 2});
+        out->scale = 2.0f;
+        out->row_scale = q_rows;
         return PICTOR_OK;
     }
     if (strcmp(name, "layer.ids") == 0) {
@@ -86,10 +96,65 @@ static void test_wrong_shape_and_dtype(void)
     pictor_backend_destroy(be);
 }
 
+/* A compute dtype converts every tensor once at load (FP8 scales applied),
+ * on the CPU too; an unsupported one is the set's first error. */
+static void test_compute_dtype(void)
+{
+    char err[256] = "";
+    pictor_backend *be = pictor_backend_cpu_create(1);
+    struct pictor_params p;
+    pictor_params_init(&p, be, &src, err, sizeof err);
+    pictor_params_set_dtype(&p, PICTOR_BF16);
+    pictor_tensor t, q;
+    int rc = pictor_params_get(&p, &t, 2, (int64_t[]){2, 3}, "layer.weight");
+    CHECK(rc == PICTOR_OK, "get bf16: %s", err);
+    CHECK(t.dtype == PICTOR_BF16 && t.data != w_data, "converted into a copy: dtype %s",
+          pictor_dtype_name(t.dtype));
+    float back[6];
+    if (rc == PICTOR_OK) {
+        pictor_row_to_f32(back, t.data, PICTOR_BF16, 6, 1.0f);
+        CHECK(back[0] == 1.0f && back[4] == 5.0f, "values kept: %g %g", back[0], back[4]);
+        CHECK(back[5] == 1.0f, "round to nearest even: %.9g", back[5]);
+    }
+    rc = pictor_params_get(&p, &q, 2, (int64_t[]){2, 2}, "layer.fp8");
+    CHECK(rc == PICTOR_OK && q.dtype == PICTOR_BF16 && q.row_scale == NULL, "fp8 -> bf16: %s",
+          err);
+    if (rc == PICTOR_OK) {
+        float v[4];
+        pictor_row_to_f32(v, q.data, PICTOR_BF16, 4, 1.0f);
+        /* code x scale 2 x row scale (0.5 for row 0, 3 for row 1) */
+        CHECK(v[0] == 1.0f && v[1] == 2.0f && v[2] == -6.0f && v[3] == 24.0f,
+              "fp8 scales applied: %g %g %g %g", v[0], v[1], v[2], v[3]);
+    }
+    pictor_params_release(&p);
+
+    pictor_params_init(&p, be, &src, err, sizeof err);
+    pictor_params_set_dtype(&p, PICTOR_F32);
+    rc = pictor_params_get(&p, &t, 2, (int64_t[]){2, 3}, "layer.weight");
+    CHECK(rc == PICTOR_OK && t.data == w_data, "f32: as stored, in place");
+    pictor_params_release(&p);
+
+    pictor_params_init(&p, be, &src, err, sizeof err);
+    pictor_params_set_dtype(&p, PICTOR_F8_E4M3);
+    rc = pictor_params_get(&p, &t, 2, (int64_t[]){2, 3}, "layer.weight");
+    CHECK(rc == PICTOR_E_UNSUPPORTED && strstr(err, "compute dtype"), "fp8 refused: %d %s", rc,
+          err);
+    pictor_params_release(&p);
+    pictor_backend_destroy(be);
+
+    CHECK(pictor_precision_compute_dtype(PICTOR_PRECISION_BF16) == PICTOR_BF16 &&
+              pictor_precision_compute_dtype(PICTOR_PRECISION_FP16) == PICTOR_F16 &&
+              pictor_precision_compute_dtype(PICTOR_PRECISION_FP32) == PICTOR_F32 &&
+              pictor_precision_compute_dtype(PICTOR_PRECISION_FP8) == -1 &&
+              pictor_precision_compute_dtype(99) == -1,
+          "precision -> compute dtype");
+}
+
 int main(void)
 {
     RUN(test_get_ok);
     RUN(test_missing_names_file_and_tensor);
     RUN(test_wrong_shape_and_dtype);
+    RUN(test_compute_dtype);
     TEST_MAIN_END();
 }

@@ -42,6 +42,12 @@ struct pictor_clip_text_config {
     int act;                 /* enum pictor_unary: QUICK_GELU or GELU_ERF */
     float eps;               /* layer_norm_eps: 1e-5 */
     int64_t eos_token_id;    /* config value; 2 = legacy (argmax pooling) */
+    /* Not from config.json: the dtype activations and weights are kept in
+     * (PICTOR_F32, the loader's default: weights as stored; PICTOR_BF16 or
+     * PICTOR_F16: weights converted once at load, activations in that
+     * dtype, f32 accumulation inside every op). Set by the caller from the
+     * requested precision (pictor_precision_compute_dtype). */
+    int compute_dtype;
 };
 
 /* Reads `dir/config.json`. Defaults are CLIPTextConfig's. An unknown

@@ -11,6 +11,9 @@
  * On the CPU, tensors are used in place (zero copy, e.g. straight from a
  * mmapped safetensors file); on another device they are uploaded once and
  * the copies are owned by the pictor_params until pictor_params_release.
+ * With a compute dtype set (pictor_params_set_dtype: BF16 or F16), every
+ * float tensor is converted to it once at load, on any device (FP8 scales
+ * applied), the way diffusers' model.to(torch.bfloat16) does.
  * Thread: [worker thread] (the backend's owner).
  */
 #ifndef PICTOR_PARAMS_H
@@ -29,6 +32,7 @@ struct pictor_params {
     void **allocs; /* device copies owned by this set */
     size_t n_allocs, cap_allocs;
     int64_t n_values; /* parameters loaded so far (elements) */
+    int dtype;        /* PICTOR_F32 (0): tensors as stored; else converted */
     int status;       /* first failure, PICTOR_OK otherwise */
     char *err;        /* caller's message buffer */
     size_t errlen;
@@ -37,6 +41,16 @@ struct pictor_params {
 void pictor_params_init(struct pictor_params *p, pictor_backend *be,
                         const struct pictor_wsource *src, char *err,
                         size_t errlen);
+
+/* The compute dtype of a requested enum pictor_precision: FP32 -> PICTOR_F32,
+ * BF16 -> PICTOR_BF16, FP16 -> PICTOR_F16; -1 for FP8 (not offered by the
+ * model code yet) and unknown values. */
+int pictor_precision_compute_dtype(int precision);
+
+/* Converts every tensor loaded from now on to `dtype` (PICTOR_BF16 or
+ * PICTOR_F16; PICTOR_F32 keeps each tensor's stored dtype). Any other
+ * dtype is recorded as the set's failure (PICTOR_E_UNSUPPORTED). */
+void pictor_params_set_dtype(struct pictor_params *p, int dtype);
 
 /* Looks up the tensor named by the printf-style fmt, checks it is a float
  * tensor of exactly `ndim` dims and `shape` (shape NULL: any), and sets *out

@@ -44,6 +44,12 @@ struct pictor_t5_config {
     int act;          /* enum pictor_unary from feed_forward_proj:
                          gated-gelu -> GELU_TANH (gelu_new), gelu -> GELU_ERF,
                          gelu_new / gelu_pytorch_tanh -> GELU_TANH, silu */
+    /* Not from config.json: the dtype activations and weights are kept in
+     * (PICTOR_F32, the loader's default: weights as stored; PICTOR_BF16 or
+     * PICTOR_F16: weights converted once at load, activations in that
+     * dtype, f32 accumulation inside every op). Set by the caller from the
+     * requested precision (pictor_precision_compute_dtype). */
+    int compute_dtype;
 };
 
 /* Reads `dir/config.json` (a T5Config). Defaults are T5Config's except that

@@ -38,6 +38,12 @@ struct pictor_vae_config {
     bool use_post_quant_conv;
     double scaling_factor; /* pipelines: z = latents / scaling + shift */
     double shift_factor;   /* 0 when null in the config */
+    /* Not from config.json: the dtype activations and weights are kept in
+     * (PICTOR_F32, the loader's default: weights as stored; PICTOR_BF16 or
+     * PICTOR_F16: weights converted once at load, activations in that
+     * dtype, f32 accumulation inside every op). Set by the caller from the
+     * requested precision (pictor_precision_compute_dtype). */
+    int compute_dtype;
 };
 
 /* Reads `dir/config.json` (an AutoencoderKL config). Unknown class names,

@@ -58,6 +58,12 @@ struct pictor_flux_config {
     bool guidance_embeds;      /* schnell false, dev true */
     int n_axes;                /* len(axes_dims_rope): 3 */
     int axes_dims_rope[PICTOR_FLUX_MAX_AXES]; /* [16, 56, 56] */
+    /* Not from config.json: the dtype activations and weights are kept in
+     * (PICTOR_F32, the loader's default: weights as stored; PICTOR_BF16 or
+     * PICTOR_F16: weights converted once at load, activations in that
+     * dtype, f32 accumulation inside every op). Set by the caller from the
+     * requested precision (pictor_precision_compute_dtype). */
+    int compute_dtype;
 };
 
 /* diffusers FluxTransformer2DModel.__init__ defaults (= FLUX.1-schnell). */

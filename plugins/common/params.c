@@ -236,6 +236,17 @@ bool pictor_params_has(struct pictor_params *p, const char *fmt, ...)
     return p->src->get(p->src->ctx, name, &t) == PICTOR_OK;
 }
 
+int pictor_params_replace(struct pictor_params *p, void *old, void *fresh)
+{
+    for (size_t i = 0; i < p->n_allocs; i++)
+        if (p->allocs[i] == old) {
+            pictor_backend_free(p->be, old);
+            p->allocs[i] = fresh;
+            return PICTOR_OK;
+        }
+    return params_track(p, fresh);
+}
+
 void pictor_params_release(struct pictor_params *p)
 {
     for (size_t i = 0; i < p->n_allocs; i++)

@@ -42,6 +42,7 @@ struct pictor_vae_decoder {
     pictor_backend *be;
     struct pictor_params params;
     int act_dtype; /* dtype of intermediate activations */
+    bool nhwc;     /* activations channels-last, conv weights KRSC (vae_layout) */
     pictor_tensor pqw, pqb; /* post_quant_conv [L, L, 1, 1] (SDXL) */
     pictor_tensor cinw, cinb;
     struct vae_resnet mid[2];
@@ -122,6 +123,72 @@ static void load_attn(struct pictor_params *p, struct vae_attn *a, int c)
     load_proj(p, &a->ow, &a->ob, c, pre, legacy ? "proj_attn" : "to_out.0");
 }
 
+/* Channels-last (NHWC) activations on a GPU, where cuDNN's tensor-core
+ * convolutions want them; NCHW on the CPU. PICTOR_VAE_LAYOUT=nchw|nhwc
+ * forces one (tests run the NHWC path on the CPU with it). */
+static bool vae_channels_last(pictor_backend *be)
+{
+    const char *env = getenv("PICTOR_VAE_LAYOUT");
+    if (env && !strcmp(env, "nhwc"))
+        return true;
+    if (env && !strcmp(env, "nchw"))
+        return false;
+    return pictor_backend_device(be) != PICTOR_DEVICE_CPU;
+}
+
+/* A 4-D conv weight [Cout, Cin, KH, KW] re-laid as KRSC (Cin fastest), the
+ * filter layout cuDNN pairs with NHWC activations; the copy replaces the
+ * loaded tensor in the parameter set. */
+static void relayout_one(struct pictor_vae_decoder *d, pictor_tensor *w)
+{
+    struct pictor_params *p = &d->params;
+    if (p->status != PICTOR_OK || !w->data || w->ndim != 4)
+        return;
+    const int64_t K = w->shape[0], C = w->shape[1], R = w->shape[2], S = w->shape[3];
+    void *buf = NULL;
+    int rc = pictor_backend_alloc(d->be, (size_t)pictor_tensor_nbytes(w), &buf);
+    pictor_tensor t = pictor_tensor_make(buf, w->dtype, 4, w->shape);
+    t.device = w->device;
+    t.stride[0] = R * S * C;
+    t.stride[1] = 1;
+    t.stride[2] = S * C;
+    t.stride[3] = C;
+    if (rc == PICTOR_OK && (rc = pictor_copy(d->be, w, &t)) == PICTOR_OK &&
+        (rc = pictor_params_replace(p, w->data, buf)) == PICTOR_OK) {
+        *w = t;
+        return;
+    }
+    pictor_backend_free(d->be, buf);
+    p->status = rc;
+    snprintf(p->err, p->errlen, "vae: re-laying conv weights [%lld, %lld, %lld, %lld] "
+             "channels-last: %s", (long long)K, (long long)C, (long long)R, (long long)S,
+             pictor_backend_error(d->be));
+}
+
+static void relayout_convs(struct pictor_vae_decoder *d, char *err, size_t errlen)
+{
+    (void)err;
+    (void)errlen; /* p->err is the caller's buffer */
+    relayout_one(d, &d->pqw);
+    relayout_one(d, &d->cinw);
+    for (int i = 0; i < 2; i++) {
+        relayout_one(d, &d->mid[i].c1w);
+        relayout_one(d, &d->mid[i].c2w);
+        relayout_one(d, &d->mid[i].scw);
+    }
+    for (int i = 0; i < d->cfg.n_blocks; i++) {
+        struct vae_up *u = &d->up[i];
+        for (int j = 0; j < u->n_res; j++) {
+            relayout_one(d, &u->res[j].c1w);
+            relayout_one(d, &u->res[j].c2w);
+            relayout_one(d, &u->res[j].scw);
+        }
+        if (u->upsample)
+            relayout_one(d, &u->upw);
+    }
+    relayout_one(d, &d->coutw);
+}
+
 int pictor_vae_decoder_open(const struct pictor_vae_config *cfg,
                             const struct pictor_wsource *src,
                             pictor_backend *be,
@@ -179,6 +246,8 @@ int pictor_vae_decoder_open(const struct pictor_vae_config *cfg,
     const int c0 = cfg->block_out_channels[0];
     load_norm(p, &d->nw, &d->nb, c0, "decoder.conv_norm_out");
     load_conv(p, &d->coutw, &d->coutb, cfg->out_channels, c0, 3, "decoder.conv_out");
+    if (p->status == PICTOR_OK && (d->nhwc = vae_channels_last(be)))
+        relayout_convs(d, err, errlen);
     if (p->status != PICTOR_OK) {
         int rc = p->status;
         pictor_vae_decoder_close(d);
@@ -217,13 +286,28 @@ static int run_fail(struct vae_run *r, int rc, const char *what)
     return rc;
 }
 
+/* Allocates [b, c, h, w] of `dtype` in the decoder's layout (NCHW, or
+ * NHWC strides {h*w*c, 1, w*c, c}). */
+static int vae_alloc(struct vae_run *r, pictor_tensor *t, int dtype, int64_t b, int64_t c,
+                     int64_t h, int64_t w)
+{
+    int64_t s[4] = {b, c, h, w};
+    int rc = pictor_tensor_alloc(r->be, t, dtype, 4, s);
+    if (rc != PICTOR_OK)
+        return run_fail(r, rc, "allocating activations");
+    if (r->d->nhwc) {
+        t->stride[1] = 1;
+        t->stride[2] = w * c;
+        t->stride[3] = c;
+    }
+    return PICTOR_OK;
+}
+
 /* Allocates an activation tensor [b, c, h, w]. */
 static int act_alloc(struct vae_run *r, pictor_tensor *t, int64_t b,
                      int64_t c, int64_t h, int64_t w)
 {
-    int64_t s[4] = {b, c, h, w};
-    int rc = pictor_tensor_alloc(r->be, t, r->d->act_dtype, 4, s);
-    return rc == PICTOR_OK ? rc : run_fail(r, rc, "allocating activations");
+    return vae_alloc(r, t, r->d->act_dtype, b, c, h, w);
 }
 
 /* y = conv(x) with 'same' padding for k = 3, none for k = 1. */
@@ -285,13 +369,10 @@ static int resnet(struct vae_run *r, const struct vae_resnet *rs,
     /* the residual sum is kept in f32 whatever the activations' dtype (as
      * under torch.autocast): 16-bit sums lose too much over the blocks */
     pictor_tensor sum = h2;
-    if (h2.dtype != PICTOR_F32) {
-        int64_t s4[4] = {h2.shape[0], h2.shape[1], h2.shape[2], h2.shape[3]};
-        if ((rc = pictor_tensor_alloc(r->be, &sum, PICTOR_F32, 4, s4))) {
-            rc = run_fail(r, rc, "allocating activations");
-            goto fail;
-        }
-    }
+    if (h2.dtype != PICTOR_F32 &&
+        (rc = vae_alloc(r, &sum, PICTOR_F32, h2.shape[0], h2.shape[1], h2.shape[2],
+                        h2.shape[3])))
+        goto fail;
     if ((rc = pictor_add(r->be, &h2, x, &sum))) {
         if (sum.data != h2.data)
             pictor_tensor_free(r->be, &sum);
@@ -311,12 +392,23 @@ fail:
     return rc;
 }
 
+/* View [B, C, H*W] of an NCHW or NHWC [B, C, H, W] tensor (H and W are
+ * adjacent in both: stride[2] == W * stride[3]). */
+static pictor_tensor flat_hw(const pictor_tensor *x)
+{
+    pictor_tensor v = *x;
+    v.ndim = 3;
+    v.shape[2] = x->shape[2] * x->shape[3];
+    v.stride[2] = x->stride[3];
+    return v;
+}
+
 /* Single-head self-attention over the h*w positions, residual; in place on x. */
 static int attention(struct vae_run *r, const struct vae_attn *a, pictor_tensor *x)
 {
     const int64_t B = x->shape[0], C = x->shape[1], N = x->shape[2] * x->shape[3];
     pictor_tensor gn = {0}, q = {0}, k = {0}, v = {0}, o = {0};
-    int64_t flat[3] = {B, C, N}, tok[3] = {B, N, C};
+    int64_t tok[3] = {B, N, C};
     int rc = act_alloc(r, &gn, B, C, x->shape[2], x->shape[3]);
     if (rc) goto out;
     if ((rc = pictor_group_norm(r->be, x, r->d->cfg.norm_num_groups, VAE_EPS,
@@ -324,8 +416,7 @@ static int attention(struct vae_run *r, const struct vae_attn *a, pictor_tensor 
         rc = run_fail(r, rc, "attention group_norm");
         goto out;
     }
-    pictor_tensor gnf, gnt; /* [B, C, N] -> view [B, N, C] */
-    pictor_tensor_reshape(&gn, 3, flat, &gnf);
+    pictor_tensor gnf = flat_hw(&gn), gnt; /* [B, C, N] -> view [B, N, C] */
     gnt = pictor_tensor_transpose(&gnf, 1, 2);
     pictor_tensor *dst[3] = {&q, &k, &v};
     const pictor_tensor *ws[3] = {&a->qw, &a->kw, &a->vw}, *bs[3] = {&a->qb, &a->kb, &a->vb};
@@ -353,8 +444,7 @@ static int attention(struct vae_run *r, const struct vae_attn *a, pictor_tensor 
         rc = run_fail(r, rc, "attention to_out");
         goto out;
     }
-    pictor_tensor xf, xt;
-    pictor_tensor_reshape(x, 3, flat, &xf);
+    pictor_tensor xf = flat_hw(x), xt;
     xt = pictor_tensor_transpose(&xf, 1, 2);
     if ((rc = pictor_add(r->be, &xt, &q, &xt)))
         rc = run_fail(r, rc, "attention residual");

@@ -150,11 +150,38 @@ static void test_compute_dtype(void)
           "precision -> compute dtype");
 }
 
+/* replace: an owned copy is freed and swapped, an in-place CPU tensor is
+ * not freed and the fresh buffer becomes owned (released with the set). */
+static void test_replace(void)
+{
+    char err[256] = "";
+    pictor_backend *be = pictor_backend_cpu_create(1);
+    struct pictor_params p;
+    pictor_params_init(&p, be, &src, err, sizeof err);
+    pictor_params_set_dtype(&p, PICTOR_BF16); /* converted: an owned copy */
+    pictor_tensor t;
+    CHECK(pictor_params_get(&p, &t, 2, (int64_t[]){2, 3}, "layer.weight") == PICTOR_OK,
+          "get: %s", err);
+    size_t owned = p.n_allocs;
+    void *fresh = NULL;
+    CHECK(pictor_backend_alloc(be, 16, &fresh) == PICTOR_OK, "alloc");
+    CHECK(pictor_params_replace(&p, t.data, fresh) == PICTOR_OK && p.n_allocs == owned &&
+              p.allocs[owned - 1] == fresh,
+          "owned copy swapped in place (%zu allocations)", p.n_allocs);
+    void *fresh2 = NULL;
+    CHECK(pictor_backend_alloc(be, 16, &fresh2) == PICTOR_OK, "alloc");
+    CHECK(pictor_params_replace(&p, w_data, fresh2) == PICTOR_OK && p.n_allocs == owned + 1,
+          "unowned: the fresh buffer is tracked (%zu allocations)", p.n_allocs);
+    pictor_params_release(&p); /* frees fresh and fresh2 (ASan: no leak, no double free) */
+    pictor_backend_destroy(be);
+}
+
 int main(void)
 {
     RUN(test_get_ok);
     RUN(test_missing_names_file_and_tensor);
     RUN(test_wrong_shape_and_dtype);
     RUN(test_compute_dtype);
+    RUN(test_replace);
     TEST_MAIN_END();
 }

@@ -69,6 +69,12 @@ bool pictor_params_get_opt(struct pictor_params *p, pictor_tensor *out,
 bool pictor_params_has(struct pictor_params *p, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
 
+/* Hands a backend allocation made by the caller (a re-laid-out copy of a
+ * loaded tensor) to the set, freeing `old` when the set owns it (a device
+ * copy; CPU tensors used in place are not owned). PICTOR_E_NOMEM leaves
+ * `fresh` with the caller. */
+int pictor_params_replace(struct pictor_params *p, void *old, void *fresh);
+
 /* Frees device copies; the struct may be re-initialised afterwards. */
 void pictor_params_release(struct pictor_params *p);
 

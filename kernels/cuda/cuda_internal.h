@@ -66,7 +66,7 @@ int cuda_op_matmul(void *ctx, const struct pictor_op_args *a, char *err, size_t 
 int cuda_op_conv2d(void *ctx, const struct pictor_op_args *a, char *err, size_t errlen);
 int cuda_conv2d_direct(struct cuda_ctx *ctx, const struct pictor_op_args *a, char *err,
                        size_t errlen);
-/* false for FP8 a or b (scaled FP8 GEMM is a later issue). */
+/* Every dtype combination (FP8 a/b: direct FP8 GEMM or staged). */
 bool cuda_matmul_supports(const struct pictor_op_args *a);
 /* Attention (op_sdpa_route.c: cuDNN's fused SDPA or the own flash kernels,
  * see op_sdpa_internal.h). init at creation (reads PICTOR_SDPA; allocates

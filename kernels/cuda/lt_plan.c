@@ -38,6 +38,8 @@ cudaDataType_t lt_type(int dtype)
         return CUDA_R_16F;
     case PICTOR_BF16:
         return CUDA_R_16BF;
+    case PICTOR_F8_E4M3: /* op_matmul.c's direct FP8 GEMM */
+        return CUDA_R_8F_E4M3;
     default:
         return CUDA_R_32F;
     }

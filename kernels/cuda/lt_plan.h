@@ -49,7 +49,7 @@ struct gemm_plan {
     cublasLtMatmulHeuristicResult_t algos[GEMM_ALGOS];
 };
 
-/* cudaDataType_t of a pictor float dtype (f32, f16, bf16). */
+/* cudaDataType_t of a pictor float dtype (f32, f16, bf16, f8_e4m3). */
 cudaDataType_t lt_type(int dtype);
 
 /* The cached plan for k (memset-zeroed, then filled), built on first use.

@@ -11,9 +11,17 @@
  * TF32: the cross tests hold f32 to 1e-5), f32 accumulation of f16/bf16
  * products. D is c itself when its dtype is the input dtype or f32 and
  * cuBLASLt can describe its layout; otherwise an f32 scratch that the copy
- * kernel rounds into c (one RNE rounding, as on the CPU). FP8 a or b are
- * refused by cuda_matmul_supports (scaled FP8 GEMM is a later issue); an
- * FP8 c or bias is fine (copy kernel, scales applied).
+ * kernel rounds into c (one RNE rounding, as on the CPU). An FP8 c or
+ * bias is fine (copy kernel, scales applied).
+ *
+ * FP8. E4M3 a and b in the TN layout (a row-major, b a linear weight's
+ * transposed view, c row-major) on sm_89+ go to cuBLASLt as FP8 codes
+ * (fp8_direct: per-tensor scales folded into alpha, a's per-row scales by
+ * an epilogue). Every other FP8 a or b (E5M2, a 16/32-bit partner, b's
+ * row_scale along K, sm_80/86, other layouts) is dequantised by the copy
+ * kernel into scratch of the GEMM dtype (gemm_dtype) and multiplied by the
+ * ordinary path: correct everywhere, not fast (one read of the FP8 operand
+ * and one 16-bit write on top of the GEMM).
  *
  * Staging. An operand cuBLASLt cannot describe (no unit row or column
  * stride, ld smaller than the matrix, negative stride) or of another
@@ -56,9 +64,27 @@ static bool is_fp8(int dtype)
     return dtype == PICTOR_F8_E4M3 || dtype == PICTOR_F8_E5M2;
 }
 
+/* Every dtype combination runs (FP8 operands staged, see the header). */
 bool cuda_matmul_supports(const struct pictor_op_args *args)
 {
-    return !is_fp8(args->u.matmul.a->dtype) && !is_fp8(args->u.matmul.b->dtype);
+    (void)args;
+    return true;
+}
+
+/* The dtype a and b are multiplied in. One dtype in {f32, f16, bf16}: that
+ * one; FP8 beside f32: f32 (the dequantised codes are exact there); FP8
+ * beside f16/bf16: that 16-bit dtype; FP8 with FP8: bf16 (a dequantised
+ * E4M3 code times its scales keeps 8 significant bits in bf16: within the
+ * FP8 tolerance). Other mixes widen to f32. */
+static int gemm_dtype(int da, int db)
+{
+    if (is_fp8(da) && is_fp8(db))
+        return PICTOR_BF16;
+    if (is_fp8(da))
+        return db;
+    if (is_fp8(db))
+        return da;
+    return da == db ? da : PICTOR_F32;
 }
 
 /* y += bias (broadcast over rows) with the binary-add kernel, in place. */
@@ -249,6 +275,149 @@ static int prep_bias(struct cuda_ctx *ctx, const pictor_tensor *bias, struct gem
     return rc;
 }
 
+/* ---- direct FP8 GEMM (sm_89+) --------------------------------------- */
+
+/* Oldest compute capability (major * 10 + minor) with FP8 tensor-core
+ * GEMMs in cuBLASLt (CUDA.md §1.2: FP8 GEMM exists on 8.9+). */
+#define FP8_GEMM_MIN_SM 89
+/* cuBLASLt's FP8 alignment rule: K and N multiples of 16 (CUDA.md §1.1,
+ * as torch._scaled_mm checks). */
+#define FP8_GEMM_DIM_ALIGN 16
+
+/* Compute capability of the context's device as major * 10 + minor (0 when
+ * the runtime cannot say). */
+static int device_sm(const struct cuda_ctx *ctx)
+{
+    int major = 0, minor = 0;
+
+    if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, ctx->device) !=
+            cudaSuccess ||
+        cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, ctx->device) !=
+            cudaSuccess)
+        return 0;
+    return major * 10 + minor;
+}
+
+/* Whether a @ b -> c may go to cuBLASLt as E4M3 codes: both E4M3, b
+ * without row_scale (its rows are K: no GEMM scale runs along K), a's
+ * row_scale only on a 2-D a (one scale per output row), c f32/f16/bf16,
+ * every operand describable, K and N multiples of 16, sm_89+. The layout
+ * (TN) is checked after mapping. */
+static bool fp8_direct_ok(const struct cuda_ctx *ctx, const pictor_tensor *a,
+                          const pictor_tensor *b, const pictor_tensor *c)
+{
+    int64_t K = a->shape[a->ndim - 1], N = c->shape[c->ndim - 1];
+
+    return a->dtype == PICTOR_F8_E4M3 && b->dtype == PICTOR_F8_E4M3 && !b->row_scale &&
+           (!a->row_scale || a->ndim == 2) &&
+           (c->dtype == PICTOR_F32 || c->dtype == PICTOR_F16 || c->dtype == PICTOR_BF16) &&
+           K % FP8_GEMM_DIM_ALIGN == 0 && N % FP8_GEMM_DIM_ALIGN == 0 &&
+           gemm_lt_describable(a) && gemm_lt_describable(b) && gemm_lt_describable(c) &&
+           device_sm(ctx) >= FP8_GEMM_MIN_SM;
+}
+
+/* d *= row_scale[i] for row i of the [M, N] f32 d (binary-mul kernel with
+ * the scales as an [M, 1] operand), in place. */
+static int mul_row_scale(struct cuda_ctx *ctx, pictor_tensor *d, const float *row_scale,
+                         char *err, size_t errlen)
+{
+    struct pictor_op_args ba = { .op = PICTOR_OP_BINARY };
+    int64_t shape[2] = { d->shape[0], 1 };
+    pictor_tensor rs = pictor_tensor_make((void *)row_scale, PICTOR_F32, 2, shape);
+
+    rs.device = PICTOR_DEVICE_CUDA;
+    rs.device_index = d->device_index;
+    ba.u.binary.fn = PICTOR_BINARY_MUL;
+    ba.u.binary.a = d;
+    ba.u.binary.b = &rs;
+    ba.u.binary.y = d;
+    return cuda_op_binary(ctx, &ba, err, errlen);
+}
+
+/*
+ * c = alpha * a @ b + bias with E4M3 a and b fed to cuBLASLt as they are
+ * (f32 accumulation). The per-tensor scales fold into alpha (f32 host
+ * scalar: no device scale pointers needed). a's per-row scales (tokens) are
+ * applied by a small epilogue after an unscaled GEMM into f32 scratch, as
+ * torch._scaled_mm does on Hopper (CUDA.md §1.7): d = acc * sa[m], then
+ * + bias, then one rounding into c. The row-major c makes cuBLASLt's A our
+ * b (column-major [K, N], i.e. a linear weight w [N, K] seen through its
+ * transposed view) with op T and B our a with op N: the TN layout that
+ * sm_89/90 require (CUDA.md §1.1); any other mapping is left to the staged
+ * path. *done false: nothing was queued and the caller stages instead
+ * (also when cuBLASLt has no FP8 algorithm for the problem).
+ */
+static int fp8_direct(struct cuda_ctx *ctx, const struct pictor_op_args *args, bool *done,
+                      char *err, size_t errlen)
+{
+    struct cuda_libs *l = ctx->libs;
+    const pictor_tensor *a = args->u.matmul.a, *b = args->u.matmul.b;
+    const pictor_tensor *bias = args->u.matmul.bias;
+    pictor_tensor *c = args->u.matmul.c;
+    float alpha = args->u.matmul.alpha * a->scale * b->scale;
+    const void *bias_ptr = NULL;
+    struct gemm_plan *plan;
+    struct gemm_call g;
+    struct gemm_key key;
+    int rc = PICTOR_OK;
+
+    *done = false;
+    if (!fp8_direct_ok(ctx, a, b, c))
+        return PICTOR_OK;
+    memset(&g, 0, sizeof g);
+    g.a.t = *a;
+    g.b.t = *b;
+    /* With row scales D is f32 (c itself when f32, else scratch). */
+    if ((rc = prep_output(ctx, c, a->row_scale ? PICTOR_F32 : c->dtype, &g.d, &g.copy_back,
+                          err, errlen)))
+        goto out;
+    gemm_lt_map(&g.a.t, &g.b.t, &g.d.t, &g.lt);
+    if (!g.lt.swapped || g.lt.op_a != GEMM_OP_T || g.lt.op_b != GEMM_OP_N ||
+        g.lt.batch > INT32_MAX)
+        goto out; /* not TN: staged path */
+    g.A = g.b.t.data;
+    g.B = g.a.t.data;
+    if (bias && (rc = prep_bias(ctx, bias, &g, &bias_ptr, err, errlen)))
+        goto out;
+    /* The bias is added after the row scaling; and with f32 D the FP8
+     * kernels' default bias type is not D's (cublasLt.h BIAS_DATA_TYPE,
+     * CUDA.md §1.2), so the add kernel adds it there too. */
+    if (a->row_scale || g.d.t.dtype == PICTOR_F32)
+        bias_ptr = NULL;
+    make_key(&g, bias_ptr, &key);
+    if ((rc = lt_plan_get(l, &key, bias_ptr, &plan, err, errlen))) {
+        if (rc == PICTOR_E_UNSUPPORTED) { /* no FP8 algorithm: stage */
+            rc = PICTOR_OK;
+            if (errlen)
+                err[0] = '\0';
+        }
+        goto out;
+    }
+    *done = true; /* from here on a failure is the call's */
+    l->stats.matmul_calls++;
+    if ((rc = run_batches(ctx, plan, &g, alpha, bias_ptr, err, errlen)))
+        goto out;
+    if (a->row_scale && (rc = mul_row_scale(ctx, &g.d.t, a->row_scale, err, errlen)))
+        goto out;
+    if (g.has_bias) {
+        if (bias_ptr && plan->bias_epilogue)
+            l->stats.matmul_bias_epilogue++;
+        else if ((rc = add_bias(ctx, &g.d.t, &g.bias.t, err, errlen)))
+            goto out;
+    }
+    if (g.copy_back) {
+        struct pictor_op_args cp = { .op = PICTOR_OP_COPY };
+
+        cp.u.copy.src = &g.d.t;
+        cp.u.copy.dst = c;
+        cp.u.copy.saturate = false;
+        rc = cuda_op_copy(ctx, &cp, err, errlen);
+    }
+out:
+    release(ctx, &g);
+    return rc;
+}
+
 int cuda_op_matmul(void *vctx, const struct pictor_op_args *args, char *err, size_t errlen)
 {
     struct cuda_ctx *ctx = vctx;
@@ -256,7 +425,7 @@ int cuda_op_matmul(void *vctx, const struct pictor_op_args *args, char *err, siz
     const pictor_tensor *a = args->u.matmul.a, *b = args->u.matmul.b;
     const pictor_tensor *bias = args->u.matmul.bias;
     pictor_tensor *c = args->u.matmul.c;
-    int in_dtype = a->dtype == b->dtype ? a->dtype : PICTOR_F32;
+    int in_dtype = gemm_dtype(a->dtype, b->dtype);
     const void *bias_ptr = NULL;
     struct gemm_plan *plan;
     struct gemm_call g;
@@ -265,19 +434,21 @@ int cuda_op_matmul(void *vctx, const struct pictor_op_args *args, char *err, siz
 
     if (pictor_tensor_numel(c) == 0)
         return PICTOR_OK;
-    if (!cuda_matmul_supports(args)) { /* supports() refuses it first */
-        snprintf(err, errlen, "matmul: FP8 operands (a %s, b %s) are not supported on CUDA "
-                 "yet (scaled FP8 GEMM is a later issue)", pictor_dtype_name(a->dtype),
-                 pictor_dtype_name(b->dtype));
-        return PICTOR_E_UNSUPPORTED;
-    }
     if (!l->lt_handle) {
         snprintf(err, errlen, "matmul: cuBLASLt unusable: %s", l->lt_error);
         return PICTOR_E_UNSUPPORTED;
     }
-    l->stats.matmul_calls++;
-    if (a->shape[a->ndim - 1] == 0)
+    if (a->shape[a->ndim - 1] == 0) {
+        l->stats.matmul_calls++;
         return zero_k(ctx, bias, c, err, errlen);
+    }
+    {
+        bool done;
+
+        if ((rc = fp8_direct(ctx, args, &done, err, errlen)) || done)
+            return rc;
+    }
+    l->stats.matmul_calls++;
 
     memset(&g, 0, sizeof g);
     if ((rc = prep_input(ctx, a, in_dtype, "matmul a", &g.a, err, errlen)) ||

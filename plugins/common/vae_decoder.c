@@ -42,7 +42,7 @@ struct pictor_vae_decoder {
     pictor_backend *be;
     struct pictor_params params;
     int act_dtype; /* dtype of intermediate activations */
-    bool nhwc;     /* activations channels-last, conv weights KRSC (vae_layout) */
+    bool nhwc;     /* activations channels-last, conv weights KRSC (vae_channels_last) */
     pictor_tensor pqw, pqb; /* post_quant_conv [L, L, 1, 1] (SDXL) */
     pictor_tensor cinw, cinb;
     struct vae_resnet mid[2];
@@ -130,10 +130,9 @@ static void load_attn(struct pictor_params *p, struct vae_attn *a, int c)
  * 1024x1024), because the GroupNorm and elementwise kernels read NCHW
  * groups contiguously and NHWC ones with a stride of C. NHWC becomes the
  * GPU default with an NHWC GroupNorm kernel. make test runs both. */
-static bool vae_channels_last(pictor_backend *be)
+static bool vae_channels_last(void)
 {
     const char *env = getenv("PICTOR_VAE_LAYOUT");
-    (void)be;
     return env && !strcmp(env, "nhwc");
 }
 
@@ -166,10 +165,10 @@ static void relayout_one(struct pictor_vae_decoder *d, pictor_tensor *w)
              pictor_backend_error(d->be));
 }
 
-static void relayout_convs(struct pictor_vae_decoder *d, char *err, size_t errlen)
+/* Every conv weight of the decoder to KRSC; a failure is the parameter
+ * set's (its message in the caller's err). */
+static void relayout_convs(struct pictor_vae_decoder *d)
 {
-    (void)err;
-    (void)errlen; /* p->err is the caller's buffer */
     relayout_one(d, &d->pqw);
     relayout_one(d, &d->cinw);
     for (int i = 0; i < 2; i++) {
@@ -247,8 +246,8 @@ int pictor_vae_decoder_open(const struct pictor_vae_config *cfg,
     const int c0 = cfg->block_out_channels[0];
     load_norm(p, &d->nw, &d->nb, c0, "decoder.conv_norm_out");
     load_conv(p, &d->coutw, &d->coutb, cfg->out_channels, c0, 3, "decoder.conv_out");
-    if (p->status == PICTOR_OK && (d->nhwc = vae_channels_last(be)))
-        relayout_convs(d, err, errlen);
+    if (p->status == PICTOR_OK && (d->nhwc = vae_channels_last()))
+        relayout_convs(d);
     if (p->status != PICTOR_OK) {
         int rc = p->status;
         pictor_vae_decoder_close(d);

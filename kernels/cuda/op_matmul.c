@@ -275,6 +275,30 @@ static int prep_bias(struct cuda_ctx *ctx, const pictor_tensor *bias, struct gem
     return rc;
 }
 
+/* After the GEMM: the bias (unless the epilogue added it), then D rounded
+ * into c when D was scratch. */
+static int finish(struct cuda_ctx *ctx, const struct gemm_plan *plan, struct gemm_call *g,
+                  const void *bias_ptr, pictor_tensor *c, char *err, size_t errlen)
+{
+    int rc;
+
+    if (g->has_bias) {
+        if (bias_ptr && plan->bias_epilogue)
+            ctx->libs->stats.matmul_bias_epilogue++;
+        else if ((rc = add_bias(ctx, &g->d.t, &g->bias.t, err, errlen)))
+            return rc;
+    }
+    if (g->copy_back) {
+        struct pictor_op_args cp = { .op = PICTOR_OP_COPY };
+
+        cp.u.copy.src = &g->d.t;
+        cp.u.copy.dst = c;
+        cp.u.copy.saturate = false; /* as the CPU twin's scatter */
+        return cuda_op_copy(ctx, &cp, err, errlen);
+    }
+    return PICTOR_OK;
+}
+
 /* ---- direct FP8 GEMM (sm_89+) --------------------------------------- */
 
 /* Oldest compute capability (major * 10 + minor) with FP8 tensor-core
@@ -399,20 +423,7 @@ static int fp8_direct(struct cuda_ctx *ctx, const struct pictor_op_args *args, b
         goto out;
     if (a->row_scale && (rc = mul_row_scale(ctx, &g.d.t, a->row_scale, err, errlen)))
         goto out;
-    if (g.has_bias) {
-        if (bias_ptr && plan->bias_epilogue)
-            l->stats.matmul_bias_epilogue++;
-        else if ((rc = add_bias(ctx, &g.d.t, &g.bias.t, err, errlen)))
-            goto out;
-    }
-    if (g.copy_back) {
-        struct pictor_op_args cp = { .op = PICTOR_OP_COPY };
-
-        cp.u.copy.src = &g.d.t;
-        cp.u.copy.dst = c;
-        cp.u.copy.saturate = false;
-        rc = cuda_op_copy(ctx, &cp, err, errlen);
-    }
+    rc = finish(ctx, plan, &g, bias_ptr, c, err, errlen);
 out:
     release(ctx, &g);
     return rc;
@@ -471,20 +482,7 @@ int cuda_op_matmul(void *vctx, const struct pictor_op_args *args, char *err, siz
     if ((rc = lt_plan_get(l, &key, bias_ptr, &plan, err, errlen)) ||
         (rc = run_batches(ctx, plan, &g, args->u.matmul.alpha, bias_ptr, err, errlen)))
         goto out;
-    if (g.has_bias) {
-        if (bias_ptr && plan->bias_epilogue)
-            l->stats.matmul_bias_epilogue++;
-        else if ((rc = add_bias(ctx, &g.d.t, &g.bias.t, err, errlen)))
-            goto out;
-    }
-    if (g.copy_back) {
-        struct pictor_op_args cp = { .op = PICTOR_OP_COPY };
-
-        cp.u.copy.src = &g.d.t;
-        cp.u.copy.dst = c;
-        cp.u.copy.saturate = false; /* as the CPU twin's scatter */
-        rc = cuda_op_copy(ctx, &cp, err, errlen);
-    }
+    rc = finish(ctx, plan, &g, bias_ptr, c, err, errlen);
 out:
     release(ctx, &g);
     return rc;

@@ -423,7 +423,7 @@ int pictor_cmd_bench(int argc, char **argv)
     if (parse_args(argc, argv, &a))
         return 2;
     if (a.auto_precision) /* fp8 becomes the GPU default once its path lands */
-        a.precision = is_cuda(a.device) ? PICTOR_PRECISION_BF16 : PICTOR_PRECISION_FP32;
+        a.precision = pictor_precision_auto(!is_cuda(a.device));
     pictor_common_set_host(pictor_default_host_api());
     if (!(be = open_backend(&a)))
         return 1;

@@ -172,7 +172,7 @@ int pictor_cmd_generate(int argc, char **argv)
     if (pr.licence[0])
         fprintf(stderr, "pictor: %s: %s\n", pr.variant, pr.licence);
     if (a.precision < 0) /* auto: the precision policy of jobs.c */
-        a.precision = strcmp(a.device, "cpu") ? PICTOR_PRECISION_BF16 : PICTOR_PRECISION_FP32;
+        a.precision = pictor_precision_auto(!strcmp(a.device, "cpu"));
     if (!(be = open_backend(a.device)))
         goto out;
     struct pictor_open_params op = {.struct_size = sizeof op, .model_dir = md->root,

@@ -56,6 +56,11 @@ int pictor_precision_parse(const char *s)
     return -1;
 }
 
+int pictor_precision_auto(bool cpu)
+{
+    return cpu ? PICTOR_PRECISION_FP32 : PICTOR_PRECISION_BF16;
+}
+
 static int io_get_input(void *vctx, const char *name, pictor_tensor *t)
 {
     struct check_ctx *c = vctx;

@@ -139,7 +139,7 @@ static int model_precision(const struct pictor_jobs_model *m, bool cpu)
 {
     if (m->precision >= 0)
         return m->precision;
-    return cpu ? PICTOR_PRECISION_FP32 : PICTOR_PRECISION_BF16;
+    return pictor_precision_auto(cpu);
 }
 
 static void worker_fail(struct pictor_jobs *q, const char *device, const char *msg)

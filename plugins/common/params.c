@@ -78,9 +78,11 @@ int pictor_precision_compute_dtype(int precision)
 void pictor_params_set_dtype(struct pictor_params *p, int dtype)
 {
     if (dtype != PICTOR_F32 && dtype != PICTOR_BF16 && dtype != PICTOR_F16) {
-        params_fail(p, PICTOR_E_UNSUPPORTED, "compute dtype %s is not supported (f32, bf16 "
-                    "or f16)", dtype >= 0 && dtype < PICTOR_DTYPE_COUNT ? pictor_dtype_name(dtype)
-                                                                     : "(unknown)");
+        /* -1: a precision without a compute dtype (pictor_precision_compute_dtype) */
+        params_fail(p, PICTOR_E_UNSUPPORTED, "compute dtype %s is not supported: the model code "
+                    "offers fp32, bf16 and fp16 (fp8 not yet)",
+                    dtype >= 0 && dtype < PICTOR_DTYPE_COUNT ? pictor_dtype_name(dtype)
+                                                             : "of that precision");
         return;
     }
     p->dtype = dtype;

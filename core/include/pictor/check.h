@@ -21,6 +21,7 @@
 #ifndef PICTOR_CHECK_H
 #define PICTOR_CHECK_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdio.h>
 
@@ -46,5 +47,8 @@ int pictor_check_run(const char *case_dir,
 const char *pictor_precision_name(int precision);
 /* Parses "fp32", "bf16", "fp16", "fp8"; -1 if unknown. */
 int pictor_precision_parse(const char *s);
+/* The precision "auto" means (ARCHITECTURE.md "Precision policy"): fp32 on
+ * the CPU, bf16 on a GPU. */
+int pictor_precision_auto(bool cpu);
 
 #endif /* PICTOR_CHECK_H */

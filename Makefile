@@ -87,7 +87,7 @@ NVCCFLAGS_ALL := -std=c++17 -O3 -lineinfo --Werror all-warnings $(NVCC_GENCODE) 
                  -Xcompiler -fPIC,-Wall,-Wextra,-Werror,-Wshadow,-Wno-unused-parameter \
                  -Xcompiler -fvisibility=hidden,-fno-exceptions,-fno-threadsafe-statics,-pthread \
                  -D_GNU_SOURCE $(INCLUDES) $(CUDA_CFLAGS) $(NVCCFLAGS)
-LDLIBS_ALL := -ljson-c -lpng -linih -lutf8proc -lm -ldl -pthread $(CUDA_LDLIBS) $(LDLIBS)
+LDLIBS_ALL := -ljson-c -lpng -lz -linih -lutf8proc -lm -ldl -pthread $(CUDA_LDLIBS) $(LDLIBS)
 
 OBJ := $(BUILD)/obj
 LIBDIR := $(BUILD)/lib
@@ -225,6 +225,14 @@ $(TESTDIR)/test_colour_regions: $(COLOUR_TEST_OBJS) $(CORE_LIB)
 	$(if $(Q),@echo "  LD  $@")
 	$(Q)$(CC) $(LDSAN) -o $@ $(COLOUR_TEST_OBJS) $(CORE_LIB) $(LDLIBS_ALL)
 
+# tests/tools/png_bench: PNG encoding time and size (docs/benchmarks.md);
+# built with the tests, never run by them.
+unit-tests: $(TESTDIR)/png_bench
+$(TESTDIR)/png_bench: $(OBJ)/tests/tools/png_bench.o $(CORE_LIB)
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  LD  $@")
+	$(Q)$(CC) $(LDSAN) -o $@ $< $(CORE_LIB) $(LDLIBS_ALL)
+
 $(TESTDIR)/test_%: $(OBJ)/tests/unit/test_%.o $(call objs,$(HARNESS_SRC)) $(ALL_LIBS)
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  LD  $@")
@@ -237,10 +245,11 @@ GPU_TEST_SRC := $(wildcard tests/gpu/test_*.c)
 GPU_TEST_BINS := $(patsubst tests/gpu/%.c,$(TESTDIR)/gpu/%,$(GPU_TEST_SRC))
 gpu-tests: $(GPU_TEST_BINS)
 
-$(TESTDIR)/gpu/test_%: $(OBJ)/tests/gpu/test_%.o $(call objs,$(HARNESS_SRC)) $(ALL_LIBS)
+GPU_TEST_COMMON := $(OBJ)/tests/gpu/cross.o
+$(TESTDIR)/gpu/test_%: $(OBJ)/tests/gpu/test_%.o $(GPU_TEST_COMMON) $(call objs,$(HARNESS_SRC)) $(ALL_LIBS)
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  LD  $@")
-	$(Q)$(CC) $(LDSAN) -o $@ $< $(call objs,$(HARNESS_SRC)) $(ALL_LIBS) $(LDLIBS_ALL)
+	$(Q)$(CC) $(LDSAN) -o $@ $< $(GPU_TEST_COMMON) $(call objs,$(HARNESS_SRC)) $(ALL_LIBS) $(LDLIBS_ALL)
 
 # libFuzzer targets need clang; built only in the main build. core and kernels
 # are compiled with coverage instrumentation into their own archive, so a
@@ -276,7 +285,7 @@ fuzz-long: fuzz
 
 # ---- Debian dependencies ----------------------------------------------------
 DEB_PKGS := build-essential pkg-config clang libclang-rt-dev libcivetweb-dev curl \
-            libjson-c-dev libpng-dev libinih-dev libutf8proc-dev python3 python3-venv
+            libjson-c-dev libpng-dev zlib1g-dev libinih-dev libutf8proc-dev python3 python3-venv
 check-deps:
 	@tools/deps-check $(DEB_PKGS) || $(MAKE) --no-print-directory deps
 deps:

@@ -1,5 +1,5 @@
 /*
- * pictor/plugin.h — the plugin ABI, version 1.2: what a `.so` in the plugin
+ * pictor/plugin.h — the plugin ABI, version 1.3: what a `.so` in the plugin
  * folder exports and what the host hands it.
  *
  * One exported symbol per plugin: a const struct pictor_plugin_entry named
@@ -38,7 +38,7 @@
 #include "pictor/wsource.h"
 
 #define PICTOR_ABI_MAJOR 1
-#define PICTOR_ABI_MINOR 2
+#define PICTOR_ABI_MINOR 3
 #define PICTOR_PLUGIN_ENTRY_SYMBOL "pictor_plugin_entry"
 /* Marks the one exported definition:
  *   PICTOR_PLUGIN_EXPORT const struct pictor_plugin_entry pictor_plugin_entry = {...}; */
@@ -277,6 +277,16 @@ struct pictor_scheduler_iface {
                 const float *sample, const struct pictor_noise_source *noise,
                 float *out, size_t n, char *err, size_t errlen);
     void (*destroy)(void *sched);
+    /* Added in 1.3. Optional (NULL: every step runs on the host). Whether
+     * model call i's step is out = c_sample * sample + c_output *
+     * model_output — no noise, no state beyond i — and its two
+     * coefficients (flow-match Euler: 1 and sigma[i+1] - sigma[i]). When it
+     * returns true the host applies that combination on the job's device
+     * instead of calling step (no round trip through host memory), and the
+     * scheduler advances as if step(i) had run. Called at most once per i,
+     * in order, in place of step. A scheduler whose scale_model_input is
+     * not the identity must not return true. */
+    bool (*linear_step)(void *sched, size_t i, float *c_sample, float *c_output);
 };
 
 /* ---- the entry ------------------------------------------------------------- */

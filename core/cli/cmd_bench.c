@@ -51,6 +51,7 @@
 
 struct bench_args {
     const char *model, *device, *data_dir, *prompt;
+    const char *state_dir; /* cuBLASLt algorithm cache folder, NULL: none */
     bool random_weights;
     int width, height, steps, runs, precision, weights_dtype; /* -1: as listed */
     bool auto_precision;
@@ -62,10 +63,11 @@ static void bench_usage(FILE *f)
     fputs("usage: pictor bench --model ID|DIR [--random-weights] [--size WxH] [--steps N]\n"
           "         [--precision fp32|bf16|fp16|fp8|auto] [--device cpu|cuda[:N]] [--runs K]\n"
           "         [--prompt TEXT] [--weights-dtype f32|bf16|f16] [--data-dir DIR]\n"
-          "         [--keep-random]\n"
+          "         [--keep-random] [--state-dir DIR]\n"
           "  IDs with --random-weights: flux-schnell, flux-dev (also\n"
           "  black-forest-labs/FLUX.1-schnell, -dev); --keep-random leaves the random\n"
-          "  model folder (named on stderr) for pictord --model\n"
+          "  model folder (named on stderr) for pictord --model; --state-dir keeps the\n"
+          "  cuBLASLt algorithm choices in DIR for the next run (CUDA only)\n"
           "  Prints one JSON object.\n",
           f);
 }
@@ -108,6 +110,7 @@ static int parse_args(int argc, char **argv, struct bench_args *a)
         if (!strcmp(k, "--model")) a->model = v;
         else if (!strcmp(k, "--device")) a->device = v;
         else if (!strcmp(k, "--data-dir")) a->data_dir = v;
+        else if (!strcmp(k, "--state-dir")) a->state_dir = v;
         else if (!strcmp(k, "--prompt")) a->prompt = v;
         else if (!strcmp(k, "--size")) {
             if (pictor_cli_parse_size("bench", v, BENCH_MIN_SIDE, BENCH_MAX_SIDE, &a->width,
@@ -179,10 +182,28 @@ static pictor_backend *open_backend(const struct bench_args *a)
         pictor_backend *be = pictor_backend_cuda_create(cuda_ordinal(a->device), err, sizeof err);
         if (!be)
             fprintf(stderr, "pictor bench: %s\n", err);
+        else if (a->state_dir) {
+            pictor_backend_cuda_set_plan_dir(be, a->state_dir, err, sizeof err);
+            if (err[0]) /* what was loaded, or why not: never fatal */
+                fprintf(stderr, "pictor bench: %s\n", err);
+        }
         return be;
     }
     fprintf(stderr, "pictor bench: unknown device '%s' (cpu, cuda[:N])\n", a->device);
     return NULL;
+}
+
+/* With --state-dir on CUDA: where the GEMM algorithms came from (a second
+ * run with the same folder should find every one). */
+static void log_algo_stats(const struct bench_args *a, const pictor_backend *be)
+{
+    struct pictor_cuda_stats st;
+
+    if (a->state_dir && pictor_backend_cuda_stats(be, &st) == PICTOR_OK)
+        fprintf(stderr, "pictor bench: cuBLASLt algorithms: %llu from %s, %llu searched "
+                "(%llu stored ones refused)\n", (unsigned long long)st.matmul_algo_hits,
+                a->state_dir, (unsigned long long)st.matmul_algo_misses,
+                (unsigned long long)st.matmul_algo_rejected);
 }
 
 /* High-water mark of the device's default pool in bytes; -1 when there is
@@ -422,11 +443,16 @@ int pictor_cmd_bench(int argc, char **argv)
     int code = 1;
     if (parse_args(argc, argv, &a))
         return 2;
-    if (a.auto_precision) /* fp8 becomes the GPU default once its path lands */
-        a.precision = pictor_precision_auto(!is_cuda(a.device));
     pictor_common_set_host(pictor_default_host_api());
     if (!(be = open_backend(&a)))
         return 1;
+    if (a.auto_precision) /* the precision policy of jobs.c */
+        a.precision = pictor_precision_auto(be);
+    if (pictor_precision_offered(be, a.precision, err, sizeof err) != PICTOR_OK) {
+        fprintf(stderr, "pictor bench: %s\n", err);
+        pictor_backend_destroy(be);
+        return 1;
+    }
     if (pictor_plugins_create(pictor_default_host_api(), &set) != PICTOR_OK ||
         pictor_default_plugin_dir(dir, sizeof dir) != PICTOR_OK ||
         pictor_plugins_load_dir(set, dir, err, sizeof err) != PICTOR_OK) {
@@ -496,6 +522,7 @@ int pictor_cmd_bench(int argc, char **argv)
         }
         fprintf(stderr, "pictor bench: run %d/%d: %.1f ms\n", k + 1, a.runs, runs[k].total);
     }
+    log_algo_stats(&a, be);
     double col[BENCH_MAX_RUNS];
     struct run_times med;
 #define MEDIAN_OF(field)                                                                   \

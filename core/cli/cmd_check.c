@@ -1,4 +1,5 @@
-/* core/cli/cmd_check.c — `pictor check CASE_DIR [--device D] [--precision P]`
+/* core/cli/cmd_check.c — `pictor check CASE_DIR [--device D] [--precision P]
+ * [--against P2] [--bound R]`
  * (FIXTURES.md, ARCHITECTURE.md "Contracts"). */
 #include <stdio.h>
 #include <string.h>
@@ -33,15 +34,26 @@ static size_t gather_components(const struct pictor_plugin_set *set,
 int pictor_cmd_check(int argc, char **argv)
 {
     const char *case_dir = NULL, *device = "cpu";
-    int precision = PICTOR_PRECISION_FP32;
+    int precision = PICTOR_PRECISION_FP32, against = -1;
+    double bound = 0;
     for (int i = 1; i < argc; i++) {
         if (strcmp(argv[i], "--device") == 0 && i + 1 < argc) {
             device = argv[++i];
-        } else if (strcmp(argv[i], "--precision") == 0 && i + 1 < argc) {
-            precision = pictor_precision_parse(argv[++i]);
-            if (precision < 0) {
+        } else if ((strcmp(argv[i], "--precision") == 0 || strcmp(argv[i], "--against") == 0) &&
+                   i + 1 < argc) {
+            int *dst = argv[i][2] == 'p' ? &precision : &against;
+            *dst = pictor_precision_parse(argv[++i]);
+            if (*dst < 0) {
                 fprintf(stderr, "pictor check: unknown precision '%s' "
                                 "(fp32, bf16, fp16, fp8)\n", argv[i]);
+                return 2;
+            }
+        } else if (strcmp(argv[i], "--bound") == 0 && i + 1 < argc) {
+            char *end;
+            bound = strtod(argv[++i], &end);
+            if (*end || !(bound > 0)) {
+                fprintf(stderr, "pictor check: --bound wants a positive rel_l2, not '%s'\n",
+                        argv[i]);
                 return 2;
             }
         } else if (argv[i][0] == '-' || case_dir) {
@@ -53,7 +65,11 @@ int pictor_cmd_check(int argc, char **argv)
     }
     if (!case_dir) {
         fprintf(stderr, "usage: pictor check CASE_DIR [--device cpu|cuda] "
-                        "[--precision fp32|bf16|fp16|fp8]\n");
+                        "[--precision fp32|bf16|fp16|fp8] [--against PRECISION] [--bound R]\n"
+                        "  --against: compare with pictor's own outputs at that precision\n"
+                        "  (same model and inputs; no expected file needed) instead of the\n"
+                        "  case's expected; --bound: judge rel_l2 by R instead of the\n"
+                        "  documented bounds (docs/fixtures.md)\n");
         return 2;
     }
     pictor_backend *be = NULL;
@@ -86,7 +102,8 @@ int pictor_cmd_check(int argc, char **argv)
     struct pictor_check_component table[CHECK_MAX_COMPONENTS];
     size_t n = gather_components(set, table, CHECK_MAX_COMPONENTS);
     struct pictor_check_options opt = {
-        .backend = be, .device_name = device, .precision = precision};
+        .backend = be, .device_name = device, .precision = precision,
+        .against_set = against >= 0, .against = against, .bound = bound};
     int code = pictor_check_run(case_dir, &opt, table, n, stdout);
     pictor_backend_destroy(be);
     pictor_plugins_unload(set);

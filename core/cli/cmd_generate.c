@@ -22,6 +22,7 @@
 
 struct gen_args {
     const char *model, *prompt, *negative, *scheduler, *out, *device;
+    const char *state_dir; /* cuBLASLt algorithm cache folder, NULL: none */
     int width, height, steps, precision;
     float guidance;
     bool has_guidance, has_seed;
@@ -33,7 +34,8 @@ static void gen_usage(FILE *f)
     fputs("usage: pictor generate --model DIR|FILE|ORG/NAME --prompt TEXT -o OUT.png\n"
           "         [--size WxH] [--steps N] [--guidance G] [--scheduler NAME] [--seed N]\n"
           "         [--negative-prompt TEXT] [--precision auto|fp32|bf16|fp16|fp8]\n"
-          "         [--device cpu|cuda[:N]]   (auto: fp32 on the CPU, bf16 on a GPU)\n",
+          "         [--device cpu|cuda[:N]]   (auto: fp32 on the CPU, bf16 on a GPU)\n"
+          "         [--state-dir DIR]   (CUDA: keep cuBLASLt algorithm choices in DIR)\n",
           f);
 }
 
@@ -56,6 +58,7 @@ static int parse_args(int argc, char **argv, struct gen_args *a)
         else if (!strcmp(k, "--scheduler")) a->scheduler = v;
         else if (!strcmp(k, "-o") || !strcmp(k, "--output")) a->out = v;
         else if (!strcmp(k, "--device")) a->device = v;
+        else if (!strcmp(k, "--state-dir")) a->state_dir = v;
         else if (!strcmp(k, "--size")) {
             if (pictor_cli_parse_size("generate", v, GEN_MIN_SIDE, GEN_MAX_SIDE, &a->width,
                                       &a->height))
@@ -100,7 +103,7 @@ static int parse_args(int argc, char **argv, struct gen_args *a)
     return 0;
 }
 
-static pictor_backend *open_backend(const char *device)
+static pictor_backend *open_backend(const char *device, const char *state_dir)
 {
     char err[512];
     if (!strcmp(device, "cpu")) {
@@ -111,6 +114,11 @@ static pictor_backend *open_backend(const char *device)
                                                         sizeof err);
         if (!be)
             fprintf(stderr, "pictor generate: %s\n", err);
+        else if (state_dir) {
+            pictor_backend_cuda_set_plan_dir(be, state_dir, err, sizeof err);
+            if (err[0]) /* what was loaded, or why not: never fatal */
+                fprintf(stderr, "pictor generate: %s\n", err);
+        }
         return be;
     }
     fprintf(stderr, "pictor generate: unknown device '%s' (cpu, cuda[:N])\n", device);
@@ -171,10 +179,14 @@ int pictor_cmd_generate(int argc, char **argv)
     }
     if (pr.licence[0])
         fprintf(stderr, "pictor: %s: %s\n", pr.variant, pr.licence);
-    if (a.precision < 0) /* auto: the precision policy of jobs.c */
-        a.precision = pictor_precision_auto(!strcmp(a.device, "cpu"));
-    if (!(be = open_backend(a.device)))
+    if (!(be = open_backend(a.device, a.state_dir)))
         goto out;
+    if (a.precision < 0) /* auto: the precision policy of jobs.c */
+        a.precision = pictor_precision_auto(be);
+    if (pictor_precision_offered(be, a.precision, err, sizeof err) != PICTOR_OK) {
+        fprintf(stderr, "pictor generate: %s\n", err);
+        goto out;
+    }
     struct pictor_open_params op = {.struct_size = sizeof op, .model_dir = md->root,
                                     .backend = be, .precision = a.precision};
     if (fam->family.open(&op, &model, err, sizeof err) != PICTOR_OK) {

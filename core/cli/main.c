@@ -15,12 +15,16 @@ static void usage(FILE *f)
           "  generate --model DIR|FILE|ORG/NAME --prompt TEXT -o OUT.png [--size WxH]\n"
           "        [--steps N] [--guidance G] [--scheduler NAME] [--seed N]\n"
           "        [--negative-prompt TEXT] [--precision P] [--device cpu|cuda[:N]]\n"
+          "        [--state-dir DIR]\n"
           "        generate one image\n"
           "  inspect MODEL_DIR|FILE|ORG/NAME\n"
           "        show the family, variant, licence and components pictor finds\n"
           "  bench --model ID|DIR [--random-weights] [--size WxH] [--steps N]\n"
           "        [--precision fp32|bf16|fp16|fp8|auto] [--device cpu|cuda[:N]] [--runs K]\n"
+          "        [--state-dir DIR]\n"
           "        time loading and each stage of an image; print one JSON object\n"
+          "  --state-dir DIR: keep the GPU's cuBLASLt algorithm choices in DIR, so the\n"
+          "        next run does not search again (as pictord's state_dir)\n"
           "  help  this text\n",
           f);
 }

@@ -8,7 +8,9 @@
 #include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
+#include "pictor/backend_cuda.h"
 #include "pictor/convert.h"
 #include "pictor/ops.h"
 #include "pictor/safetensors.h"
@@ -19,11 +21,11 @@
 #define CHECK_REL_L2_HALF 1e-2
 #define CHECK_REL_L2_FP8 3e-2
 #define CHECK_MAX_ABS_FRACTION 0.1
-/* At bf16/fp16 a case may record how far the reference implementation
+/* At bf16/fp16/fp8 a case may record how far the reference implementation
  * itself lands from its float64 expected output at that precision
- * ("reference_error", tools/fixtures/generate.py --reference-error); pictor
- * may then be this much worse than the reference, never less than the
- * project's bound. */
+ * ("reference_error", tools/fixtures/generate.py --reference-error; fp8:
+ * the FP8 linears emulated over f32 activations); pictor may then be this
+ * much worse than the reference, never less than the project's bound. */
 #define CHECK_REFERENCE_MARGIN 1.25
 
 struct check_output {
@@ -56,9 +58,24 @@ int pictor_precision_parse(const char *s)
     return -1;
 }
 
-int pictor_precision_auto(bool cpu)
+int pictor_precision_offered(const struct pictor_backend *be, int precision, char *err,
+                             size_t errlen)
 {
-    return cpu ? PICTOR_PRECISION_FP32 : PICTOR_PRECISION_BF16;
+    int sm = pictor_backend_cuda_sm(be);
+    if (precision != PICTOR_PRECISION_FP8 || pictor_backend_device(be) == PICTOR_DEVICE_CPU ||
+        sm >= PICTOR_FP8_MIN_SM)
+        return PICTOR_OK;
+    snprintf(err, errlen, "precision fp8 needs FP8 tensor cores (compute capability 8.9 or "
+             "newer); this GPU is %d.%d: use bf16 or auto", sm / 10, sm % 10);
+    return PICTOR_E_UNSUPPORTED;
+}
+
+int pictor_precision_auto(const struct pictor_backend *be)
+{
+    if (pictor_backend_device(be) == PICTOR_DEVICE_CPU)
+        return PICTOR_PRECISION_FP32;
+    return pictor_backend_cuda_sm(be) >= PICTOR_FP8_MIN_SM ? PICTOR_PRECISION_FP8
+                                                           : PICTOR_PRECISION_BF16;
 }
 
 static int io_get_input(void *vctx, const char *name, pictor_tensor *t)
@@ -331,12 +348,57 @@ static int compare_all(struct check_ctx *c, struct pictor_st *expected,
     return 0;
 }
 
+/* Writes the outputs gathered so far as a safetensors file (F32 / I64,
+ * little-endian hosts) and frees them, for --against. */
+static int save_outputs(struct check_ctx *c, const char *path)
+{
+    struct json_object *hdr = json_object_new_object();
+    size_t off = 0;
+    int rc = PICTOR_E_IO;
+    for (int i = 0; hdr && i < c->n_out; i++) {
+        struct check_output *o = &c->out[i];
+        pictor_tensor t = pictor_tensor_make(o->data, o->dtype, o->ndim, o->shape);
+        struct json_object *e = json_object_new_object(), *sh = json_object_new_array(),
+                           *offs = json_object_new_array();
+        for (int d = 0; d < o->ndim; d++)
+            json_object_array_add(sh, json_object_new_int64(o->shape[d]));
+        json_object_array_add(offs, json_object_new_int64((int64_t)off));
+        off += pictor_tensor_nbytes(&t);
+        json_object_array_add(offs, json_object_new_int64((int64_t)off));
+        json_object_object_add(e, "dtype", json_object_new_string(o->dtype == PICTOR_I64 ? "I64"
+                                                                                         : "F32"));
+        json_object_object_add(e, "shape", sh);
+        json_object_object_add(e, "data_offsets", offs);
+        json_object_object_add(hdr, o->name, e);
+    }
+    const char *h = hdr ? json_object_to_json_string_ext(hdr, JSON_C_TO_STRING_PLAIN) : NULL;
+    FILE *f = h ? fopen(path, "wb") : NULL;
+    if (f) {
+        uint64_t n = strlen(h);
+        bool ok = fwrite(&n, 8, 1, f) == 1 && fwrite(h, 1, n, f) == n;
+        for (int i = 0; ok && i < c->n_out; i++) {
+            pictor_tensor t = pictor_tensor_make(c->out[i].data, c->out[i].dtype,
+                                                 c->out[i].ndim, c->out[i].shape);
+            size_t nb = pictor_tensor_nbytes(&t);
+            ok = fwrite(t.data, 1, nb, f) == nb;
+        }
+        rc = fclose(f) == 0 && ok ? PICTOR_OK : PICTOR_E_IO;
+    }
+    json_object_put(hdr);
+    for (int i = 0; i < c->n_out; i++) {
+        free(c->out[i].name);
+        free(c->out[i].data);
+    }
+    c->n_out = 0;
+    return rc;
+}
+
 int pictor_check_run(const char *case_dir, const struct pictor_check_options *opt,
                      const struct pictor_check_component *table, size_t n_table,
                      FILE *out)
 {
     char path[PATH_MAX], model_buf[PATH_MAX], inputs_buf[PATH_MAX], exp_buf[PATH_MAX];
-    char dir_copy[PATH_MAX], abs_model[PATH_MAX];
+    char dir_copy[PATH_MAX], abs_model[PATH_MAX], against_path[PATH_MAX] = "";
     snprintf(dir_copy, sizeof dir_copy, "%s", case_dir);
     size_t dl = strlen(dir_copy);
     while (dl > 1 && dir_copy[dl - 1] == '/')
@@ -390,13 +452,58 @@ int pictor_check_run(const char *case_dir, const struct pictor_check_options *op
         code = fail2(out, case_name, "%s", c->err);
         goto done;
     }
+    struct pictor_eval_request req = {
+        .struct_size = sizeof req,
+        .component = component,
+        .model_dir = model ? abs_model : NULL,
+        .params_json = params_json,
+        .backend = opt->backend,
+        .precision = opt->against_set ? opt->against : opt->precision,
+    };
+    struct pictor_eval_io io = {
+        .struct_size = sizeof io,
+        .ctx = c,
+        .get_input = io_get_input,
+        .put_output = io_put_output,
+    };
+    char eerr[1024] = "";
+    int rc;
+    if (opt->against_set) { /* pictor's own outputs at `against` become the expected */
+        const char *tmpdir = getenv("TMPDIR") && *getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp";
+        snprintf(against_path, sizeof against_path, "%s/pictor-check-XXXXXX", tmpdir);
+        int fd = mkstemp(against_path);
+        if (fd < 0) {
+            against_path[0] = '\0';
+            code = fail2(out, case_name, "cannot create a temporary file in %s", tmpdir);
+            goto done;
+        }
+        close(fd);
+        if ((rc = fn(&req, &io, eerr, sizeof eerr)) != PICTOR_OK) {
+            code = fail2(out, case_name, "%s at %s failed: %s", component,
+                         pictor_precision_name(opt->against),
+                         eerr[0] ? eerr : pictor_status_name(rc));
+            goto done;
+        }
+        if (save_outputs(c, against_path) != PICTOR_OK) {
+            code = fail2(out, case_name, "cannot write %s", against_path);
+            goto done;
+        }
+        exp = against_path;
+        req.precision = opt->precision;
+    }
     if (pictor_st_open(exp, &expected, c->err, sizeof c->err) != PICTOR_OK) {
         code = fail2(out, case_name, "%s", c->err);
         goto done;
     }
     double tol_rel = json_get_num(tol, "rel_l2", 1e-4);
     double tol_abs = json_get_num(tol, "max_abs", INFINITY);
-    struct json_object *ref_err = NULL;
+    struct json_object *ref_err = NULL, *ref_abs = NULL;
+    if (opt->precision != PICTOR_PRECISION_FP32 &&
+        json_object_object_get_ex(root, "reference_max_abs", &ref_abs)) {
+        double r = json_get_num(ref_abs, pictor_precision_name(opt->precision), NAN);
+        if (isfinite(r) && r > 0 && isfinite(tol_abs))
+            tol_abs = fmax(tol_abs, CHECK_REFERENCE_MARGIN * r);
+    }
     if (opt->precision == PICTOR_PRECISION_BF16 || opt->precision == PICTOR_PRECISION_FP16) {
         tol_rel = fmax(tol_rel, CHECK_REL_L2_HALF);
         if (json_object_object_get_ex(root, "reference_error", &ref_err)) {
@@ -406,24 +513,18 @@ int pictor_check_run(const char *case_dir, const struct pictor_check_options *op
         }
     } else if (opt->precision == PICTOR_PRECISION_FP8) {
         tol_rel = fmax(tol_rel, CHECK_REL_L2_FP8);
+        if (json_object_object_get_ex(root, "reference_error", &ref_err)) {
+            double r = json_get_num(ref_err, "fp8", NAN);
+            if (isfinite(r) && r > 0)
+                tol_rel = fmax(tol_rel, CHECK_REFERENCE_MARGIN * r);
+        }
+    }
+    if (opt->bound > 0) {
+        tol_rel = opt->bound;
+        tol_abs = INFINITY;
     }
 
-    struct pictor_eval_request req = {
-        .struct_size = sizeof req,
-        .component = component,
-        .model_dir = model ? abs_model : NULL,
-        .params_json = params_json,
-        .backend = opt->backend,
-        .precision = opt->precision,
-    };
-    struct pictor_eval_io io = {
-        .struct_size = sizeof io,
-        .ctx = c,
-        .get_input = io_get_input,
-        .put_output = io_put_output,
-    };
-    char eerr[1024] = "";
-    int rc = fn(&req, &io, eerr, sizeof eerr);
+    rc = fn(&req, &io, eerr, sizeof eerr);
     if (rc != PICTOR_OK) {
         code = fail2(out, case_name, "%s failed: %s", component, eerr[0] ? eerr : pictor_status_name(rc));
         goto done;
@@ -443,9 +544,12 @@ int pictor_check_run(const char *case_dir, const struct pictor_check_options *op
     json_str(out, case_name);
     fputs(",\"component\":", out);
     json_str(out, component);
-    fprintf(out, ",\"device\":\"%s\",\"precision\":\"%s\",\"rel_l2_bound\":%.3g,"
-            "\"outputs\":{%s},\"pass\":%s}\n", opt->device_name,
-            pictor_precision_name(opt->precision), tol_rel, report, pass ? "true" : "false");
+    fprintf(out, ",\"device\":\"%s\",\"precision\":\"%s\",", opt->device_name,
+            pictor_precision_name(opt->precision));
+    if (opt->against_set)
+        fprintf(out, "\"against\":\"%s\",", pictor_precision_name(opt->against));
+    fprintf(out, "\"rel_l2_bound\":%.3g,\"outputs\":{%s},\"pass\":%s}\n", tol_rel, report,
+            pass ? "true" : "false");
     code = pass ? 0 : 1;
 done:
     free(report);
@@ -454,6 +558,8 @@ done:
         free(c->out[i].data);
     }
     pictor_st_close(expected);
+    if (against_path[0])
+        unlink(against_path);
     pictor_st_close(c->inputs);
     free(c);
     json_object_put(root);

@@ -422,6 +422,15 @@ static bool set_guidance(struct cfg_state *s, const char *v)
     return true;
 }
 
+static bool set_warmup(struct cfg_state *s, const char *v)
+{
+    int w = pictor_warmup_parse(v);
+    if (w < 0)
+        return fail(s, "warmup: '%s' is not one of auto, true, false", v);
+    cur_model(s)->warmup = w;
+    return true;
+}
+
 /* "… is already defined at FILE:LINE" when NAME is an id or alias in use. */
 static bool name_free(struct cfg_state *s, const char *what, const char *name)
 {
@@ -495,6 +504,7 @@ static const struct key_def model_keys[] = {
     {"scheduler", set_scheduler},
     {"step_ceiling", set_step_ceiling},
     {"aliases", set_aliases},
+    {"warmup", set_warmup},
     {NULL, NULL},
 };
 
@@ -744,6 +754,16 @@ static int check_modes(struct cfg_state *s)
 }
 
 /* ---- public --------------------------------------------------------------- */
+
+int pictor_warmup_parse(const char *s)
+{
+    static const char *const names[PICTOR_WARMUP_COUNT] = {
+        [PICTOR_WARMUP_AUTO] = "auto", [PICTOR_WARMUP_ON] = "true", [PICTOR_WARMUP_OFF] = "false"};
+    for (int i = 0; s && i < PICTOR_WARMUP_COUNT; i++)
+        if (strcmp(s, names[i]) == 0)
+            return i;
+    return -1;
+}
 
 void pictor_config_defaults(struct pictor_server_conf *c)
 {

@@ -14,6 +14,7 @@
 #include "pictor/jobs.h"
 #include "pictor/model_dir.h"
 #include "pictor/pipeline.h"
+#include "jobs_warmup.h"
 
 const double pictor_jobs_buckets[PICTOR_JOBS_N_BUCKETS] = {
     0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300};
@@ -132,14 +133,30 @@ static bool job_progress(void *ctx, int step, int total)
     return !job_cancelled(ctx);
 }
 
-/* Precision a model runs at on this device: the conf's, or "auto": fp32 on
- * the CPU (its only compute type), bf16 on CUDA (offered on every GPU pictor
- * supports, ARCHITECTURE.md "Precision policy"). */
-static int model_precision(const struct pictor_jobs_model *m, bool cpu)
+/* Precision a model runs at on this device: the conf's, or "auto"
+ * (pictor_precision_auto: fp32 on the CPU, fp8 on GPUs with FP8 tensor
+ * cores, bf16 on older ones). */
+static int model_precision(const struct pictor_jobs_model *m, const pictor_backend *be)
 {
     if (m->precision >= 0)
         return m->precision;
-    return pictor_precision_auto(cpu);
+    return pictor_precision_auto(be);
+}
+
+/* The state folder: the conf's state_dir, else the first folder of
+ * systemd's $STATE_DIRECTORY (set for a unit with StateDirectory=); false
+ * when neither names one. */
+static bool state_dir(const struct pictor_server_conf *conf, char *out, size_t len)
+{
+    const char *env = getenv("STATE_DIRECTORY");
+    if (conf->state_dir[0]) {
+        snprintf(out, len, "%s", conf->state_dir);
+        return true;
+    }
+    if (!env || !env[0] || env[0] == ':')
+        return false;
+    snprintf(out, len, "%.*s", (int)strcspn(env, ":"), env);
+    return true;
 }
 
 static void worker_fail(struct pictor_jobs *q, const char *device, const char *msg)
@@ -158,10 +175,9 @@ static bool run_job(struct worker *w, pictor_backend *be, struct pictor_job *job
     struct pictor_jobs *q = w->q;
     const struct pictor_jobs_model *m = &q->models[job->req.model];
     struct pictor_job_result *res = &job->res;
-    bool cpu = !strcmp(w->device, "cpu");
     snprintf(res->device, sizeof res->device, "%s", w->device);
     snprintf(res->precision, sizeof res->precision, "%s",
-             pictor_precision_name(model_precision(m, cpu)));
+             pictor_precision_name(model_precision(m, be)));
     if (atomic_load(&job->cancelled) || atomic_load(&q->abort_all)) {
         res->status = PICTOR_E_CANCELLED;
         snprintf(res->error, sizeof res->error, "cancelled before it started");
@@ -197,11 +213,18 @@ static void *worker_main(void *arg)
         worker_fail(q, w->device, err[0] ? err : "cannot create the backend");
         goto out;
     }
+    char sdir[PICTOR_CONF_PATH_LEN];
+    if (!cpu && state_dir(q->conf, sdir, sizeof sdir)) { /* cuBLASLt choices kept */
+        pictor_backend_cuda_set_plan_dir(be, sdir, err, sizeof err);
+        if (err[0]) /* what was loaded, or why not: never fatal */
+            fprintf(stderr, "pictord: %s: %s\n", w->device, err);
+    }
     for (size_t i = 0; i < q->n_models; i++) {
         const struct pictor_jobs_model *m = &q->models[i];
         struct pictor_open_params op = {.struct_size = sizeof op, .model_dir = m->root,
-                                        .backend = be, .precision = model_precision(m, cpu)};
-        if (m->family->family.open(&op, &w->models[i], err, sizeof err) != PICTOR_OK) {
+                                        .backend = be, .precision = model_precision(m, be)};
+        if (pictor_precision_offered(be, op.precision, err, sizeof err) != PICTOR_OK ||
+            m->family->family.open(&op, &w->models[i], err, sizeof err) != PICTOR_OK) {
             char msg[700];
             snprintf(msg, sizeof msg, "model %s: %s", m->conf->id, err);
             worker_fail(q, w->device, msg);
@@ -229,6 +252,23 @@ static void *worker_main(void *arg)
         pthread_mutex_unlock(&q->mu);
         fprintf(stderr, "pictord: %s: loaded %s (%s)\n", w->device, m->conf->id,
                 m->probe.variant);
+        if (pictor_jobs_warmup_wanted(m->conf->warmup, cpu)) { /* before ready */
+            double ms = 0;
+            int wrc = pictor_jobs_warmup_run(be, q->set, m, w->models[i], q->sched_json[i],
+                                             &q->abort_all, &ms, err, sizeof err);
+            if (wrc == PICTOR_E_CANCELLED)
+                goto out; /* stopped while warming up */
+            if (wrc != PICTOR_OK) {
+                char msg[700];
+                snprintf(msg, sizeof msg, "model %s: warm-up generation failed: %s",
+                         m->conf->id, err);
+                worker_fail(q, w->device, msg);
+                goto out;
+            }
+            fprintf(stderr, "pictord: %s: warmed up %s: %dx%d, %d steps in %.0f ms\n",
+                    w->device, m->conf->id, m->defaults.default_width,
+                    m->defaults.default_height, m->defaults.steps, ms);
+        }
     }
     pthread_mutex_lock(&q->mu);
     q->workers_loaded++;

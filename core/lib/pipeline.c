@@ -7,6 +7,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "pictor/ops.h"
 #include "pictor/rng.h"
 #include "pictor/tensor_util.h"
 
@@ -112,6 +113,23 @@ static int from_device(pictor_backend *be, float *host, const pictor_tensor *dev
     return pictor_backend_download(be, host, dev->data, pictor_tensor_nbytes(dev));
 }
 
+/* x = c_sample * x + c_output * v on the device, with the coefficients
+ * written into cd [2] by fill kernels (no host synchronisation): v is
+ * scaled in place (not needed afterwards), then added. The same f32
+ * operations as the scheduler's host loop (x * 1 is exact). */
+static int device_step(pictor_backend *be, pictor_tensor *x, pictor_tensor *v, pictor_tensor *cd,
+                       float c_sample, float c_output)
+{
+    pictor_tensor cs = pictor_tensor_slice(cd, 0, 0, 1), co = pictor_tensor_slice(cd, 0, 1, 1);
+    int rc;
+    if ((rc = pictor_fill(be, &co, c_output)) || (rc = pictor_mul(be, v, &co, v)))
+        return rc;
+    if (c_sample != 1.0f &&
+        ((rc = pictor_fill(be, &cs, c_sample)) || (rc = pictor_mul(be, x, &cs, x))))
+        return rc;
+    return pictor_add(be, x, v, x);
+}
+
 int pictor_pipeline_run(pictor_backend *be, const struct pictor_pipeline_request *r,
                         uint8_t **rgb, struct pictor_pipeline_timing *timing, char *err,
                         size_t errlen)
@@ -125,7 +143,7 @@ int pictor_pipeline_run(pictor_backend *be, const struct pictor_pipeline_request
                                         .randn = noise_randn};
     void *cond = NULL, *sched = NULL;
     float *x = NULL, *xin = NULL, *v = NULL, *fimg = NULL;
-    pictor_tensor xd = {0}, vd = {0};
+    pictor_tensor xd = {0}, vd = {0}, cd = {0};
     uint8_t *img = NULL, *pv = NULL;
     struct pictor_pipeline_timing tm = {0};
     int64_t shape[4];
@@ -189,37 +207,54 @@ int pictor_pipeline_run(pictor_backend *be, const struct pictor_pipeline_request
             x[k] *= s0;
     }
     if ((rc = pictor_tensor_alloc(be, &xd, PICTOR_F32, 4, shape)) ||
-        (rc = pictor_tensor_alloc(be, &vd, PICTOR_F32, 4, shape))) {
+        (rc = pictor_tensor_alloc(be, &vd, PICTOR_F32, 4, shape)) ||
+        (rc = pictor_tensor_alloc(be, &cd, PICTOR_F32, 1, (int64_t[]){2}))) {
         snprintf(err, errlen, "%s", pictor_backend_error(be));
         goto out;
     }
     double t1 = now_ms();
+    /* x_on_dev: the current sample lives in xd only (linear steps ran on the
+     * device; the host copy x is stale until downloaded). */
+    bool x_on_dev = false;
     for (size_t i = 0; i < n_calls; i++) {
         if (job_cancelled(&jh)) {
             rc = PICTOR_E_CANCELLED;
             snprintf(err, errlen, "cancelled before step %zu", i);
             goto out;
         }
-        if (sch->scale_model_input)
-            rc = sch->scale_model_input(sched, i, x, xin, n);
-        else
-            memcpy(xin, x, n * sizeof *x);
-        if (rc || (rc = to_device(be, &xd, xin))) {
-            snprintf(err, errlen, "step %zu: preparing the model input failed", i);
-            goto out;
+        if (!x_on_dev) {
+            if (sch->scale_model_input)
+                rc = sch->scale_model_input(sched, i, x, xin, n);
+            else
+                memcpy(xin, x, n * sizeof *x);
+            if (rc || (rc = to_device(be, &xd, xin))) {
+                snprintf(err, errlen, "step %zu: preparing the model input failed", i);
+                goto out;
+            }
         }
         float sigma = sg && i < n_sigmas ? sg[i] : ts[i] / 1000.0f;
         if ((rc = fam->predict(r->model, &job, cond, &xd, ts[i], sigma, &vd, err, errlen)))
             goto out;
-        if ((rc = from_device(be, v, &vd))) {
-            snprintf(err, errlen, "step %zu: %s", i, pictor_backend_error(be));
-            goto out;
+        bool want_pv = pv_next < n_pv && pv_steps[pv_next] == (int)i + 1;
+        float c_sample, c_output;
+        if (!want_pv && sch->linear_step && sch->linear_step(sched, i, &c_sample, &c_output)) {
+            if ((rc = device_step(be, &xd, &vd, &cd, c_sample, c_output))) {
+                snprintf(err, errlen, "step %zu: %s", i, pictor_backend_error(be));
+                goto out;
+            }
+            x_on_dev = true;
+        } else {
+            if ((x_on_dev && (rc = from_device(be, x, &xd))) ||
+                (rc = from_device(be, v, &vd))) {
+                snprintf(err, errlen, "step %zu: %s", i, pictor_backend_error(be));
+                goto out;
+            }
+            x_on_dev = false;
+            if (want_pv && !preview(r, &job, shape, x, v, sigma, pv, pv_next++))
+                n_pv = 0;
+            if ((rc = sch->step(sched, i, v, x, &noise, x, n, err, errlen)))
+                goto out;
         }
-        if (pv_next < n_pv && pv_steps[pv_next] == (int)i + 1 &&
-            !preview(r, &job, shape, x, v, sigma, pv, pv_next++))
-            n_pv = 0;
-        if ((rc = sch->step(sched, i, v, x, &noise, x, n, err, errlen)))
-            goto out;
         if (!job_progress(&jh, (int)i + 1, (int)n_calls)) {
             rc = PICTOR_E_CANCELLED;
             snprintf(err, errlen, "cancelled after step %zu", i + 1);
@@ -228,7 +263,7 @@ int pictor_pipeline_run(pictor_backend *be, const struct pictor_pipeline_request
     }
     tm.denoise_ms = now_ms() - t1;
     double t2 = now_ms();
-    if ((rc = to_device(be, &xd, x)))
+    if (!x_on_dev && (rc = to_device(be, &xd, x)))
         goto out;
     img = malloc(npx_all * 3);
     fimg = r->image_out ? r->image_out : malloc(npx_all * 3 * sizeof *fimg);
@@ -249,6 +284,7 @@ out:
     if (fimg != r->image_out)
         free(fimg);
     free(img);
+    pictor_tensor_free(be, &cd);
     pictor_tensor_free(be, &vd);
     pictor_tensor_free(be, &xd);
     if (sched)

@@ -12,7 +12,9 @@
 #define ENTRY_SIZE_1_0 offsetof(struct pictor_plugin_entry, eval)
 /* The family fields of ABI 1.0 end where the 1.2 field `preview` starts. */
 #define FAMILY_SIZE_1_0 offsetof(struct pictor_family_iface, preview)
-#define SCHEDULER_SIZE_1_0 sizeof(struct pictor_scheduler_iface)
+/* The scheduler fields of ABI 1.0 end where the 1.3 field `linear_step`
+ * starts. */
+#define SCHEDULER_SIZE_1_0 offsetof(struct pictor_scheduler_iface, linear_step)
 
 struct pictor_plugin_set {
     struct pictor_host_api host;
@@ -101,6 +103,8 @@ static int check_entry(struct pictor_plugin_set *s, const char *path,
                           "%s: scheduler plugin '%s' has no (or a too small) scheduler table",
                           path, p->entry.name);
         copy_sized(&p->scheduler, sizeof p->scheduler, sc, sc->struct_size);
+        if (e->abi_minor < 3)
+            p->scheduler.linear_step = NULL;
         if (!p->scheduler.create || !p->scheduler.set_timesteps || !p->scheduler.step ||
             !p->scheduler.destroy || !p->scheduler.timesteps || !p->scheduler.sigmas)
             return reject(s, PICTOR_E_FORMAT, err, errlen,

@@ -38,12 +38,13 @@ static void usage(FILE *f)
 {
     fputs("usage: pictord --config FILE [--listen ADDR:PORT]\n"
           "       pictord --model DIR|ORG/NAME [--listen ADDR:PORT] [--device cpu|cuda[:N]]\n"
-          "               [--api-key-file FILE]\n",
+          "               [--api-key-file FILE]\n"
+          "       --warmup auto|true|false  (either form) overrides every model's warmup\n",
           f);
 }
 
 struct args {
-    const char *config, *model, *listen, *device, *key_file;
+    const char *config, *model, *listen, *device, *key_file, *warmup;
 };
 
 static int parse_args(int argc, char **argv, struct args *a)
@@ -65,6 +66,7 @@ static int parse_args(int argc, char **argv, struct args *a)
         else if (!strcmp(k, "--listen")) a->listen = v;
         else if (!strcmp(k, "--device")) a->device = v;
         else if (!strcmp(k, "--api-key-file")) a->key_file = v;
+        else if (!strcmp(k, "--warmup")) a->warmup = v;
         else {
             fprintf(stderr, "pictord: unknown option %s\n", k);
             return -1;
@@ -78,7 +80,7 @@ static int parse_args(int argc, char **argv, struct args *a)
 }
 
 /* The configuration: the INI file, or one model with defaults; the
- * command line's --listen/--device/--api-key-file override either. */
+ * command line's --listen/--device/--api-key-file/--warmup override either. */
 static int build_conf(const struct args *a, struct pictor_server_conf *c)
 {
     char err[1024];
@@ -109,6 +111,15 @@ static int build_conf(const struct args *a, struct pictor_server_conf *c)
     }
     if (a->key_file)
         snprintf(c->api_key_file, sizeof c->api_key_file, "%s", a->key_file);
+    if (a->warmup) {
+        int w = pictor_warmup_parse(a->warmup);
+        if (w < 0) {
+            fprintf(stderr, "pictord: --warmup %s: not auto, true or false\n", a->warmup);
+            return -1;
+        }
+        for (int i = 0; i < c->n_models; i++)
+            c->models[i].warmup = w;
+    }
     return 0;
 }
 

@@ -80,6 +80,10 @@ static const struct pictor_backend_iface cpu_iface = {
         [PICTOR_OP_ROPE] = cpu_op_rope,
         [PICTOR_OP_TIMESTEP_EMBEDDING] = cpu_op_timestep,
         [PICTOR_OP_FILL] = cpu_op_fill,
+        [PICTOR_OP_ADA_LAYER_NORM] = cpu_op_ada_layer_norm,
+        [PICTOR_OP_GATED_ADD] = cpu_op_gated_add,
+        [PICTOR_OP_RMS_NORM_ROPE] = cpu_op_rms_norm_rope,
+        [PICTOR_OP_QUANTIZE_ROWS] = cpu_op_quantize_rows,
     },
 };
 

@@ -52,6 +52,9 @@ void cpu_scatter_f32(pictor_tensor *dst, const float *src, bool saturate);
 int64_t cpu_offset_of(const pictor_tensor *t, int64_t n);
 
 /* Op entries (one file each: op_matmul.c, op_conv2d.c, ...). */
+/* y[0..n) = fn(x[0..n)) in f32 (y may be x): the unary op's arithmetic,
+ * shared with the matmul epilogue (op_unary.c). */
+void cpu_unary_apply(enum pictor_unary fn, const float *x, float *y, int64_t n);
 int cpu_op_matmul(void *ctx, const struct pictor_op_args *a, char *err, size_t errlen);
 int cpu_op_conv2d(void *ctx, const struct pictor_op_args *a, char *err, size_t errlen);
 int cpu_op_group_norm(void *ctx, const struct pictor_op_args *a, char *err, size_t errlen);
@@ -67,5 +70,10 @@ int cpu_op_embedding(void *ctx, const struct pictor_op_args *a, char *err, size_
 int cpu_op_rope(void *ctx, const struct pictor_op_args *a, char *err, size_t errlen);
 int cpu_op_timestep(void *ctx, const struct pictor_op_args *a, char *err, size_t errlen);
 int cpu_op_fill(void *ctx, const struct pictor_op_args *a, char *err, size_t errlen);
+/* The fused FLUX ops (op_fused.c). */
+int cpu_op_ada_layer_norm(void *ctx, const struct pictor_op_args *a, char *err, size_t errlen);
+int cpu_op_gated_add(void *ctx, const struct pictor_op_args *a, char *err, size_t errlen);
+int cpu_op_rms_norm_rope(void *ctx, const struct pictor_op_args *a, char *err, size_t errlen);
+int cpu_op_quantize_rows(void *ctx, const struct pictor_op_args *a, char *err, size_t errlen);
 
 #endif /* PICTOR_CPU_INTERNAL_H */

@@ -20,6 +20,13 @@
 typedef void (*cpu_row_fn)(const void *arg, int64_t r, float *buf,
                            float *tmp, int64_t D);
 
+/* LayerNorm of one f32 row in place, no affine: mean and biased variance
+ * in f64, x = (x - mean) * rstd in f32 (layer_norm, ada_layer_norm). */
+void cpu_row_layer_norm(float *x, int64_t D, double eps);
+/* RMSNorm of one f32 row in place: mean(x^2) in f64, x *= rs, then x *= w
+ * when w is non-NULL (rms_norm, rms_norm_rope). */
+void cpu_row_rms_norm(float *x, const float *w, int64_t D, double eps);
+
 /* For every row r of x: load x's row, fn, store into y's row r. */
 int cpu_rows_run(struct cpu_ctx *ctx, const pictor_tensor *x,
                  pictor_tensor *y, cpu_row_fn fn, const void *arg);

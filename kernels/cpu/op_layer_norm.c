@@ -20,20 +20,8 @@ static void ln_row(const void *varg, int64_t r, float *x, float *tmp,
                    int64_t D)
 {
     const struct ln_arg *a = varg;
-    double sum = 0.0, sq = 0.0, mean;
-    float m, rstd;
 
-    for (int64_t i = 0; i < D; i++)
-        sum += x[i];
-    mean = sum / (double)D;
-    for (int64_t i = 0; i < D; i++) {
-        double d = x[i] - mean;
-        sq += d * d;
-    }
-    m = (float)mean;
-    rstd = (float)(1.0 / sqrt(sq / (double)D + a->eps));
-    for (int64_t i = 0; i < D; i++)
-        x[i] = (x[i] - m) * rstd;
+    cpu_row_layer_norm(x, D, a->eps);
     if (a->gamma)
         for (int64_t i = 0; i < D; i++)
             x[i] *= a->gamma[i];

@@ -3,7 +3,10 @@
  * broadcast NumPy-style, any strides (a transposed operand is just a
  * strided view), any float dtypes. Non-f32 operands are converted once to
  * f32 (cpu_f32_view_make, FP8 scales applied); the product runs on the
- * blocked GEMM core (gemm.c) with f32 accumulation. A c that is not f32
+ * blocked GEMM core (gemm.c) with f32 accumulation; a col_scale (a linear's
+ * per-output-channel FP8 weight scales) multiplies each column of the f32
+ * product before the bias is added, and an activation (has_act) comes
+ * last, still in f32. A c that is not f32
  * with unit column stride is computed into a contiguous f32 buffer and
  * scattered (rounded) afterwards.
  */
@@ -66,6 +69,30 @@ static void pack_b(const void *ctx, int64_t t, int64_t k0, int64_t kc,
     batch_offsets(j, t, &oa, &ob, &oc);
     m.p += ob;
     cpu_gemm_pack_b_mat(&m, k0, kc, j0, nc, dst);
+}
+
+/* The epilogue over the f32 product (every batch item, rows of g->ldc):
+ * with col_scale c = c * col_scale[n] + bias[n] (the GEMM added no bias),
+ * then the activation when args ask for one. */
+static void epilogue(const struct matmul_job *j, const struct cpu_gemm *g,
+                     const struct pictor_op_args *args, const float *bias)
+{
+    const float *col_scale = args->u.matmul.col_scale;
+
+    for (int64_t t = 0; t < g->batch; t++) {
+        int64_t oa, ob, oc;
+
+        batch_offsets(j, t, &oa, &ob, &oc);
+        for (int64_t i = 0; i < g->M; i++) {
+            float *row = j->c + oc + i * g->ldc;
+
+            if (col_scale)
+                for (int64_t n = 0; n < g->N; n++)
+                    row[n] = row[n] * col_scale[n] + (bias ? bias[n] : 0.0f);
+            if (args->u.matmul.has_act)
+                cpu_unary_apply(args->u.matmul.act, row, row, g->N);
+        }
+    }
 }
 
 static float *c_of(const void *ctx, int64_t t)
@@ -158,13 +185,15 @@ int cpu_op_matmul(void *vctx, const struct pictor_op_args *args, char *err,
     job.b = (struct cpu_mat){ vb.p, vb.stride[b->ndim - 2],
                               vb.stride[b->ndim - 1] };
 
-    g.bias_n = bias_f;
+    g.bias_n = args->u.matmul.col_scale ? NULL : bias_f;
     g.pack_a = pack_a;
     g.pack_b = pack_b;
     g.c_of = c_of;
     g.ctx = &job;
     if ((rc = cpu_gemm(ctx, &g)))
         goto err_free_c;
+    if (args->u.matmul.col_scale || args->u.matmul.has_act)
+        epilogue(&job, &g, args, bias_f);
     if (!direct)
         cpu_scatter_f32_mt(ctx, c, cbuf, false);
 

@@ -19,17 +19,8 @@ static void rms_row(const void *varg, int64_t r, float *x, float *tmp,
                     int64_t D)
 {
     const struct rms_arg *a = varg;
-    double sq = 0.0;
-    float rs;
 
-    for (int64_t i = 0; i < D; i++)
-        sq += (double)x[i] * x[i];
-    rs = (float)(1.0 / sqrt(sq / (double)D + a->eps));
-    for (int64_t i = 0; i < D; i++)
-        x[i] *= rs;
-    if (a->w)
-        for (int64_t i = 0; i < D; i++)
-            x[i] *= a->w[i];
+    cpu_row_rms_norm(x, a->w, D, a->eps);
 }
 
 int cpu_op_rms_norm(void *vctx, const struct pictor_op_args *args, char *err,

@@ -19,9 +19,9 @@
 /* QuickGELU slope (OpenAI CLIP): x * sigmoid(1.702 x). */
 #define QUICK_GELU_K 1.702f
 
-/* Applies fn to n values in place; one loop per fn so each vectorises. */
-static void unary_apply(enum pictor_unary fn, const float *x, float *y,
-                        int64_t n)
+/* Applies fn to n values (y may be x); one loop per fn so each
+ * vectorises. */
+void cpu_unary_apply(enum pictor_unary fn, const float *x, float *y, int64_t n)
 {
     int64_t i;
 
@@ -62,7 +62,7 @@ static void unary_f32_chunk(void *arg, int64_t begin, int64_t end)
     const float *x = j->x->data;
     float *y = j->y->data;
 
-    unary_apply(j->fn, x + begin, y + begin, end - begin);
+    cpu_unary_apply(j->fn, x + begin, y + begin, end - begin);
 }
 
 static void unary_any_chunk(void *arg, int64_t begin, int64_t end)
@@ -74,7 +74,7 @@ static void unary_any_chunk(void *arg, int64_t begin, int64_t end)
     for (int64_t i = begin; i < end; i += cnt) {
         cnt = cpu_seg_len(len, i, end);
         cpu_load_seg(j->x, i, cnt, buf);
-        unary_apply(j->fn, buf, buf, cnt);
+        cpu_unary_apply(j->fn, buf, buf, cnt);
         cpu_store_seg(j->y, i, cnt, buf, false);
     }
 }

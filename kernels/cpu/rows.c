@@ -1,6 +1,7 @@
 /*
  * kernels/cpu/rows.c — the row driver of cpu_rows.h.
  */
+#include <math.h>
 #include <stdatomic.h>
 #include <stdlib.h>
 
@@ -48,4 +49,37 @@ int cpu_rows_run(struct cpu_ctx *ctx, const pictor_tensor *x,
     grain = CPU_GRAIN / job.D > 1 ? CPU_GRAIN / job.D : 1;
     cpu_parallel_for(ctx, numel / job.D, grain, rows_chunk, &job);
     return atomic_load(&job.failed) ? PICTOR_E_NOMEM : PICTOR_OK;
+}
+
+void cpu_row_layer_norm(float *x, int64_t D, double eps)
+{
+    double sum = 0.0, sq = 0.0, mean;
+    float m, rstd;
+
+    for (int64_t i = 0; i < D; i++)
+        sum += x[i];
+    mean = sum / (double)D;
+    for (int64_t i = 0; i < D; i++) {
+        double d = x[i] - mean;
+        sq += d * d;
+    }
+    m = (float)mean;
+    rstd = (float)(1.0 / sqrt(sq / (double)D + eps));
+    for (int64_t i = 0; i < D; i++)
+        x[i] = (x[i] - m) * rstd;
+}
+
+void cpu_row_rms_norm(float *x, const float *w, int64_t D, double eps)
+{
+    double sq = 0.0;
+    float rs;
+
+    for (int64_t i = 0; i < D; i++)
+        sq += (double)x[i] * x[i];
+    rs = (float)(1.0 / sqrt(sq / (double)D + eps));
+    for (int64_t i = 0; i < D; i++)
+        x[i] *= rs;
+    if (w)
+        for (int64_t i = 0; i < D; i++)
+            x[i] *= w[i];
 }

@@ -14,6 +14,7 @@
 
 #include "cuda_internal.h"
 #include "cuda_libs.h"
+#include "lt_plan.h"
 #include "mem_limit.h"
 
 /* Minimum compute capability (ARCHITECTURE.md precision policy: Ampere). */
@@ -42,6 +43,8 @@ static void cuda_destroy(void *vctx)
     cudaSetDevice(c->device);
     cudaStreamSynchronize(c->stream);
     cuda_sdpa_release(c); /* cuDNN plans go before the cuDNN handle */
+    if (c->libs)
+        lt_plan_store_detach(c->libs); /* saves unsaved algorithm choices */
     cuda_libs_destroy(c);
     cudaStreamDestroy(c->stream);
     free(c);
@@ -109,6 +112,11 @@ static bool cuda_supports(void *vctx, enum pictor_op op, const struct pictor_op_
     if (op == PICTOR_OP_BINARY)
         return cuda_bcast_row_scale_ok(a->u.binary.a, a->u.binary.y) &&
                cuda_bcast_row_scale_ok(a->u.binary.b, a->u.binary.y);
+    if (op == PICTOR_OP_ADA_LAYER_NORM) /* scale, shift broadcast to x */
+        return cuda_bcast_row_scale_ok(a->u.ada_layer_norm.scale, a->u.ada_layer_norm.x) &&
+               cuda_bcast_row_scale_ok(a->u.ada_layer_norm.shift, a->u.ada_layer_norm.x);
+    if (op == PICTOR_OP_GATED_ADD) /* gate broadcast to x */
+        return cuda_bcast_row_scale_ok(a->u.gated_add.gate, a->u.gated_add.x);
     return true;
 }
 
@@ -140,6 +148,10 @@ static const struct pictor_backend_iface cuda_iface = {
         [PICTOR_OP_ROPE] = cuda_op_rope,
         [PICTOR_OP_TIMESTEP_EMBEDDING] = cuda_op_timestep,
         [PICTOR_OP_FILL] = cuda_op_fill,
+        [PICTOR_OP_ADA_LAYER_NORM] = cuda_op_ada_layer_norm,
+        [PICTOR_OP_GATED_ADD] = cuda_op_gated_add,
+        [PICTOR_OP_RMS_NORM_ROPE] = cuda_op_rms_norm_rope,
+        [PICTOR_OP_QUANTIZE_ROWS] = cuda_op_quantize_rows,
     },
 };
 
@@ -218,6 +230,22 @@ const char *pictor_backend_cuda_describe(const pictor_backend *be)
     return cuda_libs_describe(be->ctx);
 }
 
+int pictor_backend_cuda_sm(const pictor_backend *be)
+{
+    const struct cuda_ctx *c;
+    int major = 0, minor = 0;
+
+    if (!be || be->iface != &cuda_iface)
+        return 0;
+    c = be->ctx;
+    if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, c->device) !=
+            cudaSuccess ||
+        cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, c->device) !=
+            cudaSuccess)
+        return 0;
+    return major * 10 + minor;
+}
+
 int pictor_backend_cuda_stats(const pictor_backend *be, struct pictor_cuda_stats *out)
 {
     const struct cuda_ctx *c;
@@ -229,7 +257,26 @@ int pictor_backend_cuda_stats(const pictor_backend *be, struct pictor_cuda_stats
     return PICTOR_OK;
 }
 
+int pictor_backend_cuda_set_plan_dir(pictor_backend *be, const char *dir, char *err,
+                                     size_t errlen)
+{
+    if (!be || be->iface != &cuda_iface) {
+        snprintf(err, errlen, "cuBLASLt algorithm cache: not a CUDA backend");
+        return PICTOR_E_INVALID;
+    }
+    return lt_plan_store_attach(be->ctx, dir, err, errlen);
+}
+
 #else /* no CUDA in this build */
+
+int pictor_backend_cuda_set_plan_dir(pictor_backend *be, const char *dir, char *err,
+                                     size_t errlen)
+{
+    (void)be;
+    (void)dir;
+    snprintf(err, errlen, "cuBLASLt algorithm cache: this pictor was built without CUDA");
+    return PICTOR_E_UNSUPPORTED;
+}
 
 bool pictor_cuda_available(void)
 {
@@ -247,6 +294,12 @@ int pictor_backend_cuda_stats(const pictor_backend *be, struct pictor_cuda_stats
     (void)be;
     (void)out;
     return PICTOR_E_INVALID;
+}
+
+int pictor_backend_cuda_sm(const pictor_backend *be)
+{
+    (void)be;
+    return 0;
 }
 
 pictor_backend *pictor_backend_cuda_create(int device, char *err, size_t errlen)

@@ -428,6 +428,32 @@ static CU_HD void cu_set(const cu_view &v, int64_t i, float x, bool saturate)
     cu_store_raw(v.data, v.dtype, off, x, v.scale, saturate);
 }
 
+/* ---- activations ------------------------------------------------------- */
+
+/* Constants as in kernels/cpu/op_unary.c. */
+#define CU_GELU_TANH_K 0.7978845608028654f /* sqrt(2/pi) */
+#define CU_GELU_TANH_C 0.044715f           /* Hendrycks & Gimpel 2016 */
+#define CU_GELU_ERF_K 0.7071067811865476f  /* 1/sqrt(2) */
+#define CU_QUICK_GELU_K 1.702f             /* OpenAI CLIP QuickGELU */
+
+/* enum pictor_unary fn of x in f32 with the IEEE erff/tanhf/expf (the
+ * unary op and the matmul epilogue). */
+static __device__ __forceinline__ float cu_unary(int fn, float x)
+{
+    switch (fn) {
+    case PICTOR_UNARY_GELU_ERF:
+        return 0.5f * x * (1.0f + erff(x * CU_GELU_ERF_K));
+    case PICTOR_UNARY_GELU_TANH:
+        return 0.5f * x * (1.0f + tanhf(CU_GELU_TANH_K * (x + CU_GELU_TANH_C * x * x * x)));
+    case PICTOR_UNARY_QUICK_GELU:
+        return x / (1.0f + expf(-CU_QUICK_GELU_K * x));
+    case PICTOR_UNARY_SILU:
+        return x / (1.0f + expf(-x));
+    default:
+        return x;
+    }
+}
+
 /* ---- launch shapes and reductions ------------------------------------- */
 
 /* Blocks of CU_THREADS for n elements (n > 0), capped; kernels grid-stride. */

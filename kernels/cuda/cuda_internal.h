@@ -60,9 +60,22 @@ int cuda_op_embedding(void *ctx, const struct pictor_op_args *a, char *err, size
 int cuda_op_rope(void *ctx, const struct pictor_op_args *a, char *err, size_t errlen);
 int cuda_op_timestep(void *ctx, const struct pictor_op_args *a, char *err, size_t errlen);
 int cuda_op_fill(void *ctx, const struct pictor_op_args *a, char *err, size_t errlen);
+/* The fused FLUX ops (op_fused.cu). */
+int cuda_op_ada_layer_norm(void *ctx, const struct pictor_op_args *a, char *err, size_t errlen);
+int cuda_op_gated_add(void *ctx, const struct pictor_op_args *a, char *err, size_t errlen);
+int cuda_op_rms_norm_rope(void *ctx, const struct pictor_op_args *a, char *err, size_t errlen);
+int cuda_op_quantize_rows(void *ctx, const struct pictor_op_args *a, char *err, size_t errlen);
 /* Library-backed ops (op_matmul.c: cuBLASLt; op_conv2d.c: cuDNN, with its
  * fallback kernel cuda_conv2d_direct in op_conv2d.cu). */
 int cuda_op_matmul(void *ctx, const struct pictor_op_args *a, char *err, size_t errlen);
+/* c = act(d * row_scale[m] * col_scale[n] + bias[n]) (each part optional;
+ * act an enum pictor_unary or -1), one rounding into c; d is the f32 result
+ * of a GEMM with c's shape (may be c itself).
+ * kernels/cuda/op_matmul_epilogue.cu. */
+int cuda_matmul_scale_epilogue(struct cuda_ctx *ctx, const pictor_tensor *d,
+                               const float *row_scale, const float *col_scale,
+                               const pictor_tensor *bias, int act, pictor_tensor *c, char *err,
+                               size_t errlen);
 int cuda_op_conv2d(void *ctx, const struct pictor_op_args *a, char *err, size_t errlen);
 int cuda_conv2d_direct(struct cuda_ctx *ctx, const struct pictor_op_args *a, char *err,
                        size_t errlen);

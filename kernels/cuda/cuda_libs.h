@@ -25,6 +25,8 @@
  *     use the workspace at once;
  *   - the GEMM plan cache (lt_plan.c) and the conv plan cache
  *     (op_conv2d.c), see plan_cache.h;
+ *   - when a plan folder is set (pictor_backend_cuda_set_plan_dir), the
+ *     GEMM algorithms persisted there (lt_plan_store.c, lt_algo_store.h);
  *   - one cuDNN handle bound to the stream, or none with the reason (conv2d
  *     then uses its own fallback kernel instead of failing);
  *   - a one-line description (device, cuBLASLt and cuDNN versions) and
@@ -54,6 +56,7 @@
 
 #include "cuda_internal.h"
 #include "pictor/backend_cuda.h"
+#include "lt_algo_store.h"
 #include "plan_cache.h"
 
 /* Device workspace shared by cuBLASLt and cuDNN: 32 MiB, the size the
@@ -72,7 +75,7 @@
     X(cublasLtMatrixLayoutDestroy) X(cublasLtMatrixLayoutSetAttribute)                        \
     X(cublasLtMatmulPreferenceCreate) X(cublasLtMatmulPreferenceDestroy)                      \
     X(cublasLtMatmulPreferenceSetAttribute) X(cublasLtMatmulAlgoGetHeuristic)                 \
-    X(cublasLtMatmul)
+    X(cublasLtMatmulAlgoCheck) X(cublasLtMatmul)
 #define CUDA_DNN_FUNCS(X)                                                                     \
     X(cudnnGetVersion) X(cudnnCreate) X(cudnnDestroy) X(cudnnSetStream)                       \
     X(cudnnGetErrorString) X(cudnnGetLastErrorString) X(cudnnCreateTensorDescriptor)          \
@@ -104,6 +107,11 @@ struct cuda_libs {
     void *workspace;              /* device, workspace_bytes */
     size_t workspace_bytes;
     struct plan_cache *gemm_plans; /* lt_plan.c */
+    struct lt_algo_store *algo_store; /* lt_plan_store.c: persisted GEMM
+                                         algorithms; NULL: no plan folder */
+    char algo_path[4096];         /* algo_store's file */
+    bool algo_read_only;          /* its folder is not writable: no saves */
+    bool algo_warned;             /* a failed save was reported (once) */
     struct cuda_dnn_fns dnn;      /* valid when dnn_handle != NULL */
     cudnnHandle_t dnn_handle;     /* NULL: cuDNN unusable, see dnn_error */
     char dnn_error[256];

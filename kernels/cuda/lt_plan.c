@@ -1,6 +1,7 @@
 /*
  * kernels/cuda/lt_plan.c — cuBLASLt plans: descriptors, layouts, the
- * heuristic, the launch (lt_plan.h). Built only with CUDA.
+ * algorithms (a checked stored choice, or the heuristic), the launch
+ * (lt_plan.h). Built only with CUDA.
  */
 #ifdef PICTOR_HAVE_CUDA
 #include "lt_plan.h"
@@ -120,24 +121,31 @@ static int pref_set(const struct cuda_libs *l, cublasLtMatmulPreference_t pref,
                     errlen);
 }
 
-/* Builds descriptors, layouts and the algorithm list for key k.
- * bias_ptr: the bias the heuristic is told about (its alignment). */
-static int plan_build(struct cuda_libs *l, const struct gemm_key *k, const void *bias_ptr,
-                      struct gemm_plan **out, char *err, size_t errlen)
+/* Sets p's epilogue: the bias (bias_ptr tells the library its alignment)
+ * or none. */
+static int set_epilogue(const struct cuda_libs *l, struct gemm_plan *p, bool bias,
+                        const void *bias_ptr, char *err, size_t errlen)
 {
-    struct gemm_plan *p = calloc(1, sizeof *p);
-    cublasLtMatmulPreference_t pref = NULL;
-    uint64_t ws = l->workspace_bytes;
-    uint32_t epi;
+    /* Bias type: the default, D's type (cublasLt.h BIAS_DATA_TYPE). */
+    uint32_t epi = bias ? CUBLASLT_EPILOGUE_BIAS : CUBLASLT_EPILOGUE_DEFAULT;
     int rc;
 
-    *out = NULL;
-    if (!p) {
-        snprintf(err, errlen, "out of memory");
-        return PICTOR_E_NOMEM;
-    }
-    p->libs = l;
-    p->key = *k;
+    if ((rc = desc_set(l, p->desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi, err,
+                       errlen)) ||
+        (bias && (rc = desc_set(l, p->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias_ptr,
+                                sizeof bias_ptr, err, errlen))))
+        return rc;
+    p->bias_epilogue = bias;
+    return PICTOR_OK;
+}
+
+/* Creates p's descriptor and matrix layouts from p->key. */
+static int plan_describe(const struct cuda_libs *l, struct gemm_plan *p, char *err,
+                         size_t errlen)
+{
+    const struct gemm_key *k = &p->key;
+    int rc;
+
     if ((rc = LT_CHECK(l, l->lt.cublasLtMatmulDescCreate(&p->desc, CUBLAS_COMPUTE_32F,
                                                          CUDA_R_32F), err, errlen)) ||
         (rc = desc_set(l, p->desc, CUBLASLT_MATMUL_DESC_TRANSA, &k->op_a, sizeof k->op_a, err,
@@ -147,10 +155,27 @@ static int plan_build(struct cuda_libs *l, const struct gemm_key *k, const void 
         (rc = set_layout(l, &p->la, k->type_ab, k->rows_a, k->cols_a, k->ld_a, k->batch,
                          k->stride_a, err, errlen)) ||
         (rc = set_layout(l, &p->lb, k->type_ab, k->rows_b, k->cols_b, k->ld_b, k->batch,
-                         k->stride_b, err, errlen)) ||
-        (rc = set_layout(l, &p->ld, k->type_d, k->m, k->n, k->ld_d, k->batch, k->stride_d, err,
-                         errlen)) ||
-        (rc = LT_CHECK(l, l->lt.cublasLtMatmulPreferenceCreate(&pref), err, errlen)) ||
+                         k->stride_b, err, errlen)))
+        return rc;
+    return set_layout(l, &p->ld, k->type_d, k->m, k->n, k->ld_d, k->batch, k->stride_d, err,
+                      errlen);
+}
+
+/* Fills p's algorithm list from the heuristic: with the bias epilogue
+ * when the key asks for one and some algorithm offers it, else without
+ * (bias_epilogue false: the caller adds the bias). bias_ptr: the bias the
+ * heuristic is told about (its alignment). */
+static int plan_search(struct cuda_libs *l, struct gemm_plan *p, const void *bias_ptr,
+                       char *err, size_t errlen)
+{
+    const struct gemm_key *k = &p->key;
+    cublasLtMatmulPreference_t pref = NULL;
+    uint64_t ws = l->workspace_bytes;
+    int rc;
+
+    p->n_algos = 0;
+    p->from_store = false;
+    if ((rc = LT_CHECK(l, l->lt.cublasLtMatmulPreferenceCreate(&pref), err, errlen)) ||
         (rc = pref_set(l, pref, CUBLASLT_MATMUL_PREF_MAX_WORKSPACE_BYTES, &ws, sizeof ws, err,
                        errlen)) ||
         (rc = pref_set(l, pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_A_BYTES, &k->align_a,
@@ -161,53 +186,105 @@ static int plan_build(struct cuda_libs *l, const struct gemm_key *k, const void 
                        sizeof k->align_d, err, errlen)) ||
         (rc = pref_set(l, pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &k->align_d,
                        sizeof k->align_d, err, errlen)))
-        goto fail;
-
-    if (k->epilogue) {
-        /* Bias type: the default, D's type (cublasLt.h BIAS_DATA_TYPE). */
-        epi = CUBLASLT_EPILOGUE_BIAS;
-        if ((rc = desc_set(l, p->desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi, err,
-                           errlen)) ||
-            (rc = desc_set(l, p->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias_ptr,
-                           sizeof bias_ptr, err, errlen)) ||
-            (rc = heuristic(l, p, pref, err, errlen)))
-            goto fail;
-        p->bias_epilogue = p->n_algos > 0;
-        epi = CUBLASLT_EPILOGUE_DEFAULT; /* none: add the bias afterwards */
-        if (!p->bias_epilogue && (rc = desc_set(l, p->desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi,
-                                                sizeof epi, err, errlen)))
-            goto fail;
-    }
-    if (!p->n_algos && (rc = heuristic(l, p, pref, err, errlen)))
-        goto fail;
+        goto out;
+    if (k->epilogue && ((rc = set_epilogue(l, p, true, bias_ptr, err, errlen)) ||
+                        (rc = heuristic(l, p, pref, err, errlen))))
+        goto out;
+    if (!p->n_algos && ((rc = set_epilogue(l, p, false, NULL, err, errlen)) ||
+                        (rc = heuristic(l, p, pref, err, errlen))))
+        goto out;
+    l->stats.matmul_algo_misses++;
     if (!p->n_algos) {
         snprintf(err, errlen, "cuBLASLt has no algorithm for this problem");
         rc = PICTOR_E_UNSUPPORTED;
-        goto fail;
     }
-    l->lt.cublasLtMatmulPreferenceDestroy(pref);
+out:
+    if (pref)
+        l->lt.cublasLtMatmulPreferenceDestroy(pref);
+    return rc;
+}
+
+/* Takes p's algorithms from the plan folder's file: those of the stored
+ * choice for p->key that cublasLtMatmulAlgoCheck accepts for p's
+ * descriptors and that fit the workspace. false when there is no stored
+ * choice or none of it is accepted (then p's epilogue is whatever the
+ * search sets next). */
+static bool plan_from_store(struct cuda_libs *l, struct gemm_plan *p, const void *bias_ptr)
+{
+    struct lt_stored_algos st;
+    char msg[256];
+
+    if (!lt_plan_store_find(l, &p->key, &st))
+        return false;
+    p->n_algos = 0;
+    if (st.n_algos < 1 || st.n_algos > GEMM_ALGOS || st.bias_epilogue > 1 ||
+        (st.bias_epilogue && !p->key.epilogue) ||
+        set_epilogue(l, p, st.bias_epilogue, bias_ptr, msg, sizeof msg))
+        goto rejected;
+    for (uint32_t i = 0; i < st.n_algos; i++) {
+        cublasLtMatmulHeuristicResult_t r;
+
+        memset(&r, 0, sizeof r);
+        /* The check never writes r.algo (cublasLt.h): copy it in. */
+        if (l->lt.cublasLtMatmulAlgoCheck(l->lt_handle, p->desc, p->la, p->lb, p->ld, p->ld,
+                                          &st.algos[i], &r) != CUBLAS_STATUS_SUCCESS ||
+            r.workspaceSize > l->workspace_bytes)
+            continue;
+        r.algo = st.algos[i];
+        r.state = CUBLAS_STATUS_SUCCESS;
+        p->algos[p->n_algos++] = r;
+    }
+    if (p->n_algos) {
+        p->from_store = true;
+        l->stats.matmul_algo_hits++;
+        return true;
+    }
+rejected:
+    l->stats.matmul_algo_rejected++;
+    return false;
+}
+
+/* Builds descriptors, layouts and the algorithm list for key k: from the
+ * plan folder when it has an accepted choice, else by the heuristic (and
+ * then recorded there). bias_ptr: the bias the heuristic is told about. */
+static int plan_build(struct cuda_libs *l, const struct gemm_key *k, const void *bias_ptr,
+                      struct gemm_plan **out, char *err, size_t errlen)
+{
+    struct gemm_plan *p = calloc(1, sizeof *p);
+    int rc;
+
+    *out = NULL;
+    if (!p) {
+        snprintf(err, errlen, "out of memory");
+        return PICTOR_E_NOMEM;
+    }
+    p->libs = l;
+    p->key = *k;
+    if ((rc = plan_describe(l, p, err, errlen)))
+        goto fail;
+    if (!plan_from_store(l, p, bias_ptr)) {
+        if ((rc = plan_search(l, p, bias_ptr, err, errlen)))
+            goto fail;
+        lt_plan_store_record(l, p);
+    }
     *out = p;
     return PICTOR_OK;
 
 fail:
     append_key(k, err, errlen);
-    if (pref)
-        l->lt.cublasLtMatmulPreferenceDestroy(pref);
     cuda_gemm_plan_free(p);
     return rc;
 }
 
-int lt_plan_run(struct cuda_ctx *ctx, struct gemm_plan *p, float alpha, const void *A,
-                const void *B, void *D, const void *bias, char *err, size_t errlen)
+/* Queues the GEMM with p's algorithms in order until one is taken (the
+ * ones refused before it are dropped from p); the last status. */
+static cublasStatus_t launch(struct cuda_ctx *ctx, struct gemm_plan *p, float alpha,
+                             const void *A, const void *B, void *D)
 {
     struct cuda_libs *l = ctx->libs;
     cublasStatus_t s = CUBLAS_STATUS_NOT_SUPPORTED;
     float beta = 0.0f;
-    int rc;
 
-    if (p->bias_epilogue && (rc = desc_set(l, p->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias,
-                                           sizeof bias, err, errlen)))
-        return rc;
     for (int i = 0; i < p->n_algos; i++) {
         s = l->lt.cublasLtMatmul(l->lt_handle, p->desc, &alpha, A, p->la, B, p->lb, &beta, D,
                                  p->ld, D, p->ld, &p->algos[i].algo, l->workspace,
@@ -218,11 +295,44 @@ int lt_plan_run(struct cuda_ctx *ctx, struct gemm_plan *p, float alpha, const vo
                 p->n_algos -= i;
             }
             l->stats.matmul_lt_launches++;
-            return PICTOR_OK;
+            return s;
         }
         /* A host-side refusal of this algorithm: try the next one. */
         if (s != CUBLAS_STATUS_NOT_SUPPORTED && s != CUBLAS_STATUS_INVALID_VALUE)
             break;
+    }
+    return s;
+}
+
+int lt_plan_run(struct cuda_ctx *ctx, struct gemm_plan *p, float alpha, const void *A,
+                const void *B, void *D, const void *bias, char *err, size_t errlen)
+{
+    struct cuda_libs *l = ctx->libs;
+    cublasStatus_t s;
+    int rc;
+
+    if (p->bias_epilogue && (rc = desc_set(l, p->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias,
+                                           sizeof bias, err, errlen)))
+        return rc;
+    s = launch(ctx, p, alpha, A, B, D);
+    if ((s == CUBLAS_STATUS_NOT_SUPPORTED || s == CUBLAS_STATUS_INVALID_VALUE) &&
+        p->from_store) {
+        /* Every stored algorithm refused (the check passed, the launch did
+         * not): search as if none had been stored, once. The new bias
+         * epilogue choice is what the caller's finish step reads. */
+        l->stats.matmul_algo_rejected++;
+        if ((rc = plan_search(l, p, bias, err, errlen))) {
+            append_key(&p->key, err, errlen);
+            return rc;
+        }
+        lt_plan_store_record(l, p);
+        s = launch(ctx, p, alpha, A, B, D);
+    }
+    if (s == CUBLAS_STATUS_SUCCESS) {
+        /* Proven: no search later, so the epilogue never changes between
+         * the batches of one call (the caller's finish step reads it). */
+        p->from_store = false;
+        return PICTOR_OK;
     }
     rc = cuda_lt_check_(l, s, "cublasLtMatmul", __FILE__, __LINE__, err, errlen);
     append_key(&p->key, err, errlen);

@@ -16,9 +16,10 @@
  *
  * FP8. E4M3 a and b in the TN layout (a row-major, b a linear weight's
  * transposed view, c row-major) on sm_89+ go to cuBLASLt as FP8 codes
- * (fp8_direct: per-tensor scales folded into alpha, a's per-row scales by
- * an epilogue). Every other FP8 a or b (E5M2, a 16/32-bit partner, b's
- * row_scale along K, sm_80/86, other layouts) is dequantised by the copy
+ * (fp8_direct: per-tensor scales folded into alpha, a's per-row scales and
+ * the col_scale by one epilogue kernel, op_matmul_epilogue.cu). Every
+ * other FP8 a or b (E5M2, a 16/32-bit partner, b's row_scale along K,
+ * sm_80/86, other layouts) is dequantised by the copy
  * kernel into scratch of the GEMM dtype (gemm_dtype) and multiplied by the
  * ordinary path: correct everywhere, not fast (one read of the FP8 operand
  * and one 16-bit write on top of the GEMM).
@@ -299,6 +300,28 @@ static int finish(struct cuda_ctx *ctx, const struct gemm_plan *plan, struct gem
     return PICTOR_OK;
 }
 
+/* The activation epilogue of args as cuda_matmul_scale_epilogue takes it
+ * (-1: none). */
+static int act_of(const struct pictor_op_args *args)
+{
+    return args->u.matmul.has_act ? (int)args->u.matmul.act : -1;
+}
+
+/* Where the GEMM wrote c without the activation: the unary kernel applies
+ * it in place (c is then rounded twice at 16 bits: within tolerance). */
+static int apply_act(struct cuda_ctx *ctx, const struct pictor_op_args *args, pictor_tensor *c,
+                     char *err, size_t errlen)
+{
+    struct pictor_op_args u = { .op = PICTOR_OP_UNARY };
+
+    if (!args->u.matmul.has_act)
+        return PICTOR_OK;
+    u.u.unary.fn = args->u.matmul.act;
+    u.u.unary.x = c;
+    u.u.unary.y = c;
+    return cuda_op_unary(ctx, &u, err, errlen);
+}
+
 /* ---- direct FP8 GEMM (sm_89+) --------------------------------------- */
 
 /* Oldest compute capability (major * 10 + minor) with FP8 tensor-core
@@ -340,36 +363,20 @@ static bool fp8_direct_ok(const struct cuda_ctx *ctx, const pictor_tensor *a,
            device_sm(ctx) >= FP8_GEMM_MIN_SM;
 }
 
-/* d *= row_scale[i] for row i of the [M, N] f32 d (binary-mul kernel with
- * the scales as an [M, 1] operand), in place. */
-static int mul_row_scale(struct cuda_ctx *ctx, pictor_tensor *d, const float *row_scale,
-                         char *err, size_t errlen)
-{
-    struct pictor_op_args ba = { .op = PICTOR_OP_BINARY };
-    int64_t shape[2] = { d->shape[0], 1 };
-    pictor_tensor rs = pictor_tensor_make((void *)row_scale, PICTOR_F32, 2, shape);
-
-    rs.device = PICTOR_DEVICE_CUDA;
-    rs.device_index = d->device_index;
-    ba.u.binary.fn = PICTOR_BINARY_MUL;
-    ba.u.binary.a = d;
-    ba.u.binary.b = &rs;
-    ba.u.binary.y = d;
-    return cuda_op_binary(ctx, &ba, err, errlen);
-}
-
 /*
- * c = alpha * a @ b + bias with E4M3 a and b fed to cuBLASLt as they are
- * (f32 accumulation). The per-tensor scales fold into alpha (f32 host
- * scalar: no device scale pointers needed). a's per-row scales (tokens) are
- * applied by a small epilogue after an unscaled GEMM into f32 scratch, as
- * torch._scaled_mm does on Hopper (CUDA.md §1.7): d = acc * sa[m], then
- * + bias, then one rounding into c. The row-major c makes cuBLASLt's A our
- * b (column-major [K, N], i.e. a linear weight w [N, K] seen through its
- * transposed view) with op T and B our a with op N: the TN layout that
- * sm_89/90 require (CUDA.md §1.1); any other mapping is left to the staged
- * path. *done false: nothing was queued and the caller stages instead
- * (also when cuBLASLt has no FP8 algorithm for the problem).
+ * c = alpha * (a @ b) * col_scale + bias with E4M3 a and b fed to cuBLASLt
+ * as they are (f32 accumulation). The per-tensor scales fold into alpha
+ * (f32 host scalar: no device scale pointers needed). a's per-row scales
+ * (tokens) and the col_scale (a linear's per-output-channel weight scales)
+ * are applied by one epilogue kernel after an unscaled GEMM into f32 D, as
+ * torch._scaled_mm does for row-wise scaling where cuBLASLt has no mode
+ * for it (CUDA.md §1.7): c = D * sa[m] * sw[n] + bias, one rounding into
+ * c. The row-major c makes cuBLASLt's A our b (column-major [K, N], i.e. a
+ * linear weight w [N, K] seen through its transposed view) with op T and B
+ * our a with op N: the TN layout that sm_89/90 require (CUDA.md §1.1); any
+ * other mapping is left to the staged path. *done false: nothing was
+ * queued and the caller stages instead (also when cuBLASLt has no FP8
+ * algorithm for the problem).
  */
 static int fp8_direct(struct cuda_ctx *ctx, const struct pictor_op_args *args, bool *done,
                       char *err, size_t errlen)
@@ -379,6 +386,8 @@ static int fp8_direct(struct cuda_ctx *ctx, const struct pictor_op_args *args, b
     const pictor_tensor *bias = args->u.matmul.bias;
     pictor_tensor *c = args->u.matmul.c;
     float alpha = args->u.matmul.alpha * a->scale * b->scale;
+    const float *col_scale = args->u.matmul.col_scale;
+    bool scaled = a->row_scale || col_scale;
     const void *bias_ptr = NULL;
     struct gemm_plan *plan;
     struct gemm_call g;
@@ -391,9 +400,9 @@ static int fp8_direct(struct cuda_ctx *ctx, const struct pictor_op_args *args, b
     memset(&g, 0, sizeof g);
     g.a.t = *a;
     g.b.t = *b;
-    /* With row scales D is f32 (c itself when f32, else scratch). */
-    if ((rc = prep_output(ctx, c, a->row_scale ? PICTOR_F32 : c->dtype, &g.d, &g.copy_back,
-                          err, errlen)))
+    /* With row/column scales D is f32 (c itself when f32, else scratch). */
+    if ((rc = prep_output(ctx, c, scaled ? PICTOR_F32 : c->dtype, &g.d, &g.copy_back, err,
+                          errlen)))
         goto out;
     gemm_lt_map(&g.a.t, &g.b.t, &g.d.t, &g.lt);
     if (!g.lt.swapped || g.lt.op_a != GEMM_OP_T || g.lt.op_b != GEMM_OP_N ||
@@ -401,12 +410,11 @@ static int fp8_direct(struct cuda_ctx *ctx, const struct pictor_op_args *args, b
         goto out; /* not TN: staged path */
     g.A = g.b.t.data;
     g.B = g.a.t.data;
-    if (bias && (rc = prep_bias(ctx, bias, &g, &bias_ptr, err, errlen)))
+    if (!scaled && bias && (rc = prep_bias(ctx, bias, &g, &bias_ptr, err, errlen)))
         goto out;
-    /* The bias is added after the row scaling; and with f32 D the FP8
-     * kernels' default bias type is not D's (cublasLt.h BIAS_DATA_TYPE,
-     * CUDA.md §1.2), so the add kernel adds it there too. */
-    if (a->row_scale || g.d.t.dtype == PICTOR_F32)
+    /* With f32 D the FP8 kernels' default bias type is not D's
+     * (cublasLt.h BIAS_DATA_TYPE, CUDA.md §1.2): the add kernel adds it. */
+    if (g.d.t.dtype == PICTOR_F32)
         bias_ptr = NULL;
     make_key(&g, bias_ptr, &key);
     if ((rc = lt_plan_get(l, &key, bias_ptr, &plan, err, errlen))) {
@@ -421,9 +429,11 @@ static int fp8_direct(struct cuda_ctx *ctx, const struct pictor_op_args *args, b
     l->stats.matmul_calls++;
     if ((rc = run_batches(ctx, plan, &g, alpha, bias_ptr, err, errlen)))
         goto out;
-    if (a->row_scale && (rc = mul_row_scale(ctx, &g.d.t, a->row_scale, err, errlen)))
-        goto out;
-    rc = finish(ctx, plan, &g, bias_ptr, c, err, errlen);
+    if (scaled)
+        rc = cuda_matmul_scale_epilogue(ctx, &g.d.t, a->row_scale, col_scale, bias,
+                                        act_of(args), c, err, errlen);
+    else if (!(rc = finish(ctx, plan, &g, bias_ptr, c, err, errlen)))
+        rc = apply_act(ctx, args, c, err, errlen);
 out:
     release(ctx, &g);
     return rc;
@@ -435,6 +445,7 @@ int cuda_op_matmul(void *vctx, const struct pictor_op_args *args, char *err, siz
     struct cuda_libs *l = ctx->libs;
     const pictor_tensor *a = args->u.matmul.a, *b = args->u.matmul.b;
     const pictor_tensor *bias = args->u.matmul.bias;
+    const float *col_scale = args->u.matmul.col_scale;
     pictor_tensor *c = args->u.matmul.c;
     int in_dtype = gemm_dtype(a->dtype, b->dtype);
     const void *bias_ptr = NULL;
@@ -451,7 +462,9 @@ int cuda_op_matmul(void *vctx, const struct pictor_op_args *args, char *err, siz
     }
     if (a->shape[a->ndim - 1] == 0) {
         l->stats.matmul_calls++;
-        return zero_k(ctx, bias, c, err, errlen);
+        if ((rc = zero_k(ctx, bias, c, err, errlen)))
+            return rc;
+        return apply_act(ctx, args, c, err, errlen);
     }
     {
         bool done;
@@ -464,7 +477,8 @@ int cuda_op_matmul(void *vctx, const struct pictor_op_args *args, char *err, siz
     memset(&g, 0, sizeof g);
     if ((rc = prep_input(ctx, a, in_dtype, "matmul a", &g.a, err, errlen)) ||
         (rc = prep_input(ctx, b, in_dtype, "matmul b", &g.b, err, errlen)) ||
-        (rc = prep_output(ctx, c, in_dtype, &g.d, &g.copy_back, err, errlen)))
+        (rc = prep_output(ctx, c, col_scale ? PICTOR_F32 : in_dtype, &g.d, &g.copy_back, err,
+                          errlen)))
         goto out;
     gemm_lt_map(&g.a.t, &g.b.t, &g.d.t, &g.lt);
     if (g.lt.batch > INT32_MAX) {
@@ -475,14 +489,19 @@ int cuda_op_matmul(void *vctx, const struct pictor_op_args *args, char *err, siz
     }
     g.A = g.lt.swapped ? g.b.t.data : g.a.t.data;
     g.B = g.lt.swapped ? g.a.t.data : g.b.t.data;
-    if (bias && (rc = prep_bias(ctx, bias, &g, &bias_ptr, err, errlen)))
+    /* With col_scale the bias comes after the scaling: the epilogue kernel. */
+    if (!col_scale && bias && (rc = prep_bias(ctx, bias, &g, &bias_ptr, err, errlen)))
         goto out;
 
     make_key(&g, bias_ptr, &key);
     if ((rc = lt_plan_get(l, &key, bias_ptr, &plan, err, errlen)) ||
         (rc = run_batches(ctx, plan, &g, args->u.matmul.alpha, bias_ptr, err, errlen)))
         goto out;
-    rc = finish(ctx, plan, &g, bias_ptr, c, err, errlen);
+    if (col_scale)
+        rc = cuda_matmul_scale_epilogue(ctx, &g.d.t, NULL, col_scale, bias, act_of(args), c,
+                                        err, errlen);
+    else if (!(rc = finish(ctx, plan, &g, bias_ptr, c, err, errlen)))
+        rc = apply_act(ctx, args, c, err, errlen);
 out:
     release(ctx, &g);
     return rc;

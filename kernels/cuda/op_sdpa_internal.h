@@ -86,6 +86,25 @@ bool cuda_sdpa_flash_eligible(const struct pictor_op_args *a);
  * CUDA_SDPA_ALIGN_BYTES. Otherwise it is staged (copied contiguous). */
 bool cuda_sdpa_flash_layout_ok(const pictor_tensor *t);
 
+/* Fewest keys for which the GEMM route (two cuBLASLt GEMMs around the
+ * softmax kernel) beats the SIMT kernel. */
+#define CUDA_SDPA_GEMM_MIN_KEYS 1024
+/* Scratch the GEMM route may hold for one query chunk's scores
+ * (f32 S plus P in v's dtype). */
+#define CUDA_SDPA_GEMM_BUDGET ((size_t)256 << 20)
+
+/* Whether the GEMM route takes a call the flash kernel and cuDNN do not
+ * (the VAE's single 512-channel head over 16384 tokens): no mask, not
+ * causal, q/k/v/o one dtype in {f32, f16, bf16}, Lk >= CUDA_SDPA_GEMM_MIN_KEYS.
+ * S = scale q k^T in f32, P = softmax(S) in v's dtype, o = P v, over query
+ * chunks of cuda_sdpa_gemm_chunk rows. */
+bool cuda_sdpa_gemm_eligible(const struct pictor_op_args *a);
+
+/* Query rows per chunk so that B * H * rows * Lk * (4 + sizeof v's dtype)
+ * fits `budget` bytes: at least 1, at most Lq, a multiple of 64 when
+ * larger than 64. */
+int64_t cuda_sdpa_gemm_chunk(const struct pictor_op_args *a, size_t budget);
+
 /* Whether cuDNN's unified SDPA op can express the call: no mask, not
  * causal, q/k/v/o all BF16 or all F16, D == Dv a multiple of 8 and at
  * most 256, Lq and Lk >= 1, every operand with unit last stride, positive
@@ -137,6 +156,11 @@ int cuda_sdpa_flash(struct cuda_ctx *ctx, const struct pictor_op_args *a,
  * (every float dtype, any strides). Queued on ctx->stream. */
 int cuda_sdpa_generic(struct cuda_ctx *ctx, const struct pictor_op_args *a, char *err,
                       size_t errlen);
+
+/* op_sdpa_gemm.c: runs an eligible call (cuda_sdpa_gemm_eligible) as
+ * matmul, softmax, matmul per query chunk. Queued on ctx->stream. */
+int cuda_sdpa_gemm(struct cuda_ctx *ctx, const struct pictor_op_args *a, char *err,
+                   size_t errlen);
 
 /* op_sdpa_cudnn.c: the probe (once per backend; sets ctx->sdpa.dnn and
  * note). PICTOR_OK when cuDNN SDPA is usable. */

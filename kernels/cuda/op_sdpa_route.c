@@ -1,7 +1,7 @@
 /*
  * kernels/cuda/op_sdpa_route.c — the CUDA backend's sdpa slot: picks
- * cuDNN's fused SDPA, the tensor-core flash kernel or the SIMT kernel per
- * call (rules in op_sdpa_internal.h), stages q/k/v the flash kernel cannot
+ * cuDNN's fused SDPA, the tensor-core flash kernel, the GEMM route
+ * (op_sdpa_gemm.c) or the SIMT kernel per call (rules in op_sdpa_internal.h), stages q/k/v the flash kernel cannot
  * read in place, and counts which path ran (pictor_cuda_stats).
  * Built only with CUDA (PICTOR_HAVE_CUDA).
  */
@@ -127,6 +127,12 @@ int cuda_op_sdpa(void *vctx, const struct pictor_op_args *a, char *err, size_t e
     }
     if (cuda_sdpa_flash_eligible(a))
         return run_flash(ctx, a, err, errlen);
+    if (cuda_sdpa_gemm_eligible(a)) {
+        rc = cuda_sdpa_gemm(ctx, a, err, errlen);
+        if (!rc)
+            ctx->libs->stats.sdpa_gemm++;
+        return rc;
+    }
     rc = cuda_sdpa_generic(ctx, a, err, errlen);
     if (!rc)
         ctx->libs->stats.sdpa_generic++;

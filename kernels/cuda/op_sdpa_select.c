@@ -203,3 +203,27 @@ void cuda_sdpa_dnn_probe_key(struct cuda_sdpa_dnn_key *key)
     memcpy(key->vs, key->qs, sizeof key->vs);
     memcpy(key->os, key->qs, sizeof key->os);
 }
+
+bool cuda_sdpa_gemm_eligible(const struct pictor_op_args *a)
+{
+    const pictor_tensor *q = a->u.sdpa.q, *k = a->u.sdpa.k, *v = a->u.sdpa.v, *o = a->u.sdpa.o;
+    int dt = q->dtype;
+
+    return !a->u.sdpa.mask && !a->u.sdpa.causal &&
+           (dt == PICTOR_F32 || dt == PICTOR_F16 || dt == PICTOR_BF16) && k->dtype == dt &&
+           v->dtype == dt && o->dtype == dt && k->shape[2] >= CUDA_SDPA_GEMM_MIN_KEYS;
+}
+
+int64_t cuda_sdpa_gemm_chunk(const struct pictor_op_args *a, size_t budget)
+{
+    const pictor_tensor *q = a->u.sdpa.q, *k = a->u.sdpa.k;
+    uint64_t per_row = (uint64_t)q->shape[0] * (uint64_t)q->shape[1] * (uint64_t)k->shape[2] *
+                       (4 + pictor_dtype_size(a->u.sdpa.v->dtype));
+    int64_t rows = per_row ? (int64_t)(budget / per_row) : q->shape[2];
+
+    if (rows > q->shape[2])
+        rows = q->shape[2];
+    if (rows > 64)
+        rows -= rows % 64;
+    return rows < 1 ? 1 : rows;
+}

@@ -6,33 +6,11 @@
  */
 #include "cuda_common.cuh"
 
-/* Constants as in kernels/cpu/op_unary.c. */
-#define GELU_TANH_K 0.7978845608028654f /* sqrt(2/pi) */
-#define GELU_TANH_C 0.044715f           /* Hendrycks & Gimpel 2016 */
-#define GELU_ERF_K 0.7071067811865476f  /* 1/sqrt(2) */
-#define QUICK_GELU_K 1.702f             /* OpenAI CLIP QuickGELU */
-
-static __device__ __forceinline__ float unary_fn(int fn, float x)
-{
-    switch (fn) {
-    case PICTOR_UNARY_GELU_ERF:
-        return 0.5f * x * (1.0f + erff(x * GELU_ERF_K));
-    case PICTOR_UNARY_GELU_TANH:
-        return 0.5f * x * (1.0f + tanhf(GELU_TANH_K * (x + GELU_TANH_C * x * x * x)));
-    case PICTOR_UNARY_QUICK_GELU:
-        return x / (1.0f + expf(-QUICK_GELU_K * x));
-    case PICTOR_UNARY_SILU:
-        return x / (1.0f + expf(-x));
-    default:
-        return x;
-    }
-}
-
 static __global__ void __launch_bounds__(CU_THREADS)
 unary_kernel(int fn, cu_view x, cu_view y, int64_t n)
 {
     CU_GRID_STRIDE(i, n)
-        cu_set(y, i, unary_fn(fn, cu_get(x, i)), false);
+        cu_set(y, i, cu_unary(fn, cu_get(x, i)), false);
 }
 
 extern "C" int cuda_op_unary(void *vctx, const struct pictor_op_args *a, char *err, size_t errlen)

@@ -24,6 +24,10 @@ const char *const pictor_op_names[PICTOR_OP_COUNT] = {
     [PICTOR_OP_ROPE] = "rope",
     [PICTOR_OP_TIMESTEP_EMBEDDING] = "timestep_embedding",
     [PICTOR_OP_FILL] = "fill",
+    [PICTOR_OP_QUANTIZE_ROWS] = "quantize_rows",
+    [PICTOR_OP_ADA_LAYER_NORM] = "ada_layer_norm",
+    [PICTOR_OP_GATED_ADD] = "gated_add",
+    [PICTOR_OP_RMS_NORM_ROPE] = "rms_norm_rope",
 };
 
 const char *const pictor_unary_names[PICTOR_UNARY_COUNT] = {

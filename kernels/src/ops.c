@@ -15,20 +15,11 @@
 
 #include "pictor/tensor_util.h"
 
-/* Room for "[a, b, c, d, e] f8_e4m3" with 20-digit dims. */
-#define DESC_LEN 160
-
-/* What dtypes an operand may have. */
-enum operand_kind {
-    OPERAND_FLOAT, /* F32, F16, BF16, F8_E4M3, F8_E5M2 */
-    OPERAND_IDS,   /* I32, I64 */
-    OPERAND_ANY,   /* every valid dtype */
-};
+#include "ops_check.h"
 
 /* Records "<op>: <what> <desc>: <problem>" and returns PICTOR_E_INVALID. */
-__attribute__((format(printf, 5, 6))) static int
-bad(pictor_backend *be, const char *op, const char *what,
-    const pictor_tensor *t, const char *fmt, ...)
+int ops_bad(pictor_backend *be, const char *op, const char *what,
+            const pictor_tensor *t, const char *fmt, ...)
 {
     char desc[DESC_LEN], msg[PICTOR_BACKEND_ERROR_LEN];
     va_list ap;
@@ -47,9 +38,9 @@ bad(pictor_backend *be, const char *op, const char *what,
  * Checks one operand: present, sane descriptor, on the backend's device,
  * dtype of the right kind; FP8 operands need a finite non-zero scale.
  */
-static int check_operand(pictor_backend *be, const char *op,
-                         const char *what, const pictor_tensor *t,
-                         enum operand_kind kind)
+int ops_check_operand(pictor_backend *be, const char *op,
+                      const char *what, const pictor_tensor *t,
+                      enum operand_kind kind)
 {
     if (!t)
         return pictor_backend_fail(be, PICTOR_E_INVALID, "%s: %s is NULL",
@@ -64,68 +55,68 @@ static int check_operand(pictor_backend *be, const char *op,
                                    what, (int)t->dtype);
     for (int i = 0; i < t->ndim; i++)
         if (t->shape[i] < 0)
-            return bad(be, op, what, t, "negative dim %d", i);
+            return ops_bad(be, op, what, t, "negative dim %d", i);
     if (!t->data && pictor_tensor_numel(t) > 0)
-        return bad(be, op, what, t, "data is NULL");
+        return ops_bad(be, op, what, t, "data is NULL");
     if (t->device != (int32_t)pictor_backend_device(be))
-        return bad(be, op, what, t, "lives on device kind %d, backend %s "
-                   "wants %d", (int)t->device, pictor_backend_name(be),
-                   (int)pictor_backend_device(be));
+        return ops_bad(be, op, what, t, "lives on device kind %d, backend %s "
+                       "wants %d", (int)t->device, pictor_backend_name(be),
+                       (int)pictor_backend_device(be));
     if (kind == OPERAND_FLOAT && !pictor_dtype_is_float(t->dtype))
-        return bad(be, op, what, t, "must be a float dtype");
+        return ops_bad(be, op, what, t, "must be a float dtype");
     if (kind == OPERAND_IDS && t->dtype != PICTOR_I32 &&
         t->dtype != PICTOR_I64)
-        return bad(be, op, what, t, "must be i32 or i64");
+        return ops_bad(be, op, what, t, "must be i32 or i64");
     if ((t->dtype == PICTOR_F8_E4M3 || t->dtype == PICTOR_F8_E5M2) &&
         (!isfinite(t->scale) || t->scale == 0.0f))
-        return bad(be, op, what, t, "FP8 scale %g must be finite and "
-                   "non-zero", (double)t->scale);
+        return ops_bad(be, op, what, t, "FP8 scale %g must be finite and "
+                       "non-zero", (double)t->scale);
     return PICTOR_OK;
 }
 
-static int check_optional(pictor_backend *be, const char *op,
-                          const char *what, const pictor_tensor *t,
-                          enum operand_kind kind)
+int ops_check_optional(pictor_backend *be, const char *op,
+                       const char *what, const pictor_tensor *t,
+                       enum operand_kind kind)
 {
-    return t ? check_operand(be, op, what, t, kind) : PICTOR_OK;
+    return t ? ops_check_operand(be, op, what, t, kind) : PICTOR_OK;
 }
 
-static int check_ndim(pictor_backend *be, const char *op, const char *what,
-                      const pictor_tensor *t, int min, int max)
+int ops_check_ndim(pictor_backend *be, const char *op, const char *what,
+                   const pictor_tensor *t, int min, int max)
 {
     if (t->ndim < min || t->ndim > max) {
         if (min == max)
-            return bad(be, op, what, t, "must have %d dims", min);
-        return bad(be, op, what, t, "must have %d..%d dims", min, max);
+            return ops_bad(be, op, what, t, "must have %d dims", min);
+        return ops_bad(be, op, what, t, "must have %d..%d dims", min, max);
     }
     return PICTOR_OK;
 }
 
 /* t must be 1-D of length n (a per-channel parameter). */
-static int check_vector(pictor_backend *be, const char *op,
-                        const char *what, const pictor_tensor *t, int64_t n)
+int ops_check_vector(pictor_backend *be, const char *op,
+                     const char *what, const pictor_tensor *t, int64_t n)
 {
     if (t && (t->ndim != 1 || t->shape[0] != n))
-        return bad(be, op, what, t, "must be [%lld]", (long long)n);
+        return ops_bad(be, op, what, t, "must be [%lld]", (long long)n);
     return PICTOR_OK;
 }
 
-static int check_same_shape(pictor_backend *be, const char *op,
-                            const char *what, const pictor_tensor *t,
-                            const char *ref_what, const pictor_tensor *ref)
+int ops_check_same_shape(pictor_backend *be, const char *op,
+                         const char *what, const pictor_tensor *t,
+                         const char *ref_what, const pictor_tensor *ref)
 {
     char desc[DESC_LEN];
 
     if (!pictor_tensor_same_shape(t, ref))
-        return bad(be, op, what, t, "must have the shape of %s %s", ref_what,
-                   pictor_tensor_describe(ref, desc, sizeof desc));
+        return ops_bad(be, op, what, t, "must have the shape of %s %s", ref_what,
+                       pictor_tensor_describe(ref, desc, sizeof desc));
     return PICTOR_OK;
 }
 
 /* NumPy rule: t broadcasts to `to` when t has no more dims and each of its
  * dims (aligned from the right) equals to's or is 1. */
-static bool broadcasts_to(const int64_t *shape, int ndim, const int64_t *to,
-                          int to_ndim)
+bool ops_broadcasts_to(const int64_t *shape, int ndim, const int64_t *to,
+                       int to_ndim)
 {
     if (ndim > to_ndim)
         return false;
@@ -138,20 +129,20 @@ static bool broadcasts_to(const int64_t *shape, int ndim, const int64_t *to,
     return true;
 }
 
-static int check_broadcast(pictor_backend *be, const char *op,
-                           const char *what, const pictor_tensor *t,
-                           const char *to_what, const pictor_tensor *to)
+int ops_check_broadcast(pictor_backend *be, const char *op,
+                        const char *what, const pictor_tensor *t,
+                        const char *to_what, const pictor_tensor *to)
 {
     char desc[DESC_LEN];
 
-    if (!broadcasts_to(t->shape, t->ndim, to->shape, to->ndim))
-        return bad(be, op, what, t, "does not broadcast to %s %s", to_what,
-                   pictor_tensor_describe(to, desc, sizeof desc));
+    if (!ops_broadcasts_to(t->shape, t->ndim, to->shape, to->ndim))
+        return ops_bad(be, op, what, t, "does not broadcast to %s %s", to_what,
+                       pictor_tensor_describe(to, desc, sizeof desc));
     return PICTOR_OK;
 }
 
 /* Hands validated arguments to the backend's slot. */
-static int dispatch(pictor_backend *be, struct pictor_op_args *args)
+int ops_dispatch(pictor_backend *be, struct pictor_op_args *args)
 {
     const struct pictor_backend_iface *iface = be->iface;
     const char *name = pictor_op_names[args->op];
@@ -182,83 +173,95 @@ static int dispatch(pictor_backend *be, struct pictor_op_args *args)
 
 /* ---- linear algebra ------------------------------------------------------ */
 
-int pictor_matmul(pictor_backend *be, const pictor_tensor *a,
-                  const pictor_tensor *b, const pictor_tensor *bias,
-                  float alpha, pictor_tensor *c)
+/* pictor_matmul with an optional col_scale [N] (device f32) and
+ * activation epilogue (act < 0: none). */
+static int matmul_scaled(pictor_backend *be, const pictor_tensor *a,
+                         const pictor_tensor *b, const float *col_scale,
+                         const pictor_tensor *bias, float alpha, int act,
+                         pictor_tensor *c)
 {
     const char *op = pictor_op_names[PICTOR_OP_MATMUL];
     struct pictor_op_args args = { .op = PICTOR_OP_MATMUL };
     int64_t M, K, N;
     int rc;
 
-    if ((rc = check_operand(be, op, "a", a, OPERAND_FLOAT)) ||
-        (rc = check_operand(be, op, "b", b, OPERAND_FLOAT)) ||
-        (rc = check_optional(be, op, "bias", bias, OPERAND_FLOAT)) ||
-        (rc = check_operand(be, op, "c", c, OPERAND_FLOAT)) ||
-        (rc = check_ndim(be, op, "a", a, 2, PICTOR_MAX_DIMS)) ||
-        (rc = check_ndim(be, op, "b", b, 2, PICTOR_MAX_DIMS)) ||
-        (rc = check_ndim(be, op, "c", c, 2, PICTOR_MAX_DIMS)))
+    if ((rc = ops_check_operand(be, op, "a", a, OPERAND_FLOAT)) ||
+        (rc = ops_check_operand(be, op, "b", b, OPERAND_FLOAT)) ||
+        (rc = ops_check_optional(be, op, "bias", bias, OPERAND_FLOAT)) ||
+        (rc = ops_check_operand(be, op, "c", c, OPERAND_FLOAT)) ||
+        (rc = ops_check_ndim(be, op, "a", a, 2, PICTOR_MAX_DIMS)) ||
+        (rc = ops_check_ndim(be, op, "b", b, 2, PICTOR_MAX_DIMS)) ||
+        (rc = ops_check_ndim(be, op, "c", c, 2, PICTOR_MAX_DIMS)))
         return rc;
     M = a->shape[a->ndim - 2];
     K = a->shape[a->ndim - 1];
     N = b->shape[b->ndim - 1];
     if (b->shape[b->ndim - 2] != K)
-        return bad(be, op, "b", b, "inner dim must be K=%lld of a",
-                   (long long)K);
+        return ops_bad(be, op, "b", b, "inner dim must be K=%lld of a",
+                       (long long)K);
     if (c->shape[c->ndim - 2] != M || c->shape[c->ndim - 1] != N)
-        return bad(be, op, "c", c, "must end in [M=%lld, N=%lld]",
-                   (long long)M, (long long)N);
+        return ops_bad(be, op, "c", c, "must end in [M=%lld, N=%lld]",
+                       (long long)M, (long long)N);
     /* Batch dims of a and b broadcast to those of c. */
-    if (!broadcasts_to(a->shape, a->ndim - 2, c->shape, c->ndim - 2))
-        return bad(be, op, "a", a, "batch dims do not broadcast to c's");
-    if (!broadcasts_to(b->shape, b->ndim - 2, c->shape, c->ndim - 2))
-        return bad(be, op, "b", b, "batch dims do not broadcast to c's");
-    if ((rc = check_vector(be, op, "bias", bias, N)))
+    if (!ops_broadcasts_to(a->shape, a->ndim - 2, c->shape, c->ndim - 2))
+        return ops_bad(be, op, "a", a, "batch dims do not broadcast to c's");
+    if (!ops_broadcasts_to(b->shape, b->ndim - 2, c->shape, c->ndim - 2))
+        return ops_bad(be, op, "b", b, "batch dims do not broadcast to c's");
+    if ((rc = ops_check_vector(be, op, "bias", bias, N)))
         return rc;
     args.u.matmul.a = a;
     args.u.matmul.b = b;
     args.u.matmul.bias = bias;
+    args.u.matmul.col_scale = col_scale;
+    args.u.matmul.has_act = act >= 0;
+    args.u.matmul.act = act >= 0 ? (enum pictor_unary)act : PICTOR_UNARY_GELU_ERF;
     args.u.matmul.alpha = alpha;
     args.u.matmul.c = c;
-    return dispatch(be, &args);
+    return ops_dispatch(be, &args);
+}
+
+int pictor_matmul(pictor_backend *be, const pictor_tensor *a,
+                  const pictor_tensor *b, const pictor_tensor *bias,
+                  float alpha, pictor_tensor *c)
+{
+    return matmul_scaled(be, a, b, NULL, bias, alpha, -1, c);
 }
 
 /*
  * y = x @ w^T + bias through matmul on a transposed view of w. A transposed
  * view cannot carry w's per-row FP8 scales (they index dimension 0), so
- * with row_scale the product is scaled per output column afterwards:
- * y = (x @ w_code^T * scale) * row_scale + bias. With a low-precision y
- * that rounds y after each of the three steps (acceptable for the CPU
- * reference; a fused backend kernel may do better).
+ * they go to matmul as its col_scale: y = (x @ w_code^T * scale) *
+ * row_scale + bias, one rounding into y.
  */
-int pictor_linear(pictor_backend *be, const pictor_tensor *x,
-                  const pictor_tensor *w, const pictor_tensor *bias,
-                  pictor_tensor *y)
+/* pictor_linear / pictor_linear_act (act < 0: none). */
+static int linear_act(pictor_backend *be, const pictor_tensor *x,
+                      const pictor_tensor *w, const pictor_tensor *bias,
+                      int act, pictor_tensor *y)
 {
     const char *op = "linear";
-    pictor_tensor wt, x2, y2, rs;
+    pictor_tensor wt, x2, y2;
     int64_t N, K;
     int rc;
 
-    if ((rc = check_operand(be, op, "w", w, OPERAND_FLOAT)) ||
-        (rc = check_operand(be, op, "x", x, OPERAND_FLOAT)) ||
-        (rc = check_operand(be, op, "y", y, OPERAND_FLOAT)) ||
-        (rc = check_optional(be, op, "bias", bias, OPERAND_FLOAT)) ||
-        (rc = check_ndim(be, op, "w", w, 2, 2)) ||
-        (rc = check_ndim(be, op, "x", x, 1, PICTOR_MAX_DIMS)))
+    if ((rc = ops_check_operand(be, op, "w", w, OPERAND_FLOAT)) ||
+        (rc = ops_check_operand(be, op, "x", x, OPERAND_FLOAT)) ||
+        (rc = ops_check_operand(be, op, "y", y, OPERAND_FLOAT)) ||
+        (rc = ops_check_optional(be, op, "bias", bias, OPERAND_FLOAT)) ||
+        (rc = ops_check_ndim(be, op, "w", w, 2, 2)) ||
+        (rc = ops_check_ndim(be, op, "x", x, 1, PICTOR_MAX_DIMS)))
         return rc;
     N = w->shape[0];
     K = w->shape[1];
     if (x->shape[x->ndim - 1] != K)
-        return bad(be, op, "x", x, "last dim must be K=%lld of w",
-                   (long long)K);
+        return ops_bad(be, op, "x", x, "last dim must be K=%lld of w",
+                       (long long)K);
     if (y->ndim != x->ndim || y->shape[y->ndim - 1] != N)
-        return bad(be, op, "y", y, "must be x's leading dims + "
-                   "[N=%lld]", (long long)N);
+        return ops_bad(be, op, "y", y, "must be x's leading dims + "
+                       "[N=%lld]", (long long)N);
     for (int i = 0; i < x->ndim - 1; i++)
         if (y->shape[i] != x->shape[i])
-            return bad(be, op, "y", y, "leading dims must match x");
-    if ((rc = check_vector(be, op, "bias", bias, N)))
+            return ops_bad(be, op, "y", y, "leading dims must match x");
+    if ((rc = ops_check_vector(be, op, "bias", bias, N)))
         return rc;
 
     wt = pictor_tensor_transpose(w, 0, 1);
@@ -268,19 +271,26 @@ int pictor_linear(pictor_backend *be, const pictor_tensor *x,
         x2 = pictor_tensor_unsqueeze(x, 0);
         y2 = pictor_tensor_unsqueeze(y, 0);
     }
-    if (!(w->row_scale && (w->dtype == PICTOR_F8_E4M3 ||
-                           w->dtype == PICTOR_F8_E5M2)))
-        return pictor_matmul(be, &x2, &wt, bias, 1.0f, &y2);
+    if (w->row_scale && (w->dtype == PICTOR_F8_E4M3 || w->dtype == PICTOR_F8_E5M2))
+        return matmul_scaled(be, &x2, &wt, w->row_scale, bias, 1.0f, act, &y2);
+    return matmul_scaled(be, &x2, &wt, NULL, bias, 1.0f, act, &y2);
+}
 
-    rs = pictor_tensor_make((void *)w->row_scale, PICTOR_F32, 1, &N);
-    rs.device = w->device;
-    rs.device_index = w->device_index;
-    if ((rc = pictor_matmul(be, &x2, &wt, NULL, 1.0f, &y2)) ||
-        (rc = pictor_mul(be, &y2, &rs, &y2)))
-        return rc;
-    if (bias && (rc = pictor_add(be, &y2, bias, &y2)))
-        return rc;
-    return PICTOR_OK;
+int pictor_linear(pictor_backend *be, const pictor_tensor *x,
+                  const pictor_tensor *w, const pictor_tensor *bias,
+                  pictor_tensor *y)
+{
+    return linear_act(be, x, w, bias, -1, y);
+}
+
+int pictor_linear_act(pictor_backend *be, const pictor_tensor *x,
+                      const pictor_tensor *w, const pictor_tensor *bias,
+                      enum pictor_unary act, pictor_tensor *y)
+{
+    if ((unsigned)act >= PICTOR_UNARY_COUNT)
+        return pictor_backend_fail(be, PICTOR_E_INVALID,
+                                   "linear: unknown activation %d", (int)act);
+    return linear_act(be, x, w, bias, (int)act, y);
 }
 
 int pictor_conv2d(pictor_backend *be, const pictor_tensor *x,
@@ -293,13 +303,13 @@ int pictor_conv2d(pictor_backend *be, const pictor_tensor *x,
     int64_t B, Cin, H, W, Cout, KH, KW, OH, OW;
     int rc;
 
-    if ((rc = check_operand(be, op, "x", x, OPERAND_FLOAT)) ||
-        (rc = check_operand(be, op, "w", w, OPERAND_FLOAT)) ||
-        (rc = check_optional(be, op, "bias", bias, OPERAND_FLOAT)) ||
-        (rc = check_operand(be, op, "y", y, OPERAND_FLOAT)) ||
-        (rc = check_ndim(be, op, "x", x, 4, 4)) ||
-        (rc = check_ndim(be, op, "w", w, 4, 4)) ||
-        (rc = check_ndim(be, op, "y", y, 4, 4)))
+    if ((rc = ops_check_operand(be, op, "x", x, OPERAND_FLOAT)) ||
+        (rc = ops_check_operand(be, op, "w", w, OPERAND_FLOAT)) ||
+        (rc = ops_check_optional(be, op, "bias", bias, OPERAND_FLOAT)) ||
+        (rc = ops_check_operand(be, op, "y", y, OPERAND_FLOAT)) ||
+        (rc = ops_check_ndim(be, op, "x", x, 4, 4)) ||
+        (rc = ops_check_ndim(be, op, "w", w, 4, 4)) ||
+        (rc = ops_check_ndim(be, op, "y", y, 4, 4)))
         return rc;
     if (stride_h < 1 || stride_w < 1 || pad_h < 0 || pad_w < 0)
         return pictor_backend_fail(be, PICTOR_E_INVALID,
@@ -309,20 +319,20 @@ int pictor_conv2d(pictor_backend *be, const pictor_tensor *x,
     B = x->shape[0], Cin = x->shape[1], H = x->shape[2], W = x->shape[3];
     Cout = w->shape[0], KH = w->shape[2], KW = w->shape[3];
     if (w->shape[1] != Cin)
-        return bad(be, op, "w", w, "must have Cin=%lld input channels "
-                   "(groups 1)", (long long)Cin);
+        return ops_bad(be, op, "w", w, "must have Cin=%lld input channels "
+                       "(groups 1)", (long long)Cin);
     if (KH < 1 || KW < 1 || H + 2 * pad_h < KH || W + 2 * pad_w < KW)
-        return bad(be, op, "w", w, "kernel does not fit the padded input "
-                   "%lldx%lld", (long long)(H + 2 * pad_h),
-                   (long long)(W + 2 * pad_w));
+        return ops_bad(be, op, "w", w, "kernel does not fit the padded input "
+                       "%lldx%lld", (long long)(H + 2 * pad_h),
+                       (long long)(W + 2 * pad_w));
     OH = (H + 2 * pad_h - KH) / stride_h + 1;
     OW = (W + 2 * pad_w - KW) / stride_w + 1;
     if (y->shape[0] != B || y->shape[1] != Cout || y->shape[2] != OH ||
         y->shape[3] != OW)
-        return bad(be, op, "y", y, "must be [%lld, %lld, %lld, %lld]",
-                   (long long)B, (long long)Cout, (long long)OH,
-                   (long long)OW);
-    if ((rc = check_vector(be, op, "bias", bias, Cout)))
+        return ops_bad(be, op, "y", y, "must be [%lld, %lld, %lld, %lld]",
+                       (long long)B, (long long)Cout, (long long)OH,
+                       (long long)OW);
+    if ((rc = ops_check_vector(be, op, "bias", bias, Cout)))
         return rc;
     args.u.conv2d.x = x;
     args.u.conv2d.w = w;
@@ -332,7 +342,7 @@ int pictor_conv2d(pictor_backend *be, const pictor_tensor *x,
     args.u.conv2d.pad_h = pad_h;
     args.u.conv2d.pad_w = pad_w;
     args.u.conv2d.y = y;
-    return dispatch(be, &args);
+    return ops_dispatch(be, &args);
 }
 
 /* ---- normalisation ------------------------------------------------------- */
@@ -346,19 +356,19 @@ int pictor_group_norm(pictor_backend *be, const pictor_tensor *x, int groups,
     int64_t C;
     int rc;
 
-    if ((rc = check_operand(be, op, "x", x, OPERAND_FLOAT)) ||
-        (rc = check_optional(be, op, "gamma", gamma, OPERAND_FLOAT)) ||
-        (rc = check_optional(be, op, "beta", beta, OPERAND_FLOAT)) ||
-        (rc = check_operand(be, op, "y", y, OPERAND_FLOAT)) ||
-        (rc = check_ndim(be, op, "x", x, 2, PICTOR_MAX_DIMS)))
+    if ((rc = ops_check_operand(be, op, "x", x, OPERAND_FLOAT)) ||
+        (rc = ops_check_optional(be, op, "gamma", gamma, OPERAND_FLOAT)) ||
+        (rc = ops_check_optional(be, op, "beta", beta, OPERAND_FLOAT)) ||
+        (rc = ops_check_operand(be, op, "y", y, OPERAND_FLOAT)) ||
+        (rc = ops_check_ndim(be, op, "x", x, 2, PICTOR_MAX_DIMS)))
         return rc;
     C = x->shape[1];
     if (groups < 1 || C % groups)
-        return bad(be, op, "x", x, "groups %d must divide C=%lld", groups,
-                   (long long)C);
-    if ((rc = check_vector(be, op, "gamma", gamma, C)) ||
-        (rc = check_vector(be, op, "beta", beta, C)) ||
-        (rc = check_same_shape(be, op, "y", y, "x", x)))
+        return ops_bad(be, op, "x", x, "groups %d must divide C=%lld", groups,
+                       (long long)C);
+    if ((rc = ops_check_vector(be, op, "gamma", gamma, C)) ||
+        (rc = ops_check_vector(be, op, "beta", beta, C)) ||
+        (rc = ops_check_same_shape(be, op, "y", y, "x", x)))
         return rc;
     args.u.group_norm.x = x;
     args.u.group_norm.groups = groups;
@@ -367,7 +377,7 @@ int pictor_group_norm(pictor_backend *be, const pictor_tensor *x, int groups,
     args.u.group_norm.beta = beta;
     args.u.group_norm.silu = silu;
     args.u.group_norm.y = y;
-    return dispatch(be, &args);
+    return ops_dispatch(be, &args);
 }
 
 int pictor_layer_norm(pictor_backend *be, const pictor_tensor *x, float eps,
@@ -379,23 +389,23 @@ int pictor_layer_norm(pictor_backend *be, const pictor_tensor *x, float eps,
     int64_t D;
     int rc;
 
-    if ((rc = check_operand(be, op, "x", x, OPERAND_FLOAT)) ||
-        (rc = check_optional(be, op, "gamma", gamma, OPERAND_FLOAT)) ||
-        (rc = check_optional(be, op, "beta", beta, OPERAND_FLOAT)) ||
-        (rc = check_operand(be, op, "y", y, OPERAND_FLOAT)) ||
-        (rc = check_ndim(be, op, "x", x, 1, PICTOR_MAX_DIMS)))
+    if ((rc = ops_check_operand(be, op, "x", x, OPERAND_FLOAT)) ||
+        (rc = ops_check_optional(be, op, "gamma", gamma, OPERAND_FLOAT)) ||
+        (rc = ops_check_optional(be, op, "beta", beta, OPERAND_FLOAT)) ||
+        (rc = ops_check_operand(be, op, "y", y, OPERAND_FLOAT)) ||
+        (rc = ops_check_ndim(be, op, "x", x, 1, PICTOR_MAX_DIMS)))
         return rc;
     D = x->shape[x->ndim - 1];
-    if ((rc = check_vector(be, op, "gamma", gamma, D)) ||
-        (rc = check_vector(be, op, "beta", beta, D)) ||
-        (rc = check_same_shape(be, op, "y", y, "x", x)))
+    if ((rc = ops_check_vector(be, op, "gamma", gamma, D)) ||
+        (rc = ops_check_vector(be, op, "beta", beta, D)) ||
+        (rc = ops_check_same_shape(be, op, "y", y, "x", x)))
         return rc;
     args.u.layer_norm.x = x;
     args.u.layer_norm.eps = eps;
     args.u.layer_norm.gamma = gamma;
     args.u.layer_norm.beta = beta;
     args.u.layer_norm.y = y;
-    return dispatch(be, &args);
+    return ops_dispatch(be, &args);
 }
 
 int pictor_rms_norm(pictor_backend *be, const pictor_tensor *x, float eps,
@@ -405,18 +415,18 @@ int pictor_rms_norm(pictor_backend *be, const pictor_tensor *x, float eps,
     struct pictor_op_args args = { .op = PICTOR_OP_RMS_NORM };
     int rc;
 
-    if ((rc = check_operand(be, op, "x", x, OPERAND_FLOAT)) ||
-        (rc = check_optional(be, op, "weight", weight, OPERAND_FLOAT)) ||
-        (rc = check_operand(be, op, "y", y, OPERAND_FLOAT)) ||
-        (rc = check_ndim(be, op, "x", x, 1, PICTOR_MAX_DIMS)) ||
-        (rc = check_vector(be, op, "weight", weight, x->shape[x->ndim - 1])) ||
-        (rc = check_same_shape(be, op, "y", y, "x", x)))
+    if ((rc = ops_check_operand(be, op, "x", x, OPERAND_FLOAT)) ||
+        (rc = ops_check_optional(be, op, "weight", weight, OPERAND_FLOAT)) ||
+        (rc = ops_check_operand(be, op, "y", y, OPERAND_FLOAT)) ||
+        (rc = ops_check_ndim(be, op, "x", x, 1, PICTOR_MAX_DIMS)) ||
+        (rc = ops_check_vector(be, op, "weight", weight, x->shape[x->ndim - 1])) ||
+        (rc = ops_check_same_shape(be, op, "y", y, "x", x)))
         return rc;
     args.u.rms_norm.x = x;
     args.u.rms_norm.eps = eps;
     args.u.rms_norm.weight = weight;
     args.u.rms_norm.y = y;
-    return dispatch(be, &args);
+    return ops_dispatch(be, &args);
 }
 
 int pictor_softmax(pictor_backend *be, const pictor_tensor *x,
@@ -426,14 +436,14 @@ int pictor_softmax(pictor_backend *be, const pictor_tensor *x,
     struct pictor_op_args args = { .op = PICTOR_OP_SOFTMAX };
     int rc;
 
-    if ((rc = check_operand(be, op, "x", x, OPERAND_FLOAT)) ||
-        (rc = check_operand(be, op, "y", y, OPERAND_FLOAT)) ||
-        (rc = check_ndim(be, op, "x", x, 1, PICTOR_MAX_DIMS)) ||
-        (rc = check_same_shape(be, op, "y", y, "x", x)))
+    if ((rc = ops_check_operand(be, op, "x", x, OPERAND_FLOAT)) ||
+        (rc = ops_check_operand(be, op, "y", y, OPERAND_FLOAT)) ||
+        (rc = ops_check_ndim(be, op, "x", x, 1, PICTOR_MAX_DIMS)) ||
+        (rc = ops_check_same_shape(be, op, "y", y, "x", x)))
         return rc;
     args.u.softmax.x = x;
     args.u.softmax.y = y;
-    return dispatch(be, &args);
+    return ops_dispatch(be, &args);
 }
 
 /* ---- attention ----------------------------------------------------------- */
@@ -448,35 +458,35 @@ int pictor_sdpa(pictor_backend *be, const pictor_tensor *q,
     int64_t B, H, Lq, D, Lk, Dv, scores[4];
     int rc;
 
-    if ((rc = check_operand(be, op, "q", q, OPERAND_FLOAT)) ||
-        (rc = check_operand(be, op, "k", k, OPERAND_FLOAT)) ||
-        (rc = check_operand(be, op, "v", v, OPERAND_FLOAT)) ||
-        (rc = check_optional(be, op, "mask", mask, OPERAND_FLOAT)) ||
-        (rc = check_operand(be, op, "o", o, OPERAND_FLOAT)) ||
-        (rc = check_ndim(be, op, "q", q, 4, 4)) ||
-        (rc = check_ndim(be, op, "k", k, 4, 4)) ||
-        (rc = check_ndim(be, op, "v", v, 4, 4)) ||
-        (rc = check_ndim(be, op, "o", o, 4, 4)))
+    if ((rc = ops_check_operand(be, op, "q", q, OPERAND_FLOAT)) ||
+        (rc = ops_check_operand(be, op, "k", k, OPERAND_FLOAT)) ||
+        (rc = ops_check_operand(be, op, "v", v, OPERAND_FLOAT)) ||
+        (rc = ops_check_optional(be, op, "mask", mask, OPERAND_FLOAT)) ||
+        (rc = ops_check_operand(be, op, "o", o, OPERAND_FLOAT)) ||
+        (rc = ops_check_ndim(be, op, "q", q, 4, 4)) ||
+        (rc = ops_check_ndim(be, op, "k", k, 4, 4)) ||
+        (rc = ops_check_ndim(be, op, "v", v, 4, 4)) ||
+        (rc = ops_check_ndim(be, op, "o", o, 4, 4)))
         return rc;
     B = q->shape[0], H = q->shape[1], Lq = q->shape[2], D = q->shape[3];
     Lk = k->shape[2];
     Dv = v->shape[3];
     if (k->shape[0] != B || k->shape[1] != H || k->shape[3] != D)
-        return bad(be, op, "k", k, "must be [%lld, %lld, Lk, %lld]",
-                   (long long)B, (long long)H, (long long)D);
+        return ops_bad(be, op, "k", k, "must be [%lld, %lld, Lk, %lld]",
+                       (long long)B, (long long)H, (long long)D);
     if (v->shape[0] != B || v->shape[1] != H || v->shape[2] != Lk)
-        return bad(be, op, "v", v, "must be [%lld, %lld, %lld, Dv]",
-                   (long long)B, (long long)H, (long long)Lk);
+        return ops_bad(be, op, "v", v, "must be [%lld, %lld, %lld, Dv]",
+                       (long long)B, (long long)H, (long long)Lk);
     if (o->shape[0] != B || o->shape[1] != H || o->shape[2] != Lq ||
         o->shape[3] != Dv)
-        return bad(be, op, "o", o, "must be [%lld, %lld, %lld, %lld]",
-                   (long long)B, (long long)H, (long long)Lq,
-                   (long long)Dv);
+        return ops_bad(be, op, "o", o, "must be [%lld, %lld, %lld, %lld]",
+                       (long long)B, (long long)H, (long long)Lq,
+                       (long long)Dv);
     scores[0] = B, scores[1] = H, scores[2] = Lq, scores[3] = Lk;
-    if (mask && !broadcasts_to(mask->shape, mask->ndim, scores, 4))
-        return bad(be, op, "mask", mask, "does not broadcast to the scores "
-                   "[%lld, %lld, %lld, %lld]", (long long)B, (long long)H,
-                   (long long)Lq, (long long)Lk);
+    if (mask && !ops_broadcasts_to(mask->shape, mask->ndim, scores, 4))
+        return ops_bad(be, op, "mask", mask, "does not broadcast to the scores "
+                       "[%lld, %lld, %lld, %lld]", (long long)B, (long long)H,
+                       (long long)Lq, (long long)Lk);
     args.u.sdpa.q = q;
     args.u.sdpa.k = k;
     args.u.sdpa.v = v;
@@ -484,7 +494,7 @@ int pictor_sdpa(pictor_backend *be, const pictor_tensor *q,
     args.u.sdpa.scale = scale;
     args.u.sdpa.causal = causal;
     args.u.sdpa.o = o;
-    return dispatch(be, &args);
+    return ops_dispatch(be, &args);
 }
 
 /* ---- elementwise --------------------------------------------------------- */
@@ -499,14 +509,14 @@ int pictor_unary(pictor_backend *be, enum pictor_unary fn,
     if ((int)fn < 0 || fn >= PICTOR_UNARY_COUNT)
         return pictor_backend_fail(be, PICTOR_E_INVALID,
                                    "unary: unknown function %d", (int)fn);
-    if ((rc = check_operand(be, op, "x", x, OPERAND_FLOAT)) ||
-        (rc = check_operand(be, op, "y", y, OPERAND_FLOAT)) ||
-        (rc = check_same_shape(be, op, "y", y, "x", x)))
+    if ((rc = ops_check_operand(be, op, "x", x, OPERAND_FLOAT)) ||
+        (rc = ops_check_operand(be, op, "y", y, OPERAND_FLOAT)) ||
+        (rc = ops_check_same_shape(be, op, "y", y, "x", x)))
         return rc;
     args.u.unary.fn = fn;
     args.u.unary.x = x;
     args.u.unary.y = y;
-    return dispatch(be, &args);
+    return ops_dispatch(be, &args);
 }
 
 /* Messages name the caller's entry point: "add", "mul" or "binary". */
@@ -520,17 +530,17 @@ static int binary_named(pictor_backend *be, const char *op,
     if ((int)fn < 0 || fn >= PICTOR_BINARY_COUNT)
         return pictor_backend_fail(be, PICTOR_E_INVALID,
                                    "%s: unknown function %d", op, (int)fn);
-    if ((rc = check_operand(be, op, "a", a, OPERAND_FLOAT)) ||
-        (rc = check_operand(be, op, "b", b, OPERAND_FLOAT)) ||
-        (rc = check_operand(be, op, "y", y, OPERAND_FLOAT)) ||
-        (rc = check_broadcast(be, op, "a", a, "y", y)) ||
-        (rc = check_broadcast(be, op, "b", b, "y", y)))
+    if ((rc = ops_check_operand(be, op, "a", a, OPERAND_FLOAT)) ||
+        (rc = ops_check_operand(be, op, "b", b, OPERAND_FLOAT)) ||
+        (rc = ops_check_operand(be, op, "y", y, OPERAND_FLOAT)) ||
+        (rc = ops_check_broadcast(be, op, "a", a, "y", y)) ||
+        (rc = ops_check_broadcast(be, op, "b", b, "y", y)))
         return rc;
     args.u.binary.fn = fn;
     args.u.binary.a = a;
     args.u.binary.b = b;
     args.u.binary.y = y;
-    return dispatch(be, &args);
+    return ops_dispatch(be, &args);
 }
 
 int pictor_binary(pictor_backend *be, enum pictor_binary fn,
@@ -559,14 +569,14 @@ int pictor_copy_ex(pictor_backend *be, const pictor_tensor *src,
     struct pictor_op_args args = { .op = PICTOR_OP_COPY };
     int rc;
 
-    if ((rc = check_operand(be, op, "src", src, OPERAND_ANY)) ||
-        (rc = check_operand(be, op, "dst", dst, OPERAND_ANY)) ||
-        (rc = check_same_shape(be, op, "dst", dst, "src", src)))
+    if ((rc = ops_check_operand(be, op, "src", src, OPERAND_ANY)) ||
+        (rc = ops_check_operand(be, op, "dst", dst, OPERAND_ANY)) ||
+        (rc = ops_check_same_shape(be, op, "dst", dst, "src", src)))
         return rc;
     args.u.copy.src = src;
     args.u.copy.dst = dst;
     args.u.copy.saturate = saturate;
-    return dispatch(be, &args);
+    return ops_dispatch(be, &args);
 }
 
 int pictor_copy(pictor_backend *be, const pictor_tensor *src,
@@ -588,30 +598,30 @@ int pictor_concat(pictor_backend *be, const pictor_tensor *const *srcs, int n,
     if (!srcs || n < 1)
         return pictor_backend_fail(be, PICTOR_E_INVALID,
                                    "concat: needs at least one source");
-    if ((rc = check_operand(be, op, "dst", dst, OPERAND_ANY)))
+    if ((rc = ops_check_operand(be, op, "dst", dst, OPERAND_ANY)))
         return rc;
     if (dim < 0)
         dim += dst->ndim;
     if (dim < 0 || dim >= dst->ndim)
-        return bad(be, op, "dst", dst, "has no dim %d", dim);
+        return ops_bad(be, op, "dst", dst, "has no dim %d", dim);
     for (int i = 0; i < n; i++) {
         const pictor_tensor *s = srcs[i];
 
         snprintf(what, sizeof what, "srcs[%d]", i);
-        if ((rc = check_operand(be, op, what, s, OPERAND_ANY)))
+        if ((rc = ops_check_operand(be, op, what, s, OPERAND_ANY)))
             return rc;
         if (s->ndim != dst->ndim)
-            return bad(be, op, what, s, "must have %d dims like dst",
-                       (int)dst->ndim);
+            return ops_bad(be, op, what, s, "must have %d dims like dst",
+                           (int)dst->ndim);
         for (int d = 0; d < dst->ndim; d++)
             if (d != dim && s->shape[d] != dst->shape[d])
-                return bad(be, op, what, s, "dim %d must be %lld like dst",
-                           d, (long long)dst->shape[d]);
+                return ops_bad(be, op, what, s, "dim %d must be %lld like dst",
+                               d, (long long)dst->shape[d]);
         total += s->shape[dim];
     }
     if (total != dst->shape[dim])
-        return bad(be, op, "dst", dst, "dim %d must be %lld, the sum "
-                   "of the sources", dim, (long long)total);
+        return ops_bad(be, op, "dst", dst, "dim %d must be %lld, the sum "
+                       "of the sources", dim, (long long)total);
     for (int i = 0; i < n; i++) {
         pictor_tensor part;
 
@@ -634,19 +644,19 @@ int pictor_upsample_nearest2x(pictor_backend *be, const pictor_tensor *x,
     struct pictor_op_args args = { .op = PICTOR_OP_UPSAMPLE_NEAREST2X };
     int rc;
 
-    if ((rc = check_operand(be, op, "x", x, OPERAND_FLOAT)) ||
-        (rc = check_operand(be, op, "y", y, OPERAND_FLOAT)) ||
-        (rc = check_ndim(be, op, "x", x, 4, 4)))
+    if ((rc = ops_check_operand(be, op, "x", x, OPERAND_FLOAT)) ||
+        (rc = ops_check_operand(be, op, "y", y, OPERAND_FLOAT)) ||
+        (rc = ops_check_ndim(be, op, "x", x, 4, 4)))
         return rc;
     if (y->ndim != 4 || y->shape[0] != x->shape[0] ||
         y->shape[1] != x->shape[1] || y->shape[2] != 2 * x->shape[2] ||
         y->shape[3] != 2 * x->shape[3])
-        return bad(be, op, "y", y, "must be [%lld, %lld, %lld, %lld]",
-                   (long long)x->shape[0], (long long)x->shape[1],
-                   (long long)(2 * x->shape[2]), (long long)(2 * x->shape[3]));
+        return ops_bad(be, op, "y", y, "must be [%lld, %lld, %lld, %lld]",
+                       (long long)x->shape[0], (long long)x->shape[1],
+                       (long long)(2 * x->shape[2]), (long long)(2 * x->shape[3]));
     args.u.upsample.x = x;
     args.u.upsample.y = y;
-    return dispatch(be, &args);
+    return ops_dispatch(be, &args);
 }
 
 /* Host-memory ids are range-checked here, whatever the backend does; device
@@ -675,8 +685,8 @@ static int check_ids_range(pictor_backend *be, const pictor_tensor *ids,
             memcpy(&id, p, sizeof id);
         }
         if (id < 0 || id >= V)
-            return bad(be, "embedding", "ids", ids,
-                       "element %lld is %lld, outside [0, %lld)",
+            return ops_bad(be, "embedding", "ids", ids,
+                           "element %lld is %lld, outside [0, %lld)",
                        (long long)i, (long long)id, (long long)V);
     }
     return PICTOR_OK;
@@ -690,24 +700,51 @@ int pictor_embedding(pictor_backend *be, const pictor_tensor *table,
     bool ok;
     int rc;
 
-    if ((rc = check_operand(be, op, "table", table, OPERAND_FLOAT)) ||
-        (rc = check_operand(be, op, "ids", ids, OPERAND_IDS)) ||
-        (rc = check_operand(be, op, "y", y, OPERAND_FLOAT)) ||
-        (rc = check_ndim(be, op, "table", table, 2, 2)) ||
-        (rc = check_ndim(be, op, "ids", ids, 0, PICTOR_MAX_DIMS - 1)))
+    if ((rc = ops_check_operand(be, op, "table", table, OPERAND_FLOAT)) ||
+        (rc = ops_check_operand(be, op, "ids", ids, OPERAND_IDS)) ||
+        (rc = ops_check_operand(be, op, "y", y, OPERAND_FLOAT)) ||
+        (rc = ops_check_ndim(be, op, "table", table, 2, 2)) ||
+        (rc = ops_check_ndim(be, op, "ids", ids, 0, PICTOR_MAX_DIMS - 1)))
         return rc;
     ok = y->ndim == ids->ndim + 1 && y->shape[y->ndim - 1] == table->shape[1];
     for (int i = 0; ok && i < ids->ndim; i++)
         ok = y->shape[i] == ids->shape[i];
     if (!ok)
-        return bad(be, op, "y", y, "must be ids' shape + [D=%lld]",
-                   (long long)table->shape[1]);
+        return ops_bad(be, op, "y", y, "must be ids' shape + [D=%lld]",
+                       (long long)table->shape[1]);
     if ((rc = check_ids_range(be, ids, table->shape[0])))
         return rc;
     args.u.embedding.table = table;
     args.u.embedding.ids = ids;
     args.u.embedding.y = y;
-    return dispatch(be, &args);
+    return ops_dispatch(be, &args);
+}
+
+int ops_check_rope(pictor_backend *be, const char *op, const pictor_tensor *x,
+                   const pictor_tensor *cos, const pictor_tensor *sin,
+                   const pictor_tensor *y)
+{
+    int64_t L, Dh;
+    int rc;
+
+    if ((rc = ops_check_operand(be, op, "x", x, OPERAND_FLOAT)) ||
+        (rc = ops_check_operand(be, op, "cos", cos, OPERAND_FLOAT)) ||
+        (rc = ops_check_operand(be, op, "sin", sin, OPERAND_FLOAT)) ||
+        (rc = ops_check_operand(be, op, "y", y, OPERAND_FLOAT)) ||
+        (rc = ops_check_ndim(be, op, "x", x, 4, 4)))
+        return rc;
+    L = x->shape[1];
+    Dh = x->shape[3];
+    if (Dh % 2)
+        return ops_bad(be, op, "x", x, "head dim Dh=%lld must be even",
+                       (long long)Dh);
+    if (cos->ndim != 2 || cos->shape[0] != L || cos->shape[1] != Dh)
+        return ops_bad(be, op, "cos", cos, "must be [L=%lld, Dh=%lld]",
+                       (long long)L, (long long)Dh);
+    if ((rc = ops_check_same_shape(be, op, "sin", sin, "cos", cos)) ||
+        (rc = ops_check_same_shape(be, op, "y", y, "x", x)))
+        return rc;
+    return PICTOR_OK;
 }
 
 int pictor_rope(pictor_backend *be, const pictor_tensor *x,
@@ -716,31 +753,15 @@ int pictor_rope(pictor_backend *be, const pictor_tensor *x,
 {
     const char *op = pictor_op_names[PICTOR_OP_ROPE];
     struct pictor_op_args args = { .op = PICTOR_OP_ROPE };
-    int64_t L, D;
     int rc;
 
-    if ((rc = check_operand(be, op, "x", x, OPERAND_FLOAT)) ||
-        (rc = check_operand(be, op, "cos", cos, OPERAND_FLOAT)) ||
-        (rc = check_operand(be, op, "sin", sin, OPERAND_FLOAT)) ||
-        (rc = check_operand(be, op, "y", y, OPERAND_FLOAT)) ||
-        (rc = check_ndim(be, op, "x", x, 4, 4)))
-        return rc;
-    L = x->shape[1];
-    D = x->shape[3];
-    if (D % 2)
-        return bad(be, op, "x", x, "head dim D=%lld must be even",
-                   (long long)D);
-    if (cos->ndim != 2 || cos->shape[0] != L || cos->shape[1] != D)
-        return bad(be, op, "cos", cos, "must be [L=%lld, D=%lld]",
-                   (long long)L, (long long)D);
-    if ((rc = check_same_shape(be, op, "sin", sin, "cos", cos)) ||
-        (rc = check_same_shape(be, op, "y", y, "x", x)))
+    if ((rc = ops_check_rope(be, op, x, cos, sin, y)))
         return rc;
     args.u.rope.x = x;
     args.u.rope.cos = cos;
     args.u.rope.sin = sin;
     args.u.rope.y = y;
-    return dispatch(be, &args);
+    return ops_dispatch(be, &args);
 }
 
 int pictor_timestep_embedding(pictor_backend *be, const pictor_tensor *t,
@@ -751,20 +772,20 @@ int pictor_timestep_embedding(pictor_backend *be, const pictor_tensor *t,
     struct pictor_op_args args = { .op = PICTOR_OP_TIMESTEP_EMBEDDING };
     int rc;
 
-    if ((rc = check_operand(be, op, "t", t, OPERAND_FLOAT)) ||
-        (rc = check_operand(be, op, "y", y, OPERAND_FLOAT)) ||
-        (rc = check_ndim(be, op, "t", t, 1, 1)))
+    if ((rc = ops_check_operand(be, op, "t", t, OPERAND_FLOAT)) ||
+        (rc = ops_check_operand(be, op, "y", y, OPERAND_FLOAT)) ||
+        (rc = ops_check_ndim(be, op, "t", t, 1, 1)))
         return rc;
     if (y->ndim != 2 || y->shape[0] != t->shape[0])
-        return bad(be, op, "y", y, "must be [B=%lld, dim]",
-                   (long long)t->shape[0]);
+        return ops_bad(be, op, "y", y, "must be [B=%lld, dim]",
+                       (long long)t->shape[0]);
     args.u.timestep.t = t;
     args.u.timestep.flip_sin_to_cos = flip_sin_to_cos;
     args.u.timestep.downscale_freq_shift = downscale_freq_shift;
     args.u.timestep.scale = scale;
     args.u.timestep.max_period = max_period;
     args.u.timestep.y = y;
-    return dispatch(be, &args);
+    return ops_dispatch(be, &args);
 }
 
 int pictor_fill(pictor_backend *be, pictor_tensor *y, float value)
@@ -773,9 +794,9 @@ int pictor_fill(pictor_backend *be, pictor_tensor *y, float value)
     struct pictor_op_args args = { .op = PICTOR_OP_FILL };
     int rc;
 
-    if ((rc = check_operand(be, op, "y", y, OPERAND_ANY)))
+    if ((rc = ops_check_operand(be, op, "y", y, OPERAND_ANY)))
         return rc;
     args.u.fill.value = value;
     args.u.fill.y = y;
-    return dispatch(be, &args);
+    return ops_dispatch(be, &args);
 }

@@ -8,6 +8,7 @@
 
 #include "pictor/convert.h"
 #include "pictor/eval.h"
+#include "pictor/ops.h"
 #include "pictor/tensor_util.h"
 
 #define PARAM_NAME_MAX 256
@@ -70,9 +71,16 @@ int pictor_precision_compute_dtype(int precision)
         return PICTOR_BF16;
     case PICTOR_PRECISION_FP16:
         return PICTOR_F16;
+    case PICTOR_PRECISION_FP8:
+        return PICTOR_BF16;
     default:
         return -1;
     }
+}
+
+bool pictor_precision_fp8_linears(int precision)
+{
+    return precision == PICTOR_PRECISION_FP8;
 }
 
 void pictor_params_set_dtype(struct pictor_params *p, int dtype)
@@ -80,7 +88,7 @@ void pictor_params_set_dtype(struct pictor_params *p, int dtype)
     if (dtype != PICTOR_F32 && dtype != PICTOR_BF16 && dtype != PICTOR_F16) {
         /* -1: a precision without a compute dtype (pictor_precision_compute_dtype) */
         params_fail(p, PICTOR_E_UNSUPPORTED, "compute dtype %s is not supported: the model code "
-                    "offers fp32, bf16 and fp16 (fp8 not yet)",
+                    "offers fp32, bf16 and fp16 activations",
                     dtype >= 0 && dtype < PICTOR_DTYPE_COUNT ? pictor_dtype_name(dtype)
                                                              : "of that precision");
         return;
@@ -236,6 +244,43 @@ bool pictor_params_has(struct pictor_params *p, const char *fmt, ...)
     if (n < 0 || (size_t)n >= sizeof name)
         return false;
     return p->src->get(p->src->ctx, name, &t) == PICTOR_OK;
+}
+
+int pictor_params_quantize_rows(struct pictor_params *p, pictor_tensor *w, const char *name)
+{
+    if (p->status != PICTOR_OK)
+        return p->status;
+    if (w->ndim != 2 || !pictor_dtype_is_float(w->dtype))
+        return params_fail(p, PICTOR_E_INVALID, "%s: tensor '%s' cannot be quantised per row "
+                           "(needs a 2-D float weight)", params_where(p, name), name);
+    int64_t N = w->shape[0];
+    pictor_tensor q = pictor_tensor_make(NULL, PICTOR_F8_E4M3, 2, w->shape);
+    pictor_tensor sc = pictor_tensor_make(NULL, PICTOR_F32, 1, &N);
+    void *qd = NULL, *sd = NULL;
+    int rc = pictor_backend_alloc(p->be, pictor_tensor_nbytes(&q) ? pictor_tensor_nbytes(&q) : 1,
+                                  &qd);
+    if (rc == PICTOR_OK && (rc = pictor_backend_alloc(p->be, N ? (size_t)N * 4 : 1, &sd)))
+        pictor_backend_free(p->be, qd);
+    if (rc == PICTOR_OK && (rc = params_track(p, sd))) {
+        pictor_backend_free(p->be, qd);
+        pictor_backend_free(p->be, sd);
+    }
+    if (rc != PICTOR_OK)
+        return params_fail(p, rc, "%s: tensor '%s': out of memory quantising to f8_e4m3",
+                           params_where(p, name), name);
+    q.data = qd;
+    sc.data = sd;
+    q.device = sc.device = w->device;
+    q.device_index = sc.device_index = w->device_index;
+    if ((rc = pictor_quantize_rows(p->be, w, &q, &sc)) != PICTOR_OK ||
+        (rc = pictor_params_replace(p, w->data, qd)) != PICTOR_OK) {
+        pictor_backend_free(p->be, qd);
+        return params_fail(p, rc, "%s: tensor '%s': quantising to f8_e4m3: %s",
+                           params_where(p, name), name, pictor_backend_error(p->be));
+    }
+    q.row_scale = sd;
+    *w = q;
+    return PICTOR_OK;
 }
 
 int pictor_params_replace(struct pictor_params *p, void *old, void *fresh)

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "pictor/fp8_linear.h"
 #include "pictor/params.h"
 #include "pictor/t5_encoder.h"
 #include "text_common.h"
@@ -108,6 +109,20 @@ int pictor_t5_encoder_open(const struct pictor_t5_config *cfg, const struct pict
             pictor_params_get(p, &b->wi0, 2, is, "%s.%d.layer.1.DenseReluDense.wi.weight", pre, i);
         }
         pictor_params_get(p, &b->wo, 2, ws, "%s.%d.layer.1.DenseReluDense.wo.weight", pre, i);
+        if (cfg->fp8_linears) { /* E4M3 per output channel (pictor/fp8_linear.h) */
+            pictor_tensor *lin[] = {&b->q, &b->k, &b->v, &b->o, &b->wi0, &b->wi1, &b->wo};
+            const char *names[] = {"0.SelfAttention.q", "0.SelfAttention.k",
+                                   "0.SelfAttention.v", "0.SelfAttention.o",
+                                   cfg->gated ? "1.DenseReluDense.wi_0" : "1.DenseReluDense.wi",
+                                   "1.DenseReluDense.wi_1", "1.DenseReluDense.wo"};
+            char name[96];
+            for (size_t j = 0; j < sizeof lin / sizeof lin[0]; j++) {
+                if (lin[j] == &b->wi1 && !cfg->gated)
+                    continue;
+                snprintf(name, sizeof name, "%s.%d.layer.%s.weight", pre, i, names[j]);
+                pictor_params_quantize_rows(p, lin[j], name);
+            }
+        }
     }
     pictor_params_get(p, &e->lnf, 1, ns, "encoder.final_layer_norm.weight");
     if (p->status != PICTOR_OK) {
@@ -204,27 +219,27 @@ static int t5_block_forward(struct t5_run *r, int i)
     int rc;
     if ((rc = pictor_rms_norm(be, &r->h, c->eps, &b->ln0, &r->a)))
         return run_fail(r, rc, i, "layer.0 layer_norm");
-    if ((rc = pictor_linear(be, &r->a, &b->q, NULL, &r->q)) ||
-        (rc = pictor_linear(be, &r->a, &b->k, NULL, &r->k)) ||
-        (rc = pictor_linear(be, &r->a, &b->v, NULL, &r->v)))
+    if ((rc = pictor_linear_fp8(be, &r->a, &b->q, NULL, &r->q)) ||
+        (rc = pictor_linear_fp8(be, &r->a, &b->k, NULL, &r->k)) ||
+        (rc = pictor_linear_fp8(be, &r->a, &b->v, NULL, &r->v)))
         return run_fail(r, rc, i, "q/k/v");
     pictor_tensor q4 = txt_heads(&r->q, c->heads), k4 = txt_heads(&r->k, c->heads),
                   v4 = txt_heads(&r->v, c->heads), o4 = txt_heads(&r->o, c->heads);
     /* T5 folds 1/sqrt(d_kv) into its weights: scale 1 */
     if ((rc = pictor_sdpa(be, &q4, &k4, &v4, &r->bias, 1.0f, false, &o4)))
         return run_fail(r, rc, i, "attention");
-    if ((rc = pictor_linear(be, &r->o, &b->o, NULL, &r->a)) ||
+    if ((rc = pictor_linear_fp8(be, &r->o, &b->o, NULL, &r->a)) ||
         (rc = pictor_add(be, &r->h, &r->a, &r->h)))
         return run_fail(r, rc, i, "o + residual");
     if ((rc = pictor_rms_norm(be, &r->h, c->eps, &b->ln1, &r->a)))
         return run_fail(r, rc, i, "layer.1 layer_norm");
-    if ((rc = pictor_linear(be, &r->a, &b->wi0, NULL, &r->f0)) ||
+    if ((rc = pictor_linear_fp8(be, &r->a, &b->wi0, NULL, &r->f0)) ||
         (rc = pictor_unary(be, c->act, &r->f0, &r->f0)))
         return run_fail(r, rc, i, "wi_0");
-    if (c->gated && ((rc = pictor_linear(be, &r->a, &b->wi1, NULL, &r->f1)) ||
+    if (c->gated && ((rc = pictor_linear_fp8(be, &r->a, &b->wi1, NULL, &r->f1)) ||
                      (rc = pictor_mul(be, &r->f0, &r->f1, &r->f0))))
         return run_fail(r, rc, i, "wi_1 gate");
-    if ((rc = pictor_linear(be, &r->f0, &b->wo, NULL, &r->a)) ||
+    if ((rc = pictor_linear_fp8(be, &r->f0, &b->wo, NULL, &r->a)) ||
         (rc = pictor_add(be, &r->h, &r->a, &r->h)))
         return run_fail(r, rc, i, "wo + residual");
     return PICTOR_OK;

@@ -116,6 +116,7 @@ int pictor_eval_t5_encoder(const struct pictor_eval_request *req,
         (rc = pictor_t5_config_load(req->model_dir, &cfg, err, errlen)))
         return rc;
     cfg.compute_dtype = pictor_precision_compute_dtype(req->precision);
+    cfg.fp8_linears = pictor_precision_fp8_linears(req->precision);
     if ((rc = host->weights_open(req->model_dir, false, &src, err, errlen)))
         return rc;
     if ((rc = pictor_t5_encoder_open(&cfg, &src, be, &enc, err, errlen))) {

@@ -4,8 +4,9 @@
  * rows 0..T-1 are the text stream c and rows T..N-1 the image stream x:
  *   (shift, scale, gate)_msa, (shift, scale, gate)_mlp = chunk6(norm1.linear(SiLU temb))
  *   q, k, v [B, N, H, Dh]: text rows from add_*_proj(ĉ), image rows from
- *           to_*(x̂), each RMSNorm'd per head (norm_added_* / norm_*),
- *           then RoPE and SDPA over all N tokens (text first)
+ *           to_*(x̂), each RMSNorm'd per head (norm_added_* / norm_*) and
+ *           rotated (RoPE rows of its tokens) in one fused op per stream,
+ *           then SDPA over all N tokens (text first)
  *   x += gate_msa * to_out.0(O[T:]);  c += c_gate_msa * to_add_out(O[:T])
  *   x += gate_mlp * ff(LN(x)(1 + scale_mlp) + shift_mlp), same for c
  * Projections write straight into the token slices of q, k, v, so the joint
@@ -29,15 +30,15 @@ struct stream { /* one side of the block: image or text */
     pictor_tensor xn;   /* [B, S, D] scratch */
 };
 
-/* Modulation, normed input, q/k/v rows (RMSNorm'd) for one stream. */
+/* Modulation, normed input, q/k/v rows (RMSNorm'd and rotated with the
+ * stream's rows of the RoPE tables) for one stream. */
 static int stream_qkv(struct flux_run *r, struct stream *st, pictor_tensor *q,
                       pictor_tensor *k, pictor_tensor *v)
 {
     int64_t sm[2] = {r->B, 6 * r->D}, sx[3] = {r->B, st->S, r->D};
     int rc;
     if ((rc = flux_alloc(r, &st->m, 2, sm)) ||
-        (rc = flux_linear(r, &r->silu_temb, st->mod, &st->m, st->name)) ||
-        (rc = flux_one_plus(r, &st->m, SCALE_MSA)) || (rc = flux_one_plus(r, &st->m, SCALE_MLP)))
+        (rc = flux_linear(r, &r->silu_temb, st->mod, &st->m, st->name)))
         return rc;
     pictor_tensor shift = flux_chunk(&st->m, SHIFT_MSA, r->D);
     pictor_tensor scale = flux_chunk(&st->m, SCALE_MSA, r->D);
@@ -52,10 +53,8 @@ static int stream_qkv(struct flux_run *r, struct stream *st, pictor_tensor *q,
         (rc = flux_linear(r, &st->xn, st->v, &vs, "v projection")))
         return rc;
     pictor_tensor qh = flux_heads(&qs, r->H), kh = flux_heads(&ks, r->H);
-    if ((rc = flux_check(r, pictor_rms_norm(r->be, &qh, FLUX_NORM_EPS, st->norm_q, &qh),
-                         "rms_norm q")) ||
-        (rc = flux_check(r, pictor_rms_norm(r->be, &kh, FLUX_NORM_EPS, st->norm_k, &kh),
-                         "rms_norm k")))
+    if ((rc = flux_qk_norm_rope(r, &qh, st->norm_q, st->row0, "rms_norm + rope q")) ||
+        (rc = flux_qk_norm_rope(r, &kh, st->norm_k, st->row0, "rms_norm + rope k")))
         return rc;
     return PICTOR_OK;
 }
@@ -73,8 +72,8 @@ static int stream_finish(struct flux_run *r, struct stream *st, const pictor_ten
     if ((rc = flux_linear(r, &os, st->out, &st->xn, "attention output")) ||
         (rc = flux_gated_add(r, &st->x, &st->xn, &gate)) ||
         (rc = flux_modulate(r, &st->x, &shift, &scale, &st->xn)) ||
-        (rc = flux_alloc(r, &f, 3, sf)) || (rc = flux_linear(r, &st->xn, st->ff0, &f, "ff")) ||
-        (rc = flux_check(r, pictor_unary(r->be, PICTOR_UNARY_GELU_TANH, &f, &f), "ff gelu")) ||
+        (rc = flux_alloc(r, &f, 3, sf)) ||
+        (rc = flux_linear_gelu(r, &st->xn, st->ff0, &f, "ff")) ||
         (rc = flux_linear(r, &f, st->ff2, &st->xn, "ff")) ||
         (rc = flux_gated_add(r, &st->x, &st->xn, &gate_mlp)))
         return rc;

@@ -62,6 +62,7 @@ int pictor_eval_flux_transformer(const struct pictor_eval_request *req,
     if ((rc = pictor_flux_config_load(req->model_dir, &cfg, err, errlen)))
         return rc;
     cfg.compute_dtype = pictor_precision_compute_dtype(req->precision);
+    cfg.fp8_linears = pictor_precision_fp8_linears(req->precision);
     if ((rc = host->weights_open(req->model_dir, false, &src, err, errlen)))
         return rc;
     if ((rc = pictor_flux_transformer_open(&cfg, &src, be, &m, err, errlen)))

@@ -80,6 +80,11 @@ void flux_for_each_param(const struct pictor_flux_config *cfg,
                          struct pictor_flux_transformer *m, flux_param_fn fn,
                          void *ctx);
 
+/* Quantises every linear weight of the double and single blocks to E4M3
+ * per output channel (cfg.fp8_linears; flux_fp8.c); failures are the
+ * params set's sticky status. */
+void flux_quantize_blocks(struct pictor_flux_transformer *m);
+
 /* ---- per-forward state (flux_run.c) ----------------------------------- */
 
 /* A stack of backend allocations: mark, allocate, release back to mark. */
@@ -100,7 +105,6 @@ struct flux_run {
                                f32 (the residual stream) whatever act is */
     pictor_tensor silu_temb; /* [B, D] SiLU(temb), shared by every AdaLN */
     pictor_tensor cos, sin; /* [N, Dh] RoPE tables */
-    pictor_tensor one;      /* [1] = 1.0, for (1 + scale) */
     int act;                /* activation dtype: cfg compute_dtype */
 };
 
@@ -123,23 +127,33 @@ pictor_tensor flux_heads(const pictor_tensor *t3, int64_t H);
 pictor_tensor flux_chunk(const pictor_tensor *mod, int i, int64_t D);
 /* y = x @ w^T + b; an x of another dtype than the weight's is first
  * copied into an activation-dtype scratch when activations are 16-bit (so
- * the GEMM runs on 16-bit operands, as diffusers' bf16 pipeline does). */
+ * the GEMM runs on 16-bit operands, as diffusers' bf16 pipeline does); an
+ * E4M3 weight (fp8_linears) takes pictor_linear_fp8 (x quantised per
+ * token). */
 int flux_linear(struct flux_run *r, const pictor_tensor *x,
                 const struct flux_linear *l, pictor_tensor *y,
                 const char *what);
-/* y = LN(x) * scale1p + shift (LN eps 1e-6, no affine); scale1p already
- * holds 1 + scale. x [B, S, D]; shift, scale1p [B, 1, D]. */
+/* y = GELU_tanh(x @ w^T + b): flux_linear with the activation as the
+ * GEMM's epilogue (pictor_linear_act), rounded into y once. */
+int flux_linear_gelu(struct flux_run *r, const pictor_tensor *x,
+                     const struct flux_linear *l, pictor_tensor *y,
+                     const char *what);
+/* y = LN(x) * (1 + scale) + shift (LN eps 1e-6, no affine; one fused op,
+ * pictor_ada_layer_norm). x [B, S, D]; shift, scale [B, 1, D]. */
 int flux_modulate(struct flux_run *r, const pictor_tensor *x,
-                  const pictor_tensor *shift, const pictor_tensor *scale1p,
+                  const pictor_tensor *shift, const pictor_tensor *scale,
                   pictor_tensor *y);
-/* Adds 1 to chunk i of mod in place (so it holds 1 + scale). */
-int flux_one_plus(struct flux_run *r, pictor_tensor *mod, int i);
-/* x += gate * y (y is overwritten with gate * y). */
-int flux_gated_add(struct flux_run *r, pictor_tensor *x, pictor_tensor *y,
+/* x += gate * y (pictor_gated_add; y is not modified). */
+int flux_gated_add(struct flux_run *r, pictor_tensor *x, const pictor_tensor *y,
                    const pictor_tensor *gate);
-/* RoPE on q and k in place, then o = SDPA(q, k, v); all [B, N, H, Dh]
+/* Per-head RMSNorm (weight [Dh]) and RoPE in place on qh [B, S, H, Dh],
+ * the heads of tokens row0..row0+S-1 of the joint sequence (rows of
+ * r->cos / r->sin); pictor_rms_norm_rope. */
+int flux_qk_norm_rope(struct flux_run *r, pictor_tensor *qh, const pictor_tensor *weight,
+                      int64_t row0, const char *what);
+/* o = SDPA(q, k, v) with q, k already normed and rotated; all [B, N, H, Dh]
  * views (o may be strided), scale 1/sqrt(Dh). */
-int flux_attention(struct flux_run *r, pictor_tensor *q, pictor_tensor *k,
+int flux_attention(struct flux_run *r, const pictor_tensor *q, const pictor_tensor *k,
                    const pictor_tensor *v, pictor_tensor *o);
 
 /* ---- embeddings and blocks -------------------------------------------- */

@@ -1,11 +1,13 @@
 /* plugins/flux/flux_run.c — per-forward plumbing shared by the blocks: the
  * scratch stack, views, and the small compound steps (modulated LayerNorm,
- * gated residual, rotary attention); see flux_internal.h. */
+ * gated residual, QK norm + RoPE: the fused ops of pictor/ops.h; attention);
+ * see flux_internal.h. */
 #include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #include "flux_internal.h"
+#include "pictor/fp8_linear.h"
 #include "pictor/ops.h"
 #include "pictor/tensor_util.h"
 
@@ -76,10 +78,15 @@ pictor_tensor flux_chunk(const pictor_tensor *mod, int i, int64_t D)
     return pictor_tensor_unsqueeze(&c, 1);
 }
 
-int flux_linear(struct flux_run *r, const pictor_tensor *x, const struct flux_linear *l,
-                pictor_tensor *y, const char *what)
+/* flux_linear with an optional GELU-tanh epilogue. */
+static int linear(struct flux_run *r, const pictor_tensor *x, const struct flux_linear *l,
+                  bool gelu, pictor_tensor *y, const char *what)
 {
+    const enum pictor_unary g = PICTOR_UNARY_GELU_TANH;
     pictor_tensor xc;
+    if (pictor_weight_is_fp8(&l->w)) /* x quantised per token, any dtype */
+        return flux_check(r, gelu ? pictor_linear_fp8_act(r->be, x, &l->w, &l->b, g, y)
+                                  : pictor_linear_fp8(r->be, x, &l->w, &l->b, y), what);
     if (r->act != PICTOR_F32 && x->dtype != r->act && l->w.dtype == r->act) {
         int rc;
         if ((rc = flux_alloc(r, &xc, x->ndim, x->shape)) ||
@@ -87,45 +94,48 @@ int flux_linear(struct flux_run *r, const pictor_tensor *x, const struct flux_li
             return rc;
         x = &xc;
     }
-    return flux_check(r, pictor_linear(r->be, x, &l->w, &l->b, y), what);
+    return flux_check(r, gelu ? pictor_linear_act(r->be, x, &l->w, &l->b, g, y)
+                              : pictor_linear(r->be, x, &l->w, &l->b, y), what);
+}
+
+int flux_linear(struct flux_run *r, const pictor_tensor *x, const struct flux_linear *l,
+                pictor_tensor *y, const char *what)
+{
+    return linear(r, x, l, false, y, what);
+}
+
+int flux_linear_gelu(struct flux_run *r, const pictor_tensor *x, const struct flux_linear *l,
+                     pictor_tensor *y, const char *what)
+{
+    return linear(r, x, l, true, y, what);
 }
 
 int flux_modulate(struct flux_run *r, const pictor_tensor *x, const pictor_tensor *shift,
-                  const pictor_tensor *scale1p, pictor_tensor *y)
+                  const pictor_tensor *scale, pictor_tensor *y)
 {
-    int rc;
-    if ((rc = flux_check(r, pictor_layer_norm(r->be, x, FLUX_NORM_EPS, NULL, NULL, y),
-                         "layer_norm")) ||
-        (rc = flux_check(r, pictor_mul(r->be, y, scale1p, y), "modulation scale")) ||
-        (rc = flux_check(r, pictor_add(r->be, y, shift, y), "modulation shift")))
-        return rc;
-    return PICTOR_OK;
+    return flux_check(r, pictor_ada_layer_norm(r->be, x, FLUX_NORM_EPS, scale, shift, y),
+                      "modulated layer_norm");
 }
 
-int flux_one_plus(struct flux_run *r, pictor_tensor *mod, int i)
-{
-    pictor_tensor c = flux_chunk(mod, i, r->D);
-    return flux_check(r, pictor_add(r->be, &c, &r->one, &c), "1 + scale");
-}
-
-int flux_gated_add(struct flux_run *r, pictor_tensor *x, pictor_tensor *y,
+int flux_gated_add(struct flux_run *r, pictor_tensor *x, const pictor_tensor *y,
                    const pictor_tensor *gate)
 {
-    int rc;
-    if ((rc = flux_check(r, pictor_mul(r->be, y, gate, y), "gate")) ||
-        (rc = flux_check(r, pictor_add(r->be, x, y, x), "gated residual")))
-        return rc;
-    return PICTOR_OK;
+    return flux_check(r, pictor_gated_add(r->be, x, y, gate), "gated residual");
 }
 
-int flux_attention(struct flux_run *r, pictor_tensor *q, pictor_tensor *k,
+int flux_qk_norm_rope(struct flux_run *r, pictor_tensor *qh, const pictor_tensor *weight,
+                      int64_t row0, const char *what)
+{
+    pictor_tensor cs = pictor_tensor_slice(&r->cos, 0, row0, qh->shape[1]);
+    pictor_tensor sn = pictor_tensor_slice(&r->sin, 0, row0, qh->shape[1]);
+    return flux_check(r, pictor_rms_norm_rope(r->be, qh, FLUX_NORM_EPS, weight, &cs, &sn, qh),
+                      what);
+}
+
+int flux_attention(struct flux_run *r, const pictor_tensor *q, const pictor_tensor *k,
                    const pictor_tensor *v, pictor_tensor *o)
 {
     static const int bhld[4] = {0, 2, 1, 3}; /* [B, N, H, Dh] -> [B, H, N, Dh] */
-    int rc;
-    if ((rc = flux_check(r, pictor_rope(r->be, q, &r->cos, &r->sin, q), "rope q")) ||
-        (rc = flux_check(r, pictor_rope(r->be, k, &r->cos, &r->sin, k), "rope k")))
-        return rc;
     pictor_tensor qp = pictor_tensor_permute(q, bhld), kp = pictor_tensor_permute(k, bhld),
                   vp = pictor_tensor_permute(v, bhld), op = pictor_tensor_permute(o, bhld);
     float scale = 1.0f / sqrtf((float)r->Dh);

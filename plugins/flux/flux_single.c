@@ -24,8 +24,7 @@ int flux_single_block(struct flux_run *r, const struct flux_single *b)
     pictor_tensor mod, hn, cat, q, k, v;
     int rc;
     if ((rc = flux_alloc(r, &mod, 2, sm)) ||
-        (rc = flux_linear(r, &r->silu_temb, &b->norm, &mod, "norm.linear")) ||
-        (rc = flux_one_plus(r, &mod, SCALE)))
+        (rc = flux_linear(r, &r->silu_temb, &b->norm, &mod, "norm.linear")))
         goto out;
     pictor_tensor shift = flux_chunk(&mod, SHIFT, D), scale = flux_chunk(&mod, SCALE, D);
     pictor_tensor gate = flux_chunk(&mod, GATE, D);
@@ -34,9 +33,7 @@ int flux_single_block(struct flux_run *r, const struct flux_single *b)
         goto out;
     pictor_tensor attn = pictor_tensor_slice(&cat, 2, 0, D);
     pictor_tensor mlp = pictor_tensor_slice(&cat, 2, D, F);
-    if ((rc = flux_linear(r, &hn, &b->proj_mlp, &mlp, "proj_mlp")) ||
-        (rc = flux_check(r, pictor_unary(r->be, PICTOR_UNARY_GELU_TANH, &mlp, &mlp),
-                         "mlp gelu")) ||
+    if ((rc = flux_linear_gelu(r, &hn, &b->proj_mlp, &mlp, "proj_mlp")) ||
         (rc = flux_alloc(r, &q, 3, sx)) || (rc = flux_alloc(r, &k, 3, sx)) ||
         (rc = flux_alloc(r, &v, 3, sx)) ||
         (rc = flux_linear(r, &hn, &b->to_q, &q, "q projection")) ||
@@ -45,10 +42,8 @@ int flux_single_block(struct flux_run *r, const struct flux_single *b)
         goto out;
     pictor_tensor qh = flux_heads(&q, r->H), kh = flux_heads(&k, r->H);
     pictor_tensor vh = flux_heads(&v, r->H), oh = flux_heads(&attn, r->H);
-    if ((rc = flux_check(r, pictor_rms_norm(r->be, &qh, FLUX_NORM_EPS, &b->norm_q, &qh),
-                         "rms_norm q")) ||
-        (rc = flux_check(r, pictor_rms_norm(r->be, &kh, FLUX_NORM_EPS, &b->norm_k, &kh),
-                         "rms_norm k")) ||
+    if ((rc = flux_qk_norm_rope(r, &qh, &b->norm_q, 0, "rms_norm + rope q")) ||
+        (rc = flux_qk_norm_rope(r, &kh, &b->norm_k, 0, "rms_norm + rope k")) ||
         (rc = flux_attention(r, &qh, &kh, &vh, &oh)) ||
         (rc = flux_linear(r, &cat, &b->proj_out, &hn, "proj_out")) ||
         (rc = flux_gated_add(r, &r->h, &hn, &gate)))

@@ -46,6 +46,8 @@ int pictor_flux_transformer_open(const struct pictor_flux_config *cfg,
     pictor_params_init(&m->params, be, src, err, errlen);
     pictor_params_set_dtype(&m->params, cfg->compute_dtype);
     flux_for_each_param(cfg, m, load_one, &m->params);
+    if (cfg->fp8_linears)
+        flux_quantize_blocks(m);
     if ((rc = m->params.status) != PICTOR_OK) {
         pictor_flux_transformer_close(m);
         return rc;
@@ -153,8 +155,7 @@ static int final_layer(struct flux_run *r, pictor_tensor *out)
     pictor_tensor mod, xn, x = pictor_tensor_slice(&r->h, 1, r->T, r->L);
     int rc;
     if ((rc = flux_alloc(r, &mod, 2, sm)) ||
-        (rc = flux_linear(r, &r->silu_temb, &m->norm_out, &mod, "norm_out.linear")) ||
-        (rc = flux_one_plus(r, &mod, 0)))
+        (rc = flux_linear(r, &r->silu_temb, &m->norm_out, &mod, "norm_out.linear")))
         return rc;
     pictor_tensor scale = flux_chunk(&mod, 0, r->D), shift = flux_chunk(&mod, 1, r->D);
     if ((rc = flux_alloc(r, &xn, 3, sx)) || (rc = flux_modulate(r, &x, &shift, &scale, &xn)) ||
@@ -190,10 +191,8 @@ int pictor_flux_transformer_forward(struct pictor_flux_transformer *m,
     r.D = pictor_flux_inner_dim(cfg);
     r.H = cfg->num_attention_heads;
     r.Dh = cfg->attention_head_dim;
-    int64_t sh[3] = {r.B, r.N, r.D}, s1[1] = {1};
-    if ((rc = flux_alloc(&r, &r.one, 1, s1)) ||
-        (rc = flux_check(&r, pictor_fill(r.be, &r.one, 1.0f), "constant")) ||
-        (rc = flux_alloc_dtype(&r, &r.h, PICTOR_F32, 3, sh))) /* residual stream: f32 */
+    int64_t sh[3] = {r.B, r.N, r.D};
+    if ((rc = flux_alloc_dtype(&r, &r.h, PICTOR_F32, 3, sh))) /* residual stream: f32 */
         goto out;
     pictor_tensor hx = pictor_tensor_slice(&r.h, 1, r.T, r.L);
     pictor_tensor hc = pictor_tensor_slice(&r.h, 1, 0, r.T);

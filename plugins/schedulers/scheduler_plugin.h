@@ -142,6 +142,12 @@ static int sp_step(void *vi, size_t i, const float *model_output, const float *s
     return pictor_sched_step(inst->s, (int)i, model_output, sample, nz, out, n, err, errlen);
 }
 
+static bool sp_linear_step(void *vi, size_t i, float *c_sample, float *c_output)
+{
+    struct sp_inst *inst = vi;
+    return pictor_sched_linear_step(inst->s, (int)i, c_sample, c_output);
+}
+
 static void sp_destroy(void *vi)
 {
     struct sp_inst *inst = vi;
@@ -164,6 +170,7 @@ static const struct pictor_scheduler_iface sp_iface = {
     .scale_model_input = sp_scale_model_input,
     .step = sp_step,
     .destroy = sp_destroy,
+    .linear_step = sp_linear_step,
 };
 
 static const char *const sp_components[] = {"scheduler." SCHED_PLUGIN_NAME, NULL};

@@ -23,186 +23,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "../harness/test.h"
-#include "pictor/backend_cuda.h"
-#include "pictor/convert.h"
-#include "pictor/ops.h"
-#include "pictor/tensor_util.h"
+#include "cross.h"
 
-/* Tolerances on the relative L2 error (per output dtype). */
-#define TOL_F32 1e-5
-#define TOL_HALF 1e-2
-
-static pictor_backend *g_cpu, *g_gpu;
-
-static const int k_dtypes[] = { PICTOR_F32, PICTOR_F16, PICTOR_BF16 };
-#define N_DTYPES ((int)(sizeof k_dtypes / sizeof k_dtypes[0]))
-
-static double tol_for(int dtype)
-{
-    return dtype == PICTOR_F32 ? TOL_F32 : TOL_HALF;
-}
-
-static void *xmalloc(size_t n)
-{
-    void *p = malloc(n ? n : 1);
-
-    if (!p) {
-        fprintf(stderr, "out of memory (%zu bytes)\n", n);
-        abort();
-    }
-    return p;
-}
-
-/* One tensor on both backends with identical bytes. Roots own the host and
- * device storage; views (xt_slice, xt_transpose) share their root's. */
-struct xt {
-    pictor_tensor c, g;  /* CPU and CUDA descriptors (same offsets) */
-    char *hbase, *dbase; /* storage bases */
-    size_t bytes;
-    bool owner;
-};
-
-/* A contiguous root; vals (numel floats) or uniform [lo, hi) from seed,
- * rounded to dtype (FP8 stores vals / scale, saturating; ints by value). */
-static struct xt xt_make(int dtype, int ndim, const int64_t *shape, const float *vals,
-                         uint64_t seed, float lo, float hi, float scale)
-{
-    struct xt t;
-    int64_t n = 1;
-    float *tmp;
-
-    memset(&t, 0, sizeof t);
-    for (int i = 0; i < ndim; i++)
-        n *= shape[i];
-    tmp = xmalloc((size_t)n * sizeof(float));
-    if (vals)
-        memcpy(tmp, vals, (size_t)n * sizeof(float));
-    else
-        test_fill_uniform(tmp, (size_t)n, seed, lo, hi);
-    t.bytes = (size_t)n * pictor_dtype_size(dtype);
-    t.hbase = xmalloc(t.bytes);
-    pictor_row_from_f32(t.hbase, dtype, tmp, (size_t)n, scale, true);
-    free(tmp);
-    t.c = pictor_tensor_make(t.hbase, dtype, ndim, shape);
-    t.c.scale = scale;
-    if (pictor_backend_alloc(g_gpu, t.bytes, (void **)&t.dbase) ||
-        pictor_backend_upload(g_gpu, t.dbase, t.hbase, t.bytes)) {
-        fprintf(stderr, "GPU alloc/upload of %zu bytes failed: %s\n", t.bytes,
-                pictor_backend_error(g_gpu));
-        abort();
-    }
-    t.g = t.c;
-    t.g.data = t.dbase;
-    t.g.device = (int32_t)pictor_backend_device(g_gpu);
-    t.owner = true;
-    return t;
-}
-
-static struct xt xt_rand(int dtype, int ndim, const int64_t *shape, uint64_t seed, float lo,
-                         float hi)
-{
-    return xt_make(dtype, ndim, shape, NULL, seed, lo, hi, 1.0f);
-}
-
-static struct xt xt_slice(const struct xt *r, int dim, int64_t start, int64_t len)
-{
-    struct xt v = *r;
-
-    v.owner = false;
-    v.c = pictor_tensor_slice(&r->c, dim, start, len);
-    v.g = pictor_tensor_slice(&r->g, dim, start, len);
-    return v;
-}
-
-static struct xt xt_transpose(const struct xt *r, int a, int b)
-{
-    struct xt v = *r;
-
-    v.owner = false;
-    v.c = pictor_tensor_transpose(&r->c, a, b);
-    v.g = pictor_tensor_transpose(&r->g, a, b);
-    return v;
-}
-
-static void xt_free(struct xt *t)
-{
-    if (t->owner) {
-        free(t->hbase);
-        pictor_backend_free(g_gpu, t->dbase);
-    }
-    memset(t, 0, sizeof *t);
-}
-
-/* The GPU storage, downloaded (caller frees). */
-static char *xt_download(const struct xt *t)
-{
-    char *h = xmalloc(t->bytes);
-
-    if (pictor_backend_download(g_gpu, h, t->dbase, t->bytes)) {
-        fprintf(stderr, "download failed: %s\n", pictor_backend_error(g_gpu));
-        abort();
-    }
-    return h;
-}
-
-/* The elements of view v (whose data lies in storage at base) in flat
- * order as f32, read from the copy of that storage at `copy`. */
-static float *view_values(const pictor_tensor *v, const char *base, const char *copy)
-{
-    int64_t n = pictor_tensor_numel(v);
-    size_t es = pictor_dtype_size(v->dtype);
-    const char *p0 = copy + ((const char *)v->data - base);
-    float *out = xmalloc((size_t)n * sizeof(float));
-
-    for (int64_t i = 0; i < n; i++) {
-        int64_t off = 0, r = i;
-
-        for (int d = v->ndim - 1; d >= 0; d--) {
-            off += (r % v->shape[d]) * v->stride[d];
-            r /= v->shape[d];
-        }
-        pictor_row_to_f32(out + i, p0 + off * (int64_t)es, v->dtype, 1, v->scale);
-    }
-    return out;
-}
-
-/* CHECKs the GPU view against the CPU view by relative L2 error. */
-static void xt_compare(const char *what, const struct xt *t, double tol)
-{
-    char *dev = xt_download(t);
-    float *gv = view_values(&t->g, t->dbase, dev);
-    float *cv = view_values(&t->c, t->hbase, t->hbase);
-    size_t n = (size_t)pictor_tensor_numel(&t->c);
-    double e = test_rel_l2(gv, cv, n);
-
-    CHECK(e <= tol, "%s: rel_l2 %.3g > %.3g (%zu values)", what, e, tol, n);
-    free(cv);
-    free(gv);
-    free(dev);
-}
-
-/* CHECKs that the whole GPU storage equals the CPU storage byte for byte. */
-static void xt_same_bytes(const char *what, const struct xt *t)
-{
-    char *dev = xt_download(t);
-    size_t first = t->bytes;
-
-    for (size_t i = 0; i < t->bytes && first == t->bytes; i++)
-        if (dev[i] != t->hbase[i])
-            first = i;
-    CHECK(first == t->bytes, "%s: byte %zu differs (gpu 0x%02x, cpu 0x%02x)", what, first,
-          first < t->bytes ? (unsigned)(unsigned char)dev[first] : 0u,
-          first < t->bytes ? (unsigned)(unsigned char)t->hbase[first] : 0u);
-    free(dev);
-}
-
-/* CHECKs an op's status on one backend. */
-static void check_rc(const char *what, pictor_backend *be, int rc)
-{
-    CHECK(rc == PICTOR_OK, "%s on %s: rc %d: %s", what, pictor_backend_name(be), rc,
-          pictor_backend_error(be));
-}
+/* The GEMM route's key threshold (CUDA_SDPA_GEMM_MIN_KEYS, op_sdpa_internal.h). */
+#define CUDA_SDPA_GEMM_MIN_KEYS_TEST 1024
 
 /* ---- elementwise ------------------------------------------------------ */
 
@@ -596,43 +420,6 @@ static void test_timestep(void)
 /* Tolerance for FP8 outputs: one element one FP8 step (12.5 %) apart is
  * ~5e-3 of rel_l2 over the few hundred values compared. */
 #define TOL_FP8_OUT 2e-2
-
-static bool g_is_cuda; /* g_gpu is the CUDA backend (not the self-test) */
-
-/* The CUDA backend's path counters (zeros for the CPU stand-in). */
-static struct pictor_cuda_stats gpu_stats(pictor_backend *be)
-{
-    struct pictor_cuda_stats s;
-
-    memset(&s, 0, sizeof s);
-    if (g_is_cuda)
-        pictor_backend_cuda_stats(be, &s);
-    return s;
-}
-
-/* A 2-D view of root r's storage with explicit strides (elements). */
-static struct xt xt_view2d(const struct xt *r, int64_t rows, int64_t cols, int64_t rs,
-                           int64_t cs)
-{
-    struct xt v = *r;
-
-    v.owner = false;
-    v.c.ndim = v.g.ndim = 2;
-    v.c.shape[0] = v.g.shape[0] = rows;
-    v.c.shape[1] = v.g.shape[1] = cols;
-    v.c.stride[0] = v.g.stride[0] = rs;
-    v.c.stride[1] = v.g.stride[1] = cs;
-    return v;
-}
-
-/* [d0, d1, d2, d3] view of a root stored as [d0, d2, d3, d1]
- * (channels last: NHWC activations, KRSC filters). */
-static struct xt xt_channels_last(const struct xt *r)
-{
-    struct xt t = xt_transpose(r, 1, 3); /* [d0, d1, d3, d2] */
-
-    return xt_transpose(&t, 2, 3);
-}
 
 /* Runs c = alpha a @ b + bias on both backends and compares c. */
 static void matmul_case(const char *what, struct xt *a, struct xt *b, struct xt *bias,
@@ -1052,6 +839,9 @@ static const struct sdpa_case k_sdpa_cases[] = {
     { "head dim 80", 1, 2, 90, 90, 80, 80, SL_BHLD, SM_NONE, false, true, false },
     { "d96 dv48 pad", 1, 2, 45, 61, 96, 48, SL_BHLD, SM_PAD, false, false, false },
     { "vae d512 300", 1, 1, 300, 300, 512, 512, SL_BHLD, SM_NONE, false, false, false },
+    /* long keys, no mask: the GEMM route (f32, and D 512 at 16 bits) */
+    { "vae d512 1100", 1, 1, 1100, 1100, 512, 512, SL_BHLD, SM_NONE, false, false, false },
+    { "d80 kv1500", 2, 2, 300, 1500, 80, 80, SL_BLHD, SM_NONE, false, true, false },
     { "no keys", 1, 2, 5, 0, 64, 64, SL_BHLD, SM_NONE, false, false, false },
 };
 #define N_SDPA_CASES ((int)(sizeof k_sdpa_cases / sizeof k_sdpa_cases[0]))
@@ -1063,33 +853,7 @@ struct sdpa_ops {
     bool has_m;
 };
 
-/* A view of root r: shape and strides over [d0, d1, d2, d3], `off`
- * elements past the root's start. */
-static struct xt xt_view4(const struct xt *r, const int64_t shape[4], const int64_t st[4],
-                          int64_t off)
-{
-    struct xt v = *r;
-    size_t es = pictor_dtype_size(r->c.dtype);
 
-    v.owner = false;
-    v.c.ndim = v.g.ndim = 4;
-    for (int d = 0; d < 4; d++) {
-        v.c.shape[d] = v.g.shape[d] = shape[d];
-        v.c.stride[d] = v.g.stride[d] = st[d];
-    }
-    v.c.data = r->hbase + off * (int64_t)es;
-    v.g.data = r->dbase + off * (int64_t)es;
-    return v;
-}
-
-/* Root r itself as a non-owning view. */
-static struct xt xt_alias(const struct xt *r)
-{
-    struct xt v = *r;
-
-    v.owner = false;
-    return v;
-}
 
 /* A [B, H, L, D] operand of layout lay over a fresh root *root. */
 static struct xt sdpa_operand(int dt, enum sdpa_layout lay, int64_t B, int64_t H, int64_t L,
@@ -1185,6 +949,7 @@ static int sdpa_run(pictor_backend *gpu, struct sdpa_ops *s, const struct sdpa_c
     s1 = gpu_stats(gpu);
     *path = s1.sdpa_cudnn > s0.sdpa_cudnn     ? "cudnn"
             : s1.sdpa_flash > s0.sdpa_flash   ? "flash"
+            : s1.sdpa_gemm > s0.sdpa_gemm     ? "gemm"
             : s1.sdpa_generic > s0.sdpa_generic ? "simt"
                                                 : "-";
     *staged = s1.sdpa_staged - s0.sdpa_staged;
@@ -1211,8 +976,10 @@ static void sdpa_check_masked_rows(const char *what, const struct sdpa_case *c,
 static const char *sdpa_kernel_path(const struct sdpa_case *c, int dt)
 {
     bool mma = dt != PICTOR_F32 && c->D == c->Dv && (c->D == 64 || c->D == 128) && c->Lk > 0;
+    bool gemm = c->mask == SM_NONE && !c->causal && c->layout != SL_UNALIGNED &&
+                c->Lk >= CUDA_SDPA_GEMM_MIN_KEYS_TEST;
 
-    return mma ? "flash" : "simt";
+    return mma ? "flash" : gemm ? "gemm" : "simt";
 }
 
 /* Whether be has cuDNN's fused SDPA: cuDNN loaded, and its probe (run at
@@ -1468,7 +1235,7 @@ static void test_sdpa_full_size(void)
     v = sdpa_operand(PICTOR_F32, SL_BLHD, 1, H, L, D, 443, -1.0f, 1.0f, &vr);
     a = sdpa_operand(PICTOR_F32, SL_BLHD, 1, H, L, D, 444, 0.0f, 1.0f, &oa);
     ms = sdpa_time_ms(g_gpu, "sdpa FLUX f32", &q, &k, &v, &a, 1);
-    sdpa_print_time("sdpa FLUX 1x24x4352x128 f32", "the SIMT kernel", &q, &k, ms);
+    sdpa_print_time("sdpa FLUX 1x24x4352x128 f32", "the GEMM route", &q, &k, ms);
     xt_free(&qr);
     xt_free(&kr);
     xt_free(&vr);
@@ -1478,7 +1245,18 @@ static void test_sdpa_full_size(void)
     v = sdpa_operand(PICTOR_BF16, SL_BHLD, 1, 1, Lv, Dvae, 453, -1.0f, 1.0f, &vr);
     a = sdpa_operand(PICTOR_BF16, SL_BHLD, 1, 1, Lv, Dvae, 454, 0.0f, 1.0f, &oa);
     ms = sdpa_time_ms(g_gpu, "sdpa VAE 512", &q, &k, &v, &a, 3);
-    sdpa_print_time("sdpa VAE 1x1x4096x512 bf16", "the SIMT kernel", &q, &k, ms);
+    sdpa_print_time("sdpa VAE 1x1x4096x512 bf16", "the GEMM route", &q, &k, ms);
+    xt_free(&qr);
+    xt_free(&kr);
+    xt_free(&vr);
+    xt_free(&oa);
+    /* the VAE mid-block at 1024x1024: 128x128 = 16384 tokens */
+    q = sdpa_operand(PICTOR_BF16, SL_BHLD, 1, 1, 4 * Lv, Dvae, 455, -2.0f, 2.0f, &qr);
+    k = sdpa_operand(PICTOR_BF16, SL_BHLD, 1, 1, 4 * Lv, Dvae, 456, -2.0f, 2.0f, &kr);
+    v = sdpa_operand(PICTOR_BF16, SL_BHLD, 1, 1, 4 * Lv, Dvae, 457, -1.0f, 1.0f, &vr);
+    a = sdpa_operand(PICTOR_BF16, SL_BHLD, 1, 1, 4 * Lv, Dvae, 458, 0.0f, 1.0f, &oa);
+    ms = sdpa_time_ms(g_gpu, "sdpa VAE 512 16384", &q, &k, &v, &a, 3);
+    sdpa_print_time("sdpa VAE 1x1x16384x512 bf16", "the GEMM route", &q, &k, ms);
     xt_free(&qr);
     xt_free(&kr);
     xt_free(&vr);
@@ -1743,27 +1521,10 @@ static void print_gpu_paths(void)
 
 int main(void)
 {
-    char err[PICTOR_BACKEND_ERROR_LEN] = "";
+    int rc = cross_setup("cross-backend");
 
-    /* PICTOR_CROSS_SELFTEST=1: a second CPU backend stands in for the GPU,
-     * to check this test's own plumbing on a machine without one. */
-    if (getenv("PICTOR_CROSS_SELFTEST"))
-        g_gpu = pictor_backend_cpu_create(1);
-    else
-        g_gpu = pictor_backend_cuda_create(0, err, sizeof err);
-    if (!g_gpu) {
-        printf("SKIP cross-backend: %s\n", err);
-        return 0;
-    }
-    g_is_cuda = pictor_backend_device(g_gpu) == PICTOR_DEVICE_CUDA;
-    if (g_is_cuda)
-        printf("# %s\n", pictor_backend_cuda_describe(g_gpu));
-    g_cpu = pictor_backend_cpu_create(0);
-    if (!g_cpu) {
-        printf("FAIL setup: no CPU backend (out of memory)\n");
-        pictor_backend_destroy(g_gpu);
-        return 1;
-    }
+    if (rc)
+        return rc == 1 ? 0 : 1;
     RUN(test_unary);
     RUN(test_binary);
     RUN(test_copy);
@@ -1794,7 +1555,6 @@ int main(void)
     RUN(test_matmul_fp8_direct);
     RUN(test_matmul_fp8_full_size);
     print_gpu_paths();
-    pictor_backend_destroy(g_cpu);
-    pictor_backend_destroy(g_gpu);
+    cross_teardown();
     TEST_MAIN_END();
 }

@@ -74,7 +74,8 @@ static const char *full_main =
     "guidance = 0\n"
     "scheduler = flow-match-euler\n"
     "step_ceiling = 8\n"
-    "aliases = fast, quick\n";
+    "aliases = fast, quick\n"
+    "warmup = false\n";
 
 static const char *full_dropin =
     "[model org/slow]\n"
@@ -83,7 +84,8 @@ static const char *full_dropin =
     "steps = 28\n"
     "guidance = 3.5\n"
     "scheduler =\n"
-    "aliases = slow\n";
+    "aliases = slow\n"
+    "warmup = true\n";
 
 static void test_full_file_with_dropin(void)
 {
@@ -110,11 +112,13 @@ static void test_full_file_with_dropin(void)
     CHECK(strcmp(m->scheduler, "flow-match-euler") == 0, "scheduler");
     CHECK(m->n_aliases == 2 && strcmp(m->aliases[1], "quick") == 0, "aliases");
     CHECK(strstr(m->origin, "main.ini:15") != NULL, "origin %s", m->origin);
+    CHECK(m->warmup == PICTOR_WARMUP_OFF, "warmup = false: %d", m->warmup);
     m = &conf.models[1];
     CHECK(strcmp(m->id, "org/slow") == 0 && strcmp(m->precision, "fp8") == 0, "drop-in model");
     CHECK(!m->scheduler[0] && !m->plugin[0], "empty scheduler, probe decides the plugin");
     CHECK_NEAR(m->guidance, 3.5, 1e-6, "guidance");
     CHECK(strstr(m->origin, "models.d/10-a.ini:1") != NULL, "origin %s", m->origin);
+    CHECK(m->warmup == PICTOR_WARMUP_ON, "warmup = true: %d", m->warmup);
 }
 
 static void test_dropin_order_and_plain_model(void)
@@ -128,7 +132,7 @@ static void test_dropin_order_and_plain_model(void)
           "name order");
     const struct pictor_model_conf *a = &conf.models[0];
     CHECK(strcmp(a->precision, "auto") == 0 && a->steps == 0 && !a->has_guidance &&
-              a->step_ceiling == 0 && a->n_aliases == 0,
+              a->step_ceiling == 0 && a->n_aliases == 0 && a->warmup == PICTOR_WARMUP_AUTO,
           "model defaults");
 }
 
@@ -216,6 +220,8 @@ static const struct bad_case bad_cases[] = {
     {"[model m]\npath = /m\nguidance = 20.5\n", NULL, "main.ini", 3, "out of range"},
     {"[model m]\npath = /m\nguidance = -1\n", NULL, "main.ini", 3, "out of range"},
     {"[model m]\npath = /m\nguidance = high\n", NULL, "main.ini", 3, "not a number"},
+    {"[model m]\npath = /m\nwarmup = yes\n", NULL, "main.ini", 3,
+     "warmup: 'yes' is not one of auto, true, false"},
     {"[model m]\npath = /m\nsteps = 8\nstep_ceiling = 4\n", NULL, "main.ini", 1,
      "exceeds step_ceiling"},
     {"[model m]\npath = /m\n[model m]\npath = /n\n", NULL, "main.ini", 3, "already used"},

@@ -794,7 +794,8 @@ static int naive_matmul(void *ctx, const struct pictor_op_args *args,
                 acc += (double)get(A, ia) * get(B, ib);
             }
             int64_t ib1[1] = { j }, ic[2] = { i, j };
-            float v = (float)(args->u.matmul.alpha * acc) +
+            const float *cs = args->u.matmul.col_scale;
+            float v = (float)(args->u.matmul.alpha * acc) * (cs ? cs[j] : 1.0f) +
                       (bias ? get(bias, ib1) : 0.0f);
             pictor_row_from_f32((char *)C->data + offset_of(C, ic) *
                                     (int64_t)pictor_dtype_size(C->dtype),
@@ -812,7 +813,8 @@ static int forward_binary(void *ctx, const struct pictor_op_args *args,
                          args->u.binary.b, args->u.binary.y);
 }
 
-/* pictor_linear: plain weights, then FP8 weights with per-row scales. */
+/* pictor_linear: plain weights, then FP8 weights with per-row scales (handed
+ * to the matmul slot as its col_scale). */
 static void test_linear_row_scale(void)
 {
     struct pictor_backend_iface iface = fake_empty;

@@ -344,6 +344,60 @@ static void test_matmul_512_timing(void)
     tt_free(&a), tt_free(&b), tt_free(&c);
 }
 
+/* linear_act: the activation epilogue equals linear then the unary op —
+ * bit for bit at f32 (the same f32 operations), within one rounding at
+ * bf16 — with a plain and a per-channel FP8 weight; an unknown activation
+ * is refused. */
+static void test_linear_act(void)
+{
+    int64_t M = 5, K = 24, N = 19, sx[2] = { M, K }, sw[2] = { N, K }, sy[2] = { M, N };
+    pictor_tensor x = tt_rand(PICTOR_F32, 2, sx, 61), bias = tt_rand(PICTOR_F32, 1, &N, 62);
+    float rs[19];
+
+    for (int i = 0; i < 19; i++)
+        rs[i] = 0.25f + 0.1f * (float)i;
+    for (int f = 0; f < 2; f++) {
+        pictor_tensor w = f ? tt_make(PICTOR_F8_E4M3, 2, sw, NULL, 63, 1.0f / 64)
+                            : tt_rand(PICTOR_F32, 2, sw, 63);
+        const char *what = f ? "fp8 weight" : "f32 weight";
+
+        if (f)
+            w.row_scale = rs;
+        for (int d = 0; d < 2; d++) {
+            int dt = d ? PICTOR_BF16 : PICTOR_F32;
+            pictor_tensor fused = tt_out(dt, 2, sy), comp = tt_out(dt, 2, sy);
+            double *want;
+            double e;
+
+            CHECK(pictor_linear_act(be, &x, &w, &bias, PICTOR_UNARY_GELU_TANH, &fused) ==
+                      PICTOR_OK,
+                  "%s: %s", what, pictor_backend_error(be));
+            CHECK(pictor_linear(be, &x, &w, &bias, &comp) == PICTOR_OK &&
+                      pictor_unary(be, PICTOR_UNARY_GELU_TANH, &comp, &comp) == PICTOR_OK,
+                  "composition: %s", pictor_backend_error(be));
+            want = tt_to_f64(&comp);
+            e = tt_rel_l2(&fused, want);
+            if (dt == PICTOR_F32)
+                CHECK(memcmp(fused.data, comp.data, (size_t)(M * N) * 4) == 0,
+                      "%s f32: fused == linear + gelu bit for bit (rel_l2 %g)", what, e);
+            else
+                CHECK(e <= 8e-3, "%s bf16: rel_l2 %g", what, e);
+            free(want);
+            tt_free(&fused), tt_free(&comp);
+        }
+        tt_free(&w);
+    }
+    {
+        pictor_tensor w = tt_rand(PICTOR_F32, 2, sw, 64), y = tt_out(PICTOR_F32, 2, sy);
+        CHECK(pictor_linear_act(be, &x, &w, NULL, (enum pictor_unary)99, &y) ==
+                      PICTOR_E_INVALID &&
+                  strstr(pictor_backend_error(be), "activation"),
+              "unknown activation refused: %s", pictor_backend_error(be));
+        tt_free(&w), tt_free(&y);
+    }
+    tt_free(&x), tt_free(&bias);
+}
+
 int main(void)
 {
     be = pictor_backend_cpu_create(TEST_THREADS);
@@ -357,6 +411,7 @@ int main(void)
     RUN(test_matmul_bias_alpha);
     RUN(test_matmul_low_precision_weights);
     RUN(test_matmul_fp8_weights);
+    RUN(test_linear_act);
     RUN(test_matmul_strided_and_low_precision_out);
     RUN(test_matmul_512_timing);
     pictor_backend_destroy(be);

@@ -1,5 +1,6 @@
 /* tests/unit/test_params.c — parameter loading with shape checks and the
  * sticky first error (pictor/params.h). */
+#include <math.h>
 #include <string.h>
 
 #include "../harness/test.h"
@@ -145,9 +146,13 @@ static void test_compute_dtype(void)
     CHECK(pictor_precision_compute_dtype(PICTOR_PRECISION_BF16) == PICTOR_BF16 &&
               pictor_precision_compute_dtype(PICTOR_PRECISION_FP16) == PICTOR_F16 &&
               pictor_precision_compute_dtype(PICTOR_PRECISION_FP32) == PICTOR_F32 &&
-              pictor_precision_compute_dtype(PICTOR_PRECISION_FP8) == -1 &&
+              pictor_precision_compute_dtype(PICTOR_PRECISION_FP8) == PICTOR_BF16 &&
               pictor_precision_compute_dtype(99) == -1,
           "precision -> compute dtype");
+    CHECK(pictor_precision_fp8_linears(PICTOR_PRECISION_FP8) &&
+              !pictor_precision_fp8_linears(PICTOR_PRECISION_BF16) &&
+              !pictor_precision_fp8_linears(PICTOR_PRECISION_FP32),
+          "only fp8 quantises the linears");
 }
 
 /* replace: an owned copy is freed and swapped, an in-place CPU tensor is
@@ -176,6 +181,47 @@ static void test_replace(void)
     pictor_backend_destroy(be);
 }
 
+/* quantize_rows: a loaded weight becomes E4M3 with one scale per row (from
+ * a converted owned copy, and from a tensor used in place), its values back
+ * within E4M3's precision; a 1-D tensor is refused with the tensor's name. */
+static void test_quantize_rows(void)
+{
+    char err[256] = "";
+    pictor_backend *be = pictor_backend_cpu_create(1);
+    struct pictor_params p;
+    for (int convert = 0; convert < 2; convert++) {
+        pictor_params_init(&p, be, &src, err, sizeof err);
+        if (convert)
+            pictor_params_set_dtype(&p, PICTOR_BF16);
+        pictor_tensor t;
+        CHECK(pictor_params_get(&p, &t, 2, (int64_t[]){2, 3}, "layer.weight") == PICTOR_OK,
+              "get: %s", err);
+        CHECK(pictor_params_quantize_rows(&p, &t, "layer.weight") == PICTOR_OK, "quantize: %s",
+              err);
+        CHECK(t.dtype == PICTOR_F8_E4M3 && t.row_scale && t.scale == 1.0f && t.data != w_data,
+              "an E4M3 copy with row scales (dtype %s)", pictor_dtype_name(t.dtype));
+        /* row maxima 3 and 5: scales 3/448 and 5/448 */
+        CHECK(t.row_scale[0] == 3.0f / 448.0f && t.row_scale[1] == 5.0f / 448.0f,
+              "row scales %g %g", (double)t.row_scale[0], (double)t.row_scale[1]);
+        for (int i = 0; i < 6; i++) {
+            float v = pictor_e4m3_to_f32(((const uint8_t *)t.data)[i]) * t.row_scale[i / 3];
+            CHECK(fabsf(v - w_data[i]) <= w_data[i] * 0x1p-4f, "value %d: %g vs %g", i,
+                  (double)v, (double)w_data[i]);
+        }
+        pictor_params_release(&p); /* ASan: copies and scales freed once */
+    }
+    pictor_params_init(&p, be, &src, err, sizeof err);
+    pictor_tensor ids;
+    pictor_tensor bad = pictor_tensor_make(w_data, PICTOR_F32, 1, (int64_t[]){6});
+    CHECK(pictor_params_quantize_rows(&p, &bad, "layer.bias") == PICTOR_E_INVALID &&
+              strstr(err, "layer.bias") && strstr(err, "model.safetensors"),
+          "1-D refused naming the tensor: %s", err);
+    CHECK(pictor_params_get(&p, &ids, 1, NULL, "layer.ids") == PICTOR_E_INVALID,
+          "the failure is sticky");
+    pictor_params_release(&p);
+    pictor_backend_destroy(be);
+}
+
 int main(void)
 {
     RUN(test_get_ok);
@@ -183,5 +229,6 @@ int main(void)
     RUN(test_wrong_shape_and_dtype);
     RUN(test_compute_dtype);
     RUN(test_replace);
+    RUN(test_quantize_rows);
     TEST_MAIN_END();
 }

@@ -3,7 +3,9 @@
  * x/2 + w0, decode = clamp(128 + 16 latent)) and the 1.0-era flow scheduler
  * (tests/plugins/oldminor.c: Euler on sigmas 1, 1-1/N, ..., 0): the image
  * must equal the same recurrence computed here from the torch-compatible
- * noise; progress is reported per step; cancellation stops the loop. */
+ * noise; progress is reported per step; cancellation stops the loop. With
+ * the real flow-match-euler plugin (ABI 1.3 linear_step) every step runs on
+ * the device and the image is byte-identical to the host-stepped one. */
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
@@ -52,7 +54,8 @@ static void expected_image(uint64_t seed, int steps, uint8_t *rgb, int64_t n_lat
     free(x);
 }
 
-static void run_case(uint64_t seed, int steps, int cancel, int *rc_out, uint8_t **img)
+static void run_with(const struct pictor_plugin *sp, uint64_t seed, int steps, int cancel,
+                     int *rc_out, uint8_t **img)
 {
     char err[512] = "";
     pictor_backend *be = pictor_backend_cpu_create(1);
@@ -61,7 +64,7 @@ static void run_case(uint64_t seed, int steps, int cancel, int *rc_out, uint8_t 
                                     .backend = be};
     fam->family.open(&op, &model, err, sizeof err);
     struct pictor_pipeline_request r = {
-        .family = fam, .model = model, .scheduler = sch, .scheduler_config_json = "{}",
+        .family = fam, .model = model, .scheduler = sp, .scheduler_config_json = "{}",
         .gp = {.struct_size = sizeof r.gp, .prompt = "a red circle", .width = 32, .height = 16,
                .batch = 2, .seed = seed},
         .steps = steps, .progress = on_progress};
@@ -70,6 +73,46 @@ static void run_case(uint64_t seed, int steps, int cancel, int *rc_out, uint8_t 
     *rc_out = pictor_pipeline_run(be, &r, img, NULL, err, sizeof err);
     fam->family.close(model);
     pictor_backend_destroy(be);
+}
+
+static void run_case(uint64_t seed, int steps, int cancel, int *rc_out, uint8_t **img)
+{
+    run_with(sch, seed, steps, cancel, rc_out, img);
+}
+
+static const struct pictor_plugin *flow;
+static bool (*real_linear)(void *, size_t, float *, float *);
+static int linear_calls;
+
+static bool counting_linear(void *s, size_t i, float *c_sample, float *c_output)
+{
+    linear_calls++;
+    return real_linear(s, i, c_sample, c_output);
+}
+
+/* The flow scheduler's linear steps on the device give the very image of
+ * its host steps (the same f32 operations), and each step took that path. */
+static void test_device_steps(void)
+{
+    const size_t n_px = 2 * 16 * 32 * 3;
+    struct pictor_plugin on = *flow, off = *flow;
+    uint8_t *a = NULL, *b = NULL;
+    int rc_a, rc_b;
+    CHECK(flow->scheduler.linear_step != NULL, "flow-match-euler offers linear_step (ABI 1.3)");
+    if (!flow->scheduler.linear_step)
+        return;
+    real_linear = flow->scheduler.linear_step;
+    on.scheduler.linear_step = counting_linear;
+    off.scheduler.linear_step = NULL;
+    linear_calls = 0;
+    run_with(&on, 99, 5, 0, &rc_a, &a);
+    CHECK(rc_a == PICTOR_OK && linear_calls == 5, "device steps: rc %d, %d linear steps", rc_a,
+          linear_calls);
+    run_with(&off, 99, 5, 0, &rc_b, &b);
+    CHECK(rc_b == PICTOR_OK && a && b && memcmp(a, b, n_px) == 0,
+          "device-stepped image == host-stepped image");
+    free(a);
+    free(b);
 }
 
 static void test_loop_matches_recurrence(void)
@@ -116,14 +159,18 @@ int main(void)
     pictor_plugins_load_file(set, path, err, sizeof err);
     snprintf(path, sizeof path, "%s/oldminor.so", plugdir);
     pictor_plugins_load_file(set, path, err, sizeof err);
+    snprintf(path, sizeof path, "%s/../lib/pictor/plugins/scheduler-flow_match_euler.so", exe);
+    pictor_plugins_load_file(set, path, err, sizeof err);
+    flow = pictor_plugins_find(set, PICTOR_PLUGIN_SCHEDULER, "flow-match-euler");
     fam = pictor_plugins_find(set, PICTOR_PLUGIN_FAMILY, "testfam");
     sch = pictor_plugins_find(set, PICTOR_PLUGIN_SCHEDULER, "oldminor");
-    if (!fam || !sch) {
+    if (!fam || !sch || !flow) {
         printf("FAIL setup: test plugins missing in %s\n", plugdir);
         return 1;
     }
     RUN(test_loop_matches_recurrence);
     RUN(test_cancellation);
+    RUN(test_device_steps);
     pictor_plugins_unload(set);
     TEST_MAIN_END();
 }

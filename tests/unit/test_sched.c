@@ -159,6 +159,37 @@ static void test_flux_schnell_4(void)
     pictor_sched_destroy(s);
 }
 
+/* linear_step: the flow step as 1 * x + (sigma[i+1] - sigma[i]) * v, in
+ * order only, advancing the scheduler like step; other kinds decline. */
+static void test_linear_step(void)
+{
+    struct pictor_sched *s = make(PICTOR_SCHED_FLOW_EULER, FLUX_SCHNELL_CONFIG);
+    if (!s)
+        return;
+    double in[4];
+    flux_sigmas(4, in);
+    set_steps(s, 0, in, 4, NULL);
+    float cs = 0, co = 0, x[2] = {1, 2}, v[2] = {3, 4}, out[2];
+    char err[128];
+    CHECK(!pictor_sched_linear_step(s, 1, &cs, &co), "out of order declined");
+    CHECK(pictor_sched_linear_step(s, 0, &cs, &co) && cs == 1.0f && co == 0.75f - 1.0f,
+          "step 0: %g x + %g v", (double)cs, (double)co);
+    CHECK(pictor_sched_step(s, 0, v, x, NULL, out, 2, err, sizeof err) != PICTOR_OK,
+          "step 0 again is out of order: the linear step advanced");
+    CHECK(pictor_sched_step(s, 1, v, x, NULL, out, 2, err, sizeof err) == PICTOR_OK &&
+              out[0] == 1.0f + (0.5f - 0.75f) * 3.0f,
+          "step 1 on the host continues: %s", err);
+    CHECK(pictor_sched_linear_step(s, 2, &cs, &co) && co == 0.25f - 0.5f, "step 2: %g",
+          (double)co);
+    pictor_sched_destroy(s);
+    s = make(PICTOR_SCHED_EULER, NULL);
+    if (!s)
+        return;
+    set_steps(s, 4, NULL, 0, NULL);
+    CHECK(!pictor_sched_linear_step(s, 0, &cs, &co), "euler (scaled input) declines");
+    pictor_sched_destroy(s);
+}
+
 static void test_flux_dev_28(void)
 {
     static const double want[29] = {
@@ -304,6 +335,7 @@ int main(void)
     RUN(test_euler_trailing_4);
     RUN(test_dpm_karras_25);
     RUN(test_flux_schnell_4);
+    RUN(test_linear_step);
     RUN(test_flux_dev_28);
     RUN(test_sd3_shift3_28);
     RUN(test_heun_doubling);

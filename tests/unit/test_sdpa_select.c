@@ -121,6 +121,35 @@ static void test_flash_eligible(void)
     CHECK(cuda_sdpa_flash_eligible(&c.a), "mask, causal, f32 o refused");
 }
 
+/* The GEMM route: unmasked, non-causal, one float dtype, long keys; its
+ * query chunk keeps S and P within the budget. */
+static void test_gemm_route(void)
+{
+    struct call c;
+
+    call_init(&c, PICTOR_BF16, 1, 1, 16384, 16384, 512);
+    CHECK(cuda_sdpa_gemm_eligible(&c.a), "the VAE's 16384-token head of 512");
+    /* 16384 keys x (4 + 2) bytes per query row: 256 MiB hold 2730 -> 2688 */
+    CHECK(cuda_sdpa_gemm_chunk(&c.a, CUDA_SDPA_GEMM_BUDGET) == 2688, "chunk %lld",
+          (long long)cuda_sdpa_gemm_chunk(&c.a, CUDA_SDPA_GEMM_BUDGET));
+    CHECK(cuda_sdpa_gemm_chunk(&c.a, 1) == 1, "at least one row");
+    call_init(&c, PICTOR_F32, 1, 2, 40, 2048, 64);
+    CHECK(cuda_sdpa_gemm_eligible(&c.a) && cuda_sdpa_gemm_chunk(&c.a, (size_t)1 << 40) == 40,
+          "f32; a chunk is at most Lq");
+    call_init(&c, PICTOR_BF16, 1, 1, 300, 300, 512);
+    CHECK(!cuda_sdpa_gemm_eligible(&c.a), "short keys stay on the SIMT kernel");
+    call_init(&c, PICTOR_BF16, 1, 1, 2048, 2048, 512);
+    c.a.u.sdpa.causal = true;
+    CHECK(!cuda_sdpa_gemm_eligible(&c.a), "causal refused");
+    call_init(&c, PICTOR_BF16, 1, 1, 2048, 2048, 512);
+    c.m = pictor_tensor_make(ALIGNED, PICTOR_F32, 2, (int64_t[]){ 2048, 2048 });
+    c.a.u.sdpa.mask = &c.m;
+    CHECK(!cuda_sdpa_gemm_eligible(&c.a), "mask refused");
+    call_init(&c, PICTOR_BF16, 1, 1, 2048, 2048, 512);
+    c.o.dtype = PICTOR_F32;
+    CHECK(!cuda_sdpa_gemm_eligible(&c.a), "mixed dtypes refused");
+}
+
 static void test_flash_layout(void)
 {
     pictor_tensor t = bhld(PICTOR_BF16, 2, 3, 77, 64), u;
@@ -243,6 +272,7 @@ int main(void)
     RUN(test_kernels_support);
     RUN(test_flash_eligible);
     RUN(test_flash_layout);
+    RUN(test_gemm_route);
     RUN(test_dnn_eligible);
     RUN(test_dnn_key);
     TEST_MAIN_END();

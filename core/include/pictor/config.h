@@ -18,6 +18,9 @@
  *             probe decides) precision = auto|fp32|bf16|fp16|fp8
  *             steps = 4   guidance = 0.0   scheduler = flow-match-euler
  *             step_ceiling = 4   aliases = schnell, flux-fast
+ *             warmup = auto|true|false  (one generation at the model's
+ *             default size and steps before pictord reports ready; auto:
+ *             on GPU devices, not on the CPU)
  * Relative paths are relative to the folder of the file that names them
  * (made absolute; a path of the form ORG/NAME is a hub id: write ./ORG/NAME
  * for a folder). A model's steps may not exceed its step_ceiling.
@@ -35,6 +38,14 @@
 #define PICTOR_CONF_ID_LEN 128
 #define PICTOR_CONF_PATH_LEN 4096
 
+/* A model's warm-up generation at load (docs/configuration.md). */
+enum pictor_warmup {
+    PICTOR_WARMUP_AUTO = 0, /* on GPU workers (library load, plan search), off on the CPU */
+    PICTOR_WARMUP_ON,
+    PICTOR_WARMUP_OFF,
+    PICTOR_WARMUP_COUNT
+};
+
 struct pictor_model_conf {
     char id[PICTOR_CONF_ID_LEN];
     char path[PICTOR_CONF_PATH_LEN];
@@ -45,6 +56,7 @@ struct pictor_model_conf {
     bool has_guidance;
     char scheduler[32];     /* "" = the family's default */
     int step_ceiling;       /* 0 = the family's ceiling */
+    int warmup;             /* enum pictor_warmup; 0 (auto) by default */
     char aliases[PICTOR_CONF_MAX_ALIASES][PICTOR_CONF_ID_LEN];
     int n_aliases;
     char origin[PICTOR_CONF_PATH_LEN + 16]; /* "file:line" of the section */
@@ -58,7 +70,9 @@ struct pictor_server_conf {
     double drain_timeout;     /* seconds */
     char api_key_file[PICTOR_CONF_PATH_LEN]; /* "" = no auth */
     char plugin_dir[PICTOR_CONF_PATH_LEN];   /* "" = next to the program */
-    char state_dir[PICTOR_CONF_PATH_LEN];
+    char state_dir[PICTOR_CONF_PATH_LEN];    /* "" = keep nothing; GPU workers
+                                                keep cuBLASLt algorithm choices
+                                                there (docs/configuration.md) */
     char devices[PICTOR_CONF_MAX_DEVICES][32];
     int n_devices;
     char realtime[PICTOR_CONF_ID_LEN]; /* model id or alias */
@@ -66,6 +80,9 @@ struct pictor_server_conf {
     struct pictor_model_conf models[PICTOR_CONF_MAX_MODELS];
     int n_models;
 };
+
+/* "auto", "true" or "false" as enum pictor_warmup; -1 for anything else. */
+int pictor_warmup_parse(const char *s);
 
 /* Defaults: listen 127.0.0.1:8080, threads 8, body_limit 65536,
  * queue_length 16, drain_timeout 30, devices {"cpu"}, no models. */

@@ -9,8 +9,11 @@
  *   pictor_jobs_create  [main]   resolves and probes every model (no tensor
  *                                data read), starts the workers; returns
  *                                before the models are loaded.
- *   pictor_jobs_ready   [any]    true once every worker opened every model.
- *   pictor_jobs_load_error [any] a worker's load failure (then never ready).
+ *   pictor_jobs_ready   [any]    true once every worker opened every model
+ *                                and ran its warm-up generation (config
+ *                                `warmup`; one log line each, with its time).
+ *   pictor_jobs_load_error [any] a worker's load or warm-up failure (then
+ *                                never ready).
  *   pictor_jobs_submit  [http]   admits a job or says why not, immediately.
  *   pictor_job_wait     [http]   blocks until the job finished, failed or
  *                                was cancelled; every submitted job does

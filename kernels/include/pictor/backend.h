@@ -69,6 +69,10 @@ enum pictor_op {
     PICTOR_OP_ROPE,
     PICTOR_OP_TIMESTEP_EMBEDDING,
     PICTOR_OP_FILL,
+    PICTOR_OP_QUANTIZE_ROWS,
+    PICTOR_OP_ADA_LAYER_NORM, /* fused FLUX ops (ops.h, kernels/src/ops_fused.c) */
+    PICTOR_OP_GATED_ADD,
+    PICTOR_OP_RMS_NORM_ROPE,
     PICTOR_OP_COUNT
 };
 

@@ -36,6 +36,10 @@ bool pictor_cuda_available(void);
 pictor_backend *pictor_backend_cuda_create(int device, char *err,
                                            size_t errlen);
 
+/* Compute capability of the backend's GPU as major * 10 + minor (90 for an
+ * H100); 0 for a backend that is not CUDA. */
+int pictor_backend_cuda_sm(const pictor_backend *be);
+
 /* One line for logs: device, compute capability, cuBLASLt and cuDNN
  * versions (run time and build time), or why cuDNN is unusable. "" for a
  * backend that is not CUDA. The string lives as long as the backend. */
@@ -57,11 +61,44 @@ struct pictor_cuda_stats {
     uint64_t sdpa_calls;           /* sdpa slot calls with work to do */
     uint64_t sdpa_cudnn;           /* ... run by cuDNN's fused SDPA */
     uint64_t sdpa_flash;           /* ... run by the tensor-core flash kernel */
+    uint64_t sdpa_gemm;            /* ... run as matmul, softmax, matmul
+                                      (no mask, long keys: the VAE's) */
     uint64_t sdpa_generic;         /* ... run by the SIMT kernel (f32, FP8,
                                       mixed dtypes, other head dims) */
     uint64_t sdpa_staged;          /* q/k/v copied contiguous for the flash
                                       kernel (unaligned or strided views) */
+    /* GEMM problems met for the first time (a plan built), by where their
+     * cuBLASLt algorithms came from (pictor_backend_cuda_set_plan_dir): */
+    uint64_t matmul_algo_hits;     /* the plan folder's file, accepted by
+                                      cublasLtMatmulAlgoCheck */
+    uint64_t matmul_algo_misses;   /* the heuristic (nothing stored, or the
+                                      stored choice refused) */
+    uint64_t matmul_algo_rejected; /* stored choices refused by the check or,
+                                      at their first launch, by cublasLtMatmul
+                                      (then searched: counted in misses too) */
 };
+
+/* Keeps the cuBLASLt algorithm choices of this backend in folder dir, so a
+ * restarted process does not search again: the file
+ * dir/cublaslt-<GPU name>-sm<cc>.algos (one per GPU model; the format,
+ * its checks and the atomic, locked saves: kernels/cuda/lt_algo_store.h)
+ * is loaded now, a GEMM problem met for the first time takes its
+ * algorithms from it when cublasLtMatmulAlgoCheck accepts them, and each
+ * new choice is saved at once (a process killed with SIGKILL loses at most
+ * the one in progress), the rest at destroy. Call right after create;
+ * dir is created when missing (one level). NULL or "" stops keeping
+ * (nothing is written). Backends on several GPUs of one model may share
+ * dir: saves merge. err always receives one line for the log ("" for
+ * none): how many choices were loaded, or why the file was ignored (made
+ * for another GPU or cuBLASLt version, truncated, corrupt: it is rewritten
+ * with fresh choices). Returns PICTOR_OK; PICTOR_E_IO when dir cannot be
+ * created or written (the stored choices are still used, new ones are not
+ * saved); PICTOR_E_UNSUPPORTED without cuBLASLt or in a build without
+ * CUDA; PICTOR_E_INVALID when be is not a CUDA backend or the path is too
+ * long. None of these is fatal: the backend works as without a folder.
+ * [worker thread] */
+int pictor_backend_cuda_set_plan_dir(pictor_backend *be, const char *dir, char *err,
+                                     size_t errlen);
 
 /* Copies the counters; PICTOR_E_INVALID when be is not a CUDA backend. */
 int pictor_backend_cuda_stats(const pictor_backend *be,

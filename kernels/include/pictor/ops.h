@@ -36,10 +36,15 @@ typedef struct pictor_tensor pictor_tensor;
 struct pictor_op_args {
     enum pictor_op op;
     union {
-        struct { /* c = alpha * a @ b + bias */
+        struct { /* c = act(alpha * (a @ b) * col_scale + bias) */
             const pictor_tensor *a;    /* [..., M, K] */
             const pictor_tensor *b;    /* [..., K, N] */
             const pictor_tensor *bias; /* [N] or NULL */
+            const float *col_scale;    /* [N] f32 on the backend's device
+                                          (a linear's per-output-channel
+                                          FP8 weight scales), or NULL */
+            bool has_act;              /* apply act last (an epilogue) */
+            enum pictor_unary act;
             float alpha;
             pictor_tensor *c; /* [..., M, N]; batch dims of a and b broadcast
                                  (NumPy rules) to those of c */
@@ -130,6 +135,31 @@ struct pictor_op_args {
             float value;
             pictor_tensor *y;
         } fill;
+        struct { /* dynamic per-row FP8 quantisation */
+            const pictor_tensor *x; /* [..., K] float */
+            pictor_tensor *y;       /* same shape, F8_E4M3, contiguous */
+            pictor_tensor *scales;  /* [rows] F32, rows = numel / K */
+        } quantize_rows;
+        struct { /* y = LN(x) * (1 + scale) + shift (AdaLN modulation) */
+            const pictor_tensor *x;     /* [..., D]; LN without affine */
+            float eps;
+            const pictor_tensor *scale; /* broadcasts to x, e.g. [B, 1, D] */
+            const pictor_tensor *shift; /* broadcasts to x */
+            pictor_tensor *y;           /* x's shape; may be x itself */
+        } ada_layer_norm;
+        struct { /* x += gate * y (gated residual) */
+            pictor_tensor *x;          /* [...], read and written */
+            const pictor_tensor *y;    /* x's shape; not written */
+            const pictor_tensor *gate; /* broadcasts to x, e.g. [B, 1, D] */
+        } gated_add;
+        struct { /* per-head RMSNorm, then FLUX RoPE (interleaved pairs) */
+            const pictor_tensor *x;      /* [B, L, H, Dh], Dh even */
+            float eps;
+            const pictor_tensor *weight; /* [Dh] or NULL */
+            const pictor_tensor *cos;    /* [L, Dh] */
+            const pictor_tensor *sin;    /* [L, Dh] */
+            pictor_tensor *y;            /* x's shape; may be x itself */
+        } rms_norm_rope;
     } u;
 };
 
@@ -142,6 +172,13 @@ int pictor_matmul(pictor_backend *be, const pictor_tensor *a,
 int pictor_linear(pictor_backend *be, const pictor_tensor *x,
                   const pictor_tensor *w, const pictor_tensor *bias,
                   pictor_tensor *y);
+
+/* y = act(x @ w^T + bias): the activation as the GEMM's epilogue, rounded
+ * into y once (the CPU applies it to the f32 product; a GPU backend fuses
+ * it where its GEMM path allows, else runs it in place afterwards). */
+int pictor_linear_act(pictor_backend *be, const pictor_tensor *x,
+                      const pictor_tensor *w, const pictor_tensor *bias,
+                      enum pictor_unary act, pictor_tensor *y);
 
 /* torch.nn.functional.conv2d (cross-correlation, zero padding, groups 1). */
 int pictor_conv2d(pictor_backend *be, const pictor_tensor *x,
@@ -211,6 +248,63 @@ int pictor_timestep_embedding(pictor_backend *be, const pictor_tensor *t,
                               float scale, float max_period, pictor_tensor *y);
 
 int pictor_fill(pictor_backend *be, pictor_tensor *y, float value);
+
+/*
+ * Dynamic per-row ("per-token", torchao's row-wise float8) quantisation of
+ * x [..., K] to E4M3. For each row r of the rows = numel / K rows (leading
+ * dims flattened, row-major): amax = max |x[r, :]| in f32, raised to
+ * PICTOR_FP8_AMAX_FLOOR (NaN anywhere in the row gives NaN), then
+ * y[r, k] = e4m3(x[r, k] * (448 / amax)) rounded to nearest even and
+ * scales[r] = amax / 448, so code * scales[r] gives x back to within
+ * E4M3's relative precision (2^-4). y must be contiguous with scale 1 (its
+ * row_scale is not read); pictor_fp8_rows_view makes the [rows, K] view
+ * with the scales attached that matmul takes as a. Every backend gives the
+ * same bytes (the same f32 operations in the same order).
+ */
+#define PICTOR_FP8_AMAX_FLOOR 1e-12f
+int pictor_quantize_rows(pictor_backend *be, const pictor_tensor *x,
+                         pictor_tensor *y, pictor_tensor *scales);
+
+/* The [rows, K] 2-D view of a pictor_quantize_rows output with its row
+ * scales attached (scales->data), ready to be matmul's a. */
+pictor_tensor pictor_fp8_rows_view(const pictor_tensor *y,
+                                   const pictor_tensor *scales);
+
+/*
+ * Fused FLUX ops (kernels/src/ops_fused.c). Each is one pass over its
+ * activations with f32 arithmetic and a single rounding into the output
+ * dtype, so it equals the composition of the separate ops it replaces to
+ * f32 precision (~1e-6) at f32, and within one output rounding at 16 bits
+ * (the composition rounds after every step).
+ */
+
+/* AdaLN modulation: y = LN(x) * (1 + scale) + shift, LN over the last dim
+ * D of x with biased variance and no affine (pictor_layer_norm with NULL
+ * gamma/beta). scale and shift broadcast to x (NumPy rules): FLUX passes
+ * [B, 1, D] chunk views of its modulation tensor (strided, as a slice of
+ * [B, k*D]). y has x's shape; y may be x itself (in place). */
+int pictor_ada_layer_norm(pictor_backend *be, const pictor_tensor *x,
+                          float eps, const pictor_tensor *scale,
+                          const pictor_tensor *shift, pictor_tensor *y);
+
+/* Gated residual: x += gate * y, elementwise, x updated in place (e.g. an
+ * f32 residual stream while y is bf16). y has x's shape and is not
+ * modified; gate broadcasts to x (FLUX: a [B, 1, D] chunk, repeated over
+ * tokens). Neither y nor gate may overlap x. */
+int pictor_gated_add(pictor_backend *be, pictor_tensor *x,
+                     const pictor_tensor *y, const pictor_tensor *gate);
+
+/* FLUX's QK normalisation and rotary embedding in one pass, per head:
+ * n = x / sqrt(mean(x^2) + eps) * weight over Dh (pictor_rms_norm; weight
+ * [Dh] or NULL), then y = RoPE(n) with cos/sin [L, Dh] exactly as
+ * pictor_rope (interleaved channel pairs; row l of the tables for token l).
+ * x [B, L, H, Dh] with Dh even; y has x's shape and may be x itself. To
+ * process a token range [t0, t0 + L) of a longer sequence, pass the
+ * matching row slices of the tables. */
+int pictor_rms_norm_rope(pictor_backend *be, const pictor_tensor *x,
+                         float eps, const pictor_tensor *weight,
+                         const pictor_tensor *cos, const pictor_tensor *sin,
+                         pictor_tensor *y);
 
 /*
  * Host helper (CPU memory, no backend): FLUX's 3-axis RoPE tables.

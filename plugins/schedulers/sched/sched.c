@@ -179,3 +179,12 @@ int pictor_sched_step(struct pictor_sched *s, int i, const float *model_output,
         s->next_call++;
     return rc;
 }
+
+bool pictor_sched_linear_step(struct pictor_sched *s, int i, float *c_sample, float *c_output)
+{
+    if (!s->ops->linear || s->ops->scale || pictor_sched_draws_noise(s) || s->n_calls == 0 ||
+        i != s->next_call || i >= s->n_calls || !s->ops->linear(s, i, c_sample, c_output))
+        return false;
+    s->next_call++;
+    return true;
+}

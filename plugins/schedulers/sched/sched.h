@@ -125,4 +125,12 @@ int pictor_sched_step(struct pictor_sched *s, int i, const float *model_output,
                       const float *sample, const float *noise, float *out,
                       size_t n, char *err, size_t errlen);
 
+/* Whether step i (the next call) is out = c_sample * sample + c_output *
+ * model_output with no noise and an identity scale_model_input (the flow
+ * scheduler); true: the coefficients are set and the scheduler advances to
+ * call i + 1 as pictor_sched_step would. False (nothing changes) for every
+ * other kind or an out-of-order i. */
+bool pictor_sched_linear_step(struct pictor_sched *s, int i, float *c_sample,
+                              float *c_output);
+
 #endif /* PICTOR_SCHED_H */

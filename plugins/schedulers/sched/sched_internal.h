@@ -52,6 +52,9 @@ struct sched_ops {
     int (*step)(struct pictor_sched *s, int i, const float *eps,
                 const float *x, const float *noise, float *out, size_t n,
                 char *err, size_t errlen);
+    /* NULL: no step is a plain linear combination (pictor_sched_linear_step) */
+    bool (*linear)(const struct pictor_sched *s, int i, float *c_sample,
+                   float *c_output);
 };
 
 struct pictor_sched {

@@ -13,7 +13,9 @@
  * the copies are owned by the pictor_params until pictor_params_release.
  * With a compute dtype set (pictor_params_set_dtype: BF16 or F16), every
  * float tensor is converted to it once at load, on any device (FP8 scales
- * applied), the way diffusers' model.to(torch.bfloat16) does.
+ * applied), the way diffusers' model.to(torch.bfloat16) does; the model
+ * code may then quantise its large linear weights to E4M3
+ * (pictor_params_quantize_rows).
  * Thread: [worker thread] (the backend's owner).
  */
 #ifndef PICTOR_PARAMS_H
@@ -43,9 +45,16 @@ void pictor_params_init(struct pictor_params *p, pictor_backend *be,
                         size_t errlen);
 
 /* The compute dtype of a requested enum pictor_precision: FP32 -> PICTOR_F32,
- * BF16 -> PICTOR_BF16, FP16 -> PICTOR_F16; -1 for FP8 (not offered by the
- * model code yet) and unknown values. */
+ * BF16 -> PICTOR_BF16, FP16 -> PICTOR_F16, FP8 -> PICTOR_BF16 (activations
+ * stay bf16; the big linears run in FP8, pictor_precision_fp8_linears);
+ * -1 for unknown values. */
 int pictor_precision_compute_dtype(int precision);
+
+/* Whether a precision quantises the large linear layers (FLUX transformer
+ * blocks, T5) to E4M3: weights per output channel at load
+ * (pictor_params_quantize_rows), activations per token at run time
+ * (pictor_linear_fp8). True for PICTOR_PRECISION_FP8 only. */
+bool pictor_precision_fp8_linears(int precision);
 
 /* Converts every tensor loaded from now on to `dtype` (PICTOR_BF16 or
  * PICTOR_F16; PICTOR_F32 keeps each tensor's stored dtype). Any other
@@ -68,6 +77,14 @@ bool pictor_params_get_opt(struct pictor_params *p, pictor_tensor *out,
 /* Whether the source holds a tensor of that name (no error recorded). */
 bool pictor_params_has(struct pictor_params *p, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* Quantises a loaded float weight w [N, K] on the backend to E4M3 with one
+ * scale per row (output channel; pictor_quantize_rows), in place of its
+ * storage: afterwards *w is an E4M3 tensor whose row_scale points at the
+ * N f32 scales, both owned by the set (the float copy is freed when the
+ * set owned it). `name` names the tensor in a failure message. Sticky
+ * failures as pictor_params_get. */
+int pictor_params_quantize_rows(struct pictor_params *p, pictor_tensor *w, const char *name);
 
 /* Hands a backend allocation made by the caller (a re-laid-out copy of a
  * loaded tensor) to the set, freeing `old` when the set owns it (a device

@@ -50,6 +50,10 @@ struct pictor_t5_config {
      * dtype, f32 accumulation inside every op). Set by the caller from the
      * requested precision (pictor_precision_compute_dtype). */
     int compute_dtype;
+    /* Not from config.json: the block linears (q, k, v, o, wi_*, wo) in
+     * FP8 — weights E4M3 per output channel at load, activations per token
+     * (pictor/fp8_linear.h); pictor_precision_fp8_linears. */
+    bool fp8_linears;
 };
 
 /* Reads `dir/config.json` (a T5Config). Defaults are T5Config's except that

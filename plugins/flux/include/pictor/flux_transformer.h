@@ -64,6 +64,12 @@ struct pictor_flux_config {
      * dtype, f32 accumulation inside every op). Set by the caller from the
      * requested precision (pictor_precision_compute_dtype). */
     int compute_dtype;
+    /* Not from config.json: every linear of the double and single blocks
+     * (the AdaLN modulation linears included) in FP8 — weights E4M3 per
+     * output channel at load, activations per token (pictor/fp8_linear.h);
+     * the embedders, norm_out and proj_out stay in compute_dtype. Set from
+     * pictor_precision_fp8_linears. */
+    bool fp8_linears;
 };
 
 /* diffusers FluxTransformer2DModel.__init__ defaults (= FLUX.1-schnell). */

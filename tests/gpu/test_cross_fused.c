@@ -1,0 +1,416 @@
+/*
+ * tests/gpu/test_cross_fused.c — the fused FLUX ops (pictor_ada_layer_norm,
+ * pictor_gated_add, pictor_rms_norm_rope) on the CUDA backend against the
+ * CPU backend, from identical bytes (cross.h), with the operand layouts the
+ * flux plugin uses: [B, 1, D] chunk views of a [B, k*D] modulation for
+ * scale/shift/gate, the f32 residual stream's token slices, head views of a
+ * projection's token slices with row slices of the RoPE tables, in place.
+ *
+ * Sizes choose the kernels' paths (kernels/cuda/op_fused.cu): [2, 77, 96]
+ * and FLUX's [1, 4608, 3072] / 24 x 128 heads take the vectorised fast
+ * path (rms_norm_rope: head dims 24..1024, 1 to 32 lanes per head); a
+ * misaligned row start its scalar variant; D = 90, Dh = 18, a strided
+ * last dim or a head dim of 1040 the generic kernels. Tolerances:
+ * f32 1e-5, f16/bf16 1e-2 (rel_l2, cross.h). The FLUX-size case also prints
+ * the fused op's time against the composition of existing ops it replaces
+ * (informational, never asserted).
+ *
+ * PICTOR_CROSS_SELFTEST=1 runs it against a second CPU backend (checks the
+ * test's plumbing without a GPU). Built by `make gpu-tests`, run by
+ * tools/gpu-check; without a GPU it prints SKIP and exits 0.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "cross.h"
+
+#define EPS 1e-6f
+/* Timed runs per measurement on the GPU (after one untimed warm-up). */
+#define TIMED_RUNS 20
+
+/* Chunk i of a [B, k*D] modulation as a [B, 1, D] view (flux_chunk). */
+static struct xt xt_chunk(const struct xt *mod, int i, int64_t D)
+{
+    struct xt v = xt_slice(mod, 1, (int64_t)i * D, D);
+
+    v.c = pictor_tensor_unsqueeze(&v.c, 1);
+    v.g = pictor_tensor_unsqueeze(&v.g, 1);
+    return v;
+}
+
+/* [B, S, H, Dh] view of a [B, S, H*Dh] view with unit last stride
+ * (flux_heads). */
+static pictor_tensor heads_of(const pictor_tensor *t3, int64_t H)
+{
+    pictor_tensor v = *t3;
+
+    v.ndim = 4;
+    v.shape[3] = t3->shape[2] / H;
+    v.shape[2] = H;
+    v.stride[3] = t3->stride[2];
+    v.stride[2] = t3->stride[2] * v.shape[3];
+    return v;
+}
+
+static struct xt xt_heads(const struct xt *t3, int64_t H)
+{
+    struct xt v = *t3;
+
+    v.owner = false;
+    v.c = heads_of(&t3->c, H);
+    v.g = heads_of(&t3->g, H);
+    return v;
+}
+
+/* RoPE tables [N, Dh] (f32, both backends) for ids (t, t / 2, 3t) with
+ * axes (Dh/4, Dh/4, Dh/2) (each even: Dh a multiple of 8) or, for other
+ * Dh, one axis. */
+static void rope_tables(int64_t N, int64_t Dh, struct xt *cs, struct xt *sn)
+{
+    int axes3[3] = { (int)Dh / 4, (int)Dh / 4, (int)Dh / 2 }, axes1[1] = { (int)Dh };
+    bool three = Dh % 8 == 0;
+    float *ids = xmalloc((size_t)N * 3 * sizeof(float));
+    float *c = xmalloc((size_t)(N * Dh) * sizeof(float));
+    float *s = xmalloc((size_t)(N * Dh) * sizeof(float));
+    int64_t shape[2] = { N, Dh };
+
+    for (int64_t t = 0; t < N; t++) {
+        ids[3 * t] = (float)t;
+        ids[3 * t + 1] = (float)(t / 2);
+        ids[3 * t + 2] = (float)(3 * t);
+    }
+    if (three) {
+        pictor_rope_tables(ids, N, 3, axes3, 10000.0, c, s);
+    } else {
+        for (int64_t t = 0; t < N; t++)
+            ids[t] = (float)t;
+        pictor_rope_tables(ids, N, 1, axes1, 10000.0, c, s);
+    }
+    *cs = xt_make(PICTOR_F32, 2, shape, c, 0, 0.0f, 0.0f, 1.0f);
+    *sn = xt_make(PICTOR_F32, 2, shape, s, 0, 0.0f, 0.0f, 1.0f);
+    free(ids);
+    free(c);
+    free(s);
+}
+
+/* ---- ada_layer_norm --------------------------------------------------- */
+
+static void ada_case(const char *what, struct xt *x, struct xt *scale, struct xt *shift,
+                     struct xt *y, double tol)
+{
+    check_rc(what, g_cpu, pictor_ada_layer_norm(g_cpu, &x->c, EPS, &scale->c, &shift->c, &y->c));
+    check_rc(what, g_gpu, pictor_ada_layer_norm(g_gpu, &x->g, EPS, &scale->g, &shift->g, &y->g));
+    xt_compare(what, y, tol);
+}
+
+static void test_ada_layer_norm(void)
+{
+    const int64_t B = 2, S = 77, D = 96, T = 5;
+    char what[128];
+
+    for (int k = 0; k < N_DTYPES; k++) {
+        int dt = k_dtypes[k];
+        const char *dn = pictor_dtype_name(dt);
+        /* The f32 residual stream [B, T + S, D]; the image tokens' slice. */
+        struct xt h = xt_rand(PICTOR_F32, 3, (int64_t[]){ B, T + S, D }, 201, 1.0f, 5.0f);
+        struct xt x = xt_slice(&h, 1, T, S);
+        struct xt mod = xt_rand(dt, 2, (int64_t[]){ B, 6 * D }, 202, -1.0f, 1.0f);
+        struct xt shift = xt_chunk(&mod, 3, D), scale = xt_chunk(&mod, 4, D);
+        struct xt y = xt_rand(dt, 3, (int64_t[]){ B, S, D }, 203, 0.0f, 1.0f);
+        struct xt z = xt_rand(dt, 3, (int64_t[]){ B, S, D }, 204, -3.0f, 3.0f);
+        /* Rows starting one element past an aligned start: scalar fast path. */
+        struct xt hm = xt_rand(dt, 3, (int64_t[]){ B, S, D + 1 }, 205, -2.0f, 4.0f);
+        struct xt xm = xt_slice(&hm, 2, 1, D);
+        /* D = 90 (not a multiple of 8) and a transposed x: generic path. */
+        struct xt x90 = xt_rand(dt, 3, (int64_t[]){ B, S, 90 }, 206, -2.0f, 2.0f);
+        struct xt m90 = xt_rand(dt, 2, (int64_t[]){ B, 2 * 90 }, 207, -1.0f, 1.0f);
+        struct xt sh90 = xt_chunk(&m90, 0, 90), sc90 = xt_chunk(&m90, 1, 90);
+        struct xt y90 = xt_rand(dt, 3, (int64_t[]){ B, S, 90 }, 208, 0.0f, 1.0f);
+        struct xt xtb = xt_rand(dt, 3, (int64_t[]){ B, D, S }, 209, -2.0f, 2.0f);
+        struct xt xs = xt_transpose(&xtb, 1, 2);
+
+        snprintf(what, sizeof what, "ada_layer_norm f32 x -> %s y, chunk views", dn);
+        ada_case(what, &x, &scale, &shift, &y, tol_for(dt));
+        snprintf(what, sizeof what, "ada_layer_norm %s in place", dn);
+        ada_case(what, &z, &scale, &shift, &z, tol_for(dt));
+        snprintf(what, sizeof what, "ada_layer_norm %s misaligned rows", dn);
+        ada_case(what, &xm, &scale, &shift, &y, tol_for(dt));
+        snprintf(what, sizeof what, "ada_layer_norm %s D=90 generic", dn);
+        ada_case(what, &x90, &sc90, &sh90, &y90, tol_for(dt));
+        snprintf(what, sizeof what, "ada_layer_norm %s strided x generic", dn);
+        ada_case(what, &xs, &scale, &shift, &y, tol_for(dt));
+        xt_free(&h);
+        xt_free(&mod);
+        xt_free(&y);
+        xt_free(&z);
+        xt_free(&hm);
+        xt_free(&x90);
+        xt_free(&m90);
+        xt_free(&y90);
+        xt_free(&xtb);
+    }
+}
+
+/* ---- gated_add -------------------------------------------------------- */
+
+/* x += gate * y on both backends; x compared, y must be unchanged. */
+static void gated_case(const char *what, struct xt *x, struct xt *y, struct xt *gate,
+                       double tol)
+{
+    char w2[160];
+
+    check_rc(what, g_cpu, pictor_gated_add(g_cpu, &x->c, &y->c, &gate->c));
+    check_rc(what, g_gpu, pictor_gated_add(g_gpu, &x->g, &y->g, &gate->g));
+    xt_compare(what, x, tol);
+    snprintf(w2, sizeof w2, "%s: y untouched", what);
+    xt_same_bytes(w2, y);
+}
+
+static void test_gated_add(void)
+{
+    const int64_t B = 2, S = 77, D = 96, T = 5;
+    char what[128];
+
+    for (int k = 0; k < N_DTYPES; k++) {
+        int dt = k_dtypes[k];
+        const char *dn = pictor_dtype_name(dt);
+        struct xt h = xt_rand(PICTOR_F32, 3, (int64_t[]){ B, T + S, D }, 211, -2.0f, 2.0f);
+        struct xt x = xt_slice(&h, 1, T, S);
+        struct xt y = xt_rand(dt, 3, (int64_t[]){ B, S, D }, 212, -2.0f, 2.0f);
+        struct xt mod = xt_rand(dt, 2, (int64_t[]){ B, 6 * D }, 213, -1.0f, 1.0f);
+        struct xt gate = xt_chunk(&mod, 2, D);
+        struct xt x16 = xt_rand(dt, 3, (int64_t[]){ B, S, D }, 214, -2.0f, 2.0f);
+        struct xt hm = xt_rand(PICTOR_F32, 3, (int64_t[]){ B, S, D + 1 }, 215, -2.0f, 2.0f);
+        struct xt xm = xt_slice(&hm, 2, 1, D);
+        struct xt x90 = xt_rand(PICTOR_F32, 3, (int64_t[]){ B, S, 90 }, 216, -2.0f, 2.0f);
+        struct xt y90 = xt_rand(dt, 3, (int64_t[]){ B, S, 90 }, 217, -2.0f, 2.0f);
+        struct xt m90 = xt_rand(dt, 2, (int64_t[]){ B, 3 * 90 }, 218, -1.0f, 1.0f);
+        struct xt g90 = xt_chunk(&m90, 2, 90);
+
+        snprintf(what, sizeof what, "gated_add f32 residual += %s, chunk gate", dn);
+        gated_case(what, &x, &y, &gate, TOL_F32);
+        snprintf(what, sizeof what, "gated_add %s x", dn);
+        gated_case(what, &x16, &y, &gate, tol_for(dt));
+        snprintf(what, sizeof what, "gated_add %s misaligned x rows", dn);
+        gated_case(what, &xm, &y, &gate, TOL_F32);
+        snprintf(what, sizeof what, "gated_add %s D=90 generic", dn);
+        gated_case(what, &x90, &y90, &g90, TOL_F32);
+        xt_free(&h);
+        xt_free(&y);
+        xt_free(&mod);
+        xt_free(&x16);
+        xt_free(&hm);
+        xt_free(&x90);
+        xt_free(&y90);
+        xt_free(&m90);
+    }
+}
+
+/* ---- rms_norm_rope ---------------------------------------------------- */
+
+/* One stream of a joint sequence: q [B, N, H*Dh] of dtype dt, tokens
+ * [t0, t0 + S) as heads, the tables' rows [t0, t0 + S). In place on the
+ * head view (as the flux blocks run it) and into a contiguous y; with and
+ * without weight. */
+static void qk_case(int dt, int64_t B, int64_t N, int64_t t0, int64_t S, int64_t H,
+                    int64_t Dh, const char *path)
+{
+    const char *dn = pictor_dtype_name(dt);
+    struct xt cs, sn;
+    struct xt q = xt_rand(dt, 3, (int64_t[]){ B, N, H * Dh }, 221 + Dh, -3.0f, 3.0f);
+    struct xt qs = xt_slice(&q, 1, t0, S), qh = xt_heads(&qs, H);
+    struct xt w = xt_rand(dt, 1, (int64_t[]){ Dh }, 222, 0.5f, 1.5f);
+    struct xt y = xt_rand(dt, 4, (int64_t[]){ B, S, H, Dh }, 223, 0.0f, 1.0f);
+    char what[160];
+
+    rope_tables(N, Dh, &cs, &sn);
+    struct xt css = xt_slice(&cs, 0, t0, S), sns = xt_slice(&sn, 0, t0, S);
+    snprintf(what, sizeof what, "rms_norm_rope %s [%lld, %lld, %lld, %lld] %s into y", dn,
+             (long long)B, (long long)S, (long long)H, (long long)Dh, path);
+    check_rc(what, g_cpu, pictor_rms_norm_rope(g_cpu, &qh.c, EPS, NULL, &css.c, &sns.c, &y.c));
+    check_rc(what, g_gpu, pictor_rms_norm_rope(g_gpu, &qh.g, EPS, NULL, &css.g, &sns.g, &y.g));
+    xt_compare(what, &y, tol_for(dt));
+    snprintf(what, sizeof what, "rms_norm_rope %s [%lld, %lld, %lld, %lld] %s weight in place",
+             dn, (long long)B, (long long)S, (long long)H, (long long)Dh, path);
+    check_rc(what, g_cpu, pictor_rms_norm_rope(g_cpu, &qh.c, EPS, &w.c, &css.c, &sns.c, &qh.c));
+    check_rc(what, g_gpu, pictor_rms_norm_rope(g_gpu, &qh.g, EPS, &w.g, &css.g, &sns.g, &qh.g));
+    xt_compare(what, &q, tol_for(dt)); /* the slice, and the untouched rows around it */
+    xt_free(&q);
+    xt_free(&w);
+    xt_free(&y);
+    xt_free(&cs);
+    xt_free(&sn);
+}
+
+static void test_rms_norm_rope(void)
+{
+    for (int k = 0; k < N_DTYPES; k++) {
+        int dt = k_dtypes[k];
+
+        /* Fast path: lanes per row G = 4 (8 rows a warp, the last warp
+         * partly past the end), 1 (3 chunks in 4 lanes), 16, 32 with 2 and
+         * 4 chunks per lane. */
+        qk_case(dt, 2, 90, 13, 77, 3, 32, "fast");   /* the image stream */
+        qk_case(dt, 2, 90, 0, 13, 3, 32, "fast");    /* the text stream */
+        qk_case(dt, 2, 9, 4, 5, 3, 24, "fast");
+        qk_case(dt, 1, 40, 3, 37, 24, 128, "fast");  /* FLUX heads */
+        qk_case(dt, 1, 9, 2, 7, 3, 512, "fast");
+        qk_case(dt, 1, 6, 1, 5, 2, 1024, "fast");
+        /* Generic kernel: Dh % 8 != 0, Dh > 1024. */
+        qk_case(dt, 2, 20, 2, 17, 3, 18, "generic");
+        qk_case(dt, 1, 6, 1, 5, 2, 1040, "generic");
+    }
+}
+
+/* ---- FLUX size: GPU vs CPU once, then timings on the GPU --------------- */
+
+struct flux_ops { /* GPU operands of the FLUX-size case */
+    pictor_tensor *x, *scale, *shift, *s1p, *one, *y; /* ada */
+    pictor_tensor *gate, *tmp;                         /* gated_add: x += gate * y */
+    pictor_tensor *q, *w, *cs, *sn;                    /* rms_norm_rope */
+};
+
+typedef int (*flux_fn)(pictor_backend *be, const struct flux_ops *o);
+
+static int ada_fused(pictor_backend *be, const struct flux_ops *o)
+{
+    return pictor_ada_layer_norm(be, o->x, EPS, o->scale, o->shift, o->y);
+}
+
+/* What flux_modulate + flux_one_plus ran before the fused op. */
+static int ada_composed(pictor_backend *be, const struct flux_ops *o)
+{
+    int rc;
+
+    if ((rc = pictor_add(be, o->scale, o->one, o->s1p)) ||
+        (rc = pictor_layer_norm(be, o->x, EPS, NULL, NULL, o->y)) ||
+        (rc = pictor_mul(be, o->y, o->s1p, o->y)))
+        return rc;
+    return pictor_add(be, o->y, o->shift, o->y);
+}
+
+static int gated_fused(pictor_backend *be, const struct flux_ops *o)
+{
+    return pictor_gated_add(be, o->x, o->y, o->gate);
+}
+
+static int gated_composed(pictor_backend *be, const struct flux_ops *o)
+{
+    int rc = pictor_mul(be, o->y, o->gate, o->tmp);
+
+    return rc ? rc : pictor_add(be, o->x, o->tmp, o->x);
+}
+
+static int qk_fused(pictor_backend *be, const struct flux_ops *o)
+{
+    return pictor_rms_norm_rope(be, o->q, EPS, o->w, o->cs, o->sn, o->q);
+}
+
+static int qk_composed(pictor_backend *be, const struct flux_ops *o)
+{
+    int rc = pictor_rms_norm(be, o->q, EPS, o->w, o->q);
+
+    return rc ? rc : pictor_rope(be, o->q, o->cs, o->sn, o->q);
+}
+
+/* Milliseconds per call of fn on be, or -1 on failure. */
+static double time_ms(const char *what, pictor_backend *be, flux_fn fn, const struct flux_ops *o,
+                      int runs)
+{
+    struct timespec t0, t1;
+    int rc = fn(be, o);
+
+    if (!rc)
+        rc = pictor_backend_synchronize(be);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int i = 0; i < runs && !rc; i++)
+        rc = fn(be, o);
+    if (!rc)
+        rc = pictor_backend_synchronize(be);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    check_rc(what, be, rc);
+    if (rc)
+        return -1.0;
+    return ((double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6) /
+           runs;
+}
+
+/* Prints fused vs composed time and the fused op's effective bandwidth. */
+static void print_times(const char *what, const struct flux_ops *o, flux_fn fused,
+                        flux_fn composed, double bytes, int runs)
+{
+    double f = time_ms(what, g_gpu, fused, o, runs), c = time_ms(what, g_gpu, composed, o, runs);
+
+    if (f > 0 && c > 0)
+        printf("# %s on %s: fused %.3f ms (%.0f GB/s), composed %.3f ms, %.2fx\n", what,
+               g_is_cuda ? "cuda" : "cpu (self-test)", f, bytes / f / 1e6, c, c / f);
+}
+
+static void test_flux_size(void)
+{
+    const int64_t L = 4608, D = 3072, H = 24, Dh = 128;
+    const int runs = g_is_cuda ? TIMED_RUNS : 1;
+    struct xt x = xt_rand(PICTOR_F32, 3, (int64_t[]){ 1, L, D }, 231, -2.0f, 6.0f);
+    struct xt mod = xt_rand(PICTOR_BF16, 2, (int64_t[]){ 1, 6 * D }, 232, -1.0f, 1.0f);
+    struct xt shift = xt_chunk(&mod, 0, D), scale = xt_chunk(&mod, 1, D);
+    struct xt gate = xt_chunk(&mod, 2, D);
+    struct xt y = xt_rand(PICTOR_BF16, 3, (int64_t[]){ 1, L, D }, 233, 0.0f, 1.0f);
+    struct xt y2 = xt_rand(PICTOR_BF16, 3, (int64_t[]){ 1, L, D }, 238, -2.0f, 2.0f);
+    struct xt s1p = xt_rand(PICTOR_BF16, 3, (int64_t[]){ 1, 1, D }, 234, 0.0f, 1.0f);
+    struct xt one = xt_make(PICTOR_BF16, 1, (int64_t[]){ 1 }, (float[]){ 1.0f }, 0, 0, 0, 1);
+    struct xt tmp = xt_rand(PICTOR_BF16, 3, (int64_t[]){ 1, L, D }, 235, 0.0f, 1.0f);
+    struct xt q = xt_rand(PICTOR_BF16, 3, (int64_t[]){ 1, L, D }, 236, -3.0f, 3.0f);
+    struct xt qh = xt_heads(&q, H);
+    struct xt w = xt_rand(PICTOR_BF16, 1, (int64_t[]){ Dh }, 237, 0.5f, 1.5f);
+    struct xt cs, sn;
+    struct flux_ops o = { &x.g, &scale.g, &shift.g, &s1p.g, &one.g, &y.g,
+                          &gate.g, &tmp.g, &qh.g, &w.g, NULL, NULL };
+    double n = (double)(L * D);
+
+    rope_tables(L, Dh, &cs, &sn);
+    o.cs = &cs.g;
+    o.sn = &sn.g;
+    /* GPU vs CPU once (gated_add from a y2 identical on both backends). */
+    ada_case("ada_layer_norm FLUX [1, 4608, 3072] f32 -> bf16", &x, &scale, &shift, &y,
+             TOL_HALF);
+    gated_case("gated_add FLUX [1, 4608, 3072] f32 += bf16", &x, &y2, &gate, TOL_F32);
+    check_rc("rms_norm_rope FLUX", g_cpu,
+             pictor_rms_norm_rope(g_cpu, &qh.c, EPS, &w.c, &cs.c, &sn.c, &qh.c));
+    check_rc("rms_norm_rope FLUX", g_gpu,
+             pictor_rms_norm_rope(g_gpu, &qh.g, EPS, &w.g, &cs.g, &sn.g, &qh.g));
+    xt_compare("rms_norm_rope FLUX [1, 4608, 24, 128] bf16 in place", &q, TOL_HALF);
+    /* Timings (bytes: each operand element read or written once). */
+    print_times("ada_layer_norm [1, 4608, 3072] f32 -> bf16", &o, ada_fused, ada_composed,
+                n * (4 + 2), runs);
+    print_times("gated_add [1, 4608, 3072] f32 += bf16", &o, gated_fused, gated_composed,
+                n * (4 + 4 + 2), runs);
+    print_times("rms_norm_rope [1, 4608, 24, 128] bf16 in place", &o, qk_fused, qk_composed,
+                n * (2 + 2) + (double)(L * Dh) * 8, runs);
+    xt_free(&x);
+    xt_free(&mod);
+    xt_free(&y);
+    xt_free(&y2);
+    xt_free(&s1p);
+    xt_free(&one);
+    xt_free(&tmp);
+    xt_free(&q);
+    xt_free(&w);
+    xt_free(&cs);
+    xt_free(&sn);
+}
+
+int main(void)
+{
+    int rc = cross_setup("cross-fused");
+
+    if (rc)
+        return rc == 1 ? 0 : 1;
+    RUN(test_ada_layer_norm);
+    RUN(test_gated_add);
+    RUN(test_rms_norm_rope);
+    RUN(test_flux_size);
+    cross_teardown();
+    TEST_MAIN_END();
+}

@@ -51,28 +51,40 @@ static int linear(pictor_backend *be, const pictor_tensor *x, const pictor_tenso
                    : pictor_linear_act(be, x, w, bias, (enum pictor_unary)act, y);
 }
 
+bool pictor_input_is_fp8_rows(const pictor_tensor *x)
+{
+    return x->dtype == PICTOR_F8_E4M3 && x->row_scale != NULL && x->ndim == 2;
+}
+
 static int linear_fp8(pictor_backend *be, const pictor_tensor *x, const pictor_tensor *w,
                       const pictor_tensor *bias, int act, pictor_tensor *y)
 {
-    if (!pictor_weight_is_fp8(w) || x->ndim < 1 || y->ndim != x->ndim)
+    const bool pre = pictor_input_is_fp8_rows(x); /* quantised once by the caller */
+    if (!pictor_weight_is_fp8(w) || x->ndim < 1 || y->ndim < 1 || (!pre && y->ndim != x->ndim))
         return linear(be, x, w, bias, act, y);
     int64_t K = x->shape[x->ndim - 1];
     int64_t rows = K ? pictor_tensor_numel(x) / K : 0;
-    pictor_tensor xq = { 0 }, sc = { 0 }, tmp = { 0 }, a, y2;
+    pictor_tensor xq = { 0 }, sc = { 0 }, tmp = { 0 }, a = *x, y2;
     bool direct = rows_view(y, rows, &y2);
-    int rc;
+    int rc = PICTOR_OK;
 
+    if (pre && pictor_tensor_numel(y) != rows * y->shape[y->ndim - 1])
+        return pictor_backend_fail(be, PICTOR_E_INVALID, "linear: y does not hold the %lld rows "
+                                   "of the quantised input", (long long)rows);
     if (rows == 0 || K == 0)
         return linear(be, x, w, bias, act, y);
-    if ((rc = pictor_tensor_alloc(be, &xq, PICTOR_F8_E4M3, x->ndim, x->shape)) ||
-        (rc = pictor_tensor_alloc(be, &sc, PICTOR_F32, 1, &rows)) ||
+    if ((!pre && ((rc = pictor_tensor_alloc(be, &xq, PICTOR_F8_E4M3, x->ndim, x->shape)) ||
+                  (rc = pictor_tensor_alloc(be, &sc, PICTOR_F32, 1, &rows)))) ||
         (!direct && (rc = pictor_tensor_alloc(be, &tmp, y->dtype, y->ndim, y->shape))))
         goto out;
     if (!direct)
         rows_view(&tmp, rows, &y2);
-    a = pictor_fp8_rows_view(&xq, &sc);
-    if ((rc = pictor_quantize_rows(be, x, &xq, &sc)) ||
-        (rc = linear(be, &a, w, bias, act, &y2)))
+    if (!pre) {
+        a = pictor_fp8_rows_view(&xq, &sc);
+        if ((rc = pictor_quantize_rows(be, x, &xq, &sc)))
+            goto out;
+    }
+    if ((rc = linear(be, &a, w, bias, act, &y2)))
         goto out;
     if (!direct)
         rc = pictor_copy(be, &tmp, y);

@@ -47,10 +47,11 @@ static int stream_qkv(struct flux_run *r, struct stream *st, pictor_tensor *q,
         return rc;
     pictor_tensor qs = pictor_tensor_slice(q, 1, st->row0, st->S);
     pictor_tensor ks = pictor_tensor_slice(k, 1, st->row0, st->S);
-    pictor_tensor vs = pictor_tensor_slice(v, 1, st->row0, st->S);
-    if ((rc = flux_linear(r, &st->xn, st->q, &qs, "q projection")) ||
-        (rc = flux_linear(r, &st->xn, st->k, &ks, "k projection")) ||
-        (rc = flux_linear(r, &st->xn, st->v, &vs, "v projection")))
+    pictor_tensor vs = pictor_tensor_slice(v, 1, st->row0, st->S), xq;
+    if ((rc = flux_fp8_input(r, &st->xn, st->q, &xq)) || /* once for q, k, v */
+        (rc = flux_linear(r, &xq, st->q, &qs, "q projection")) ||
+        (rc = flux_linear(r, &xq, st->k, &ks, "k projection")) ||
+        (rc = flux_linear(r, &xq, st->v, &vs, "v projection")))
         return rc;
     pictor_tensor qh = flux_heads(&qs, r->H), kh = flux_heads(&ks, r->H);
     if ((rc = flux_qk_norm_rope(r, &qh, st->norm_q, st->row0, "rms_norm + rope q")) ||

@@ -5,10 +5,14 @@
  * after loading (walking the same tensor list the loader walked). The
  * embedders, norm_out and proj_out stay in the compute dtype: they are
  * small, and the first and last layers are the most sensitive to error.
+ * An input several FP8 linears read (q, k, v) is quantised once.
  */
 #include <string.h>
 
 #include "flux_internal.h"
+#include "pictor/fp8_linear.h"
+#include "pictor/ops.h"
+#include "pictor/tensor_util.h"
 
 static bool in_blocks(const char *name)
 {
@@ -27,4 +31,21 @@ static void quantize_one(void *ctx, pictor_tensor *slot, const char *name, int n
 void flux_quantize_blocks(struct pictor_flux_transformer *m)
 {
     flux_for_each_param(&m->cfg, m, quantize_one, &m->params);
+}
+
+int flux_fp8_input(struct flux_run *r, const pictor_tensor *x, const struct flux_linear *l,
+                   pictor_tensor *out)
+{
+    *out = *x;
+    if (!pictor_weight_is_fp8(&l->w))
+        return PICTOR_OK;
+    int64_t K = x->shape[x->ndim - 1], rows = pictor_tensor_numel(x) / K;
+    pictor_tensor q, sc;
+    int rc;
+    if ((rc = flux_alloc_dtype(r, &q, PICTOR_F8_E4M3, x->ndim, x->shape)) ||
+        (rc = flux_alloc_dtype(r, &sc, PICTOR_F32, 1, &rows)) ||
+        (rc = flux_check(r, pictor_quantize_rows(r->be, x, &q, &sc), "quantize input")))
+        return rc;
+    *out = pictor_fp8_rows_view(&q, &sc);
+    return PICTOR_OK;
 }

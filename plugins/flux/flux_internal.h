@@ -138,6 +138,11 @@ int flux_linear(struct flux_run *r, const pictor_tensor *x,
 int flux_linear_gelu(struct flux_run *r, const pictor_tensor *x,
                      const struct flux_linear *l, pictor_tensor *y,
                      const char *what);
+/* The input of FP8 linears like l, quantised once per token into scratch (flux_fp8.c)
+ * (*out: its [rows, K] E4M3 view, which flux_linear takes as x for every
+ * such linear); *out = *x when l's weight is not FP8. */
+int flux_fp8_input(struct flux_run *r, const pictor_tensor *x, const struct flux_linear *l,
+                   pictor_tensor *out);
 /* y = LN(x) * (1 + scale) + shift (LN eps 1e-6, no affine; one fused op,
  * pictor_ada_layer_norm). x [B, S, D]; shift, scale [B, 1, D]. */
 int flux_modulate(struct flux_run *r, const pictor_tensor *x,

@@ -33,12 +33,14 @@ int flux_single_block(struct flux_run *r, const struct flux_single *b)
         goto out;
     pictor_tensor attn = pictor_tensor_slice(&cat, 2, 0, D);
     pictor_tensor mlp = pictor_tensor_slice(&cat, 2, D, F);
-    if ((rc = flux_linear_gelu(r, &hn, &b->proj_mlp, &mlp, "proj_mlp")) ||
+    pictor_tensor hq; /* hn quantised once for proj_mlp, q, k, v (fp8) */
+    if ((rc = flux_fp8_input(r, &hn, &b->proj_mlp, &hq)) ||
+        (rc = flux_linear_gelu(r, &hq, &b->proj_mlp, &mlp, "proj_mlp")) ||
         (rc = flux_alloc(r, &q, 3, sx)) || (rc = flux_alloc(r, &k, 3, sx)) ||
         (rc = flux_alloc(r, &v, 3, sx)) ||
-        (rc = flux_linear(r, &hn, &b->to_q, &q, "q projection")) ||
-        (rc = flux_linear(r, &hn, &b->to_k, &k, "k projection")) ||
-        (rc = flux_linear(r, &hn, &b->to_v, &v, "v projection")))
+        (rc = flux_linear(r, &hq, &b->to_q, &q, "q projection")) ||
+        (rc = flux_linear(r, &hq, &b->to_k, &k, "k projection")) ||
+        (rc = flux_linear(r, &hq, &b->to_v, &v, "v projection")))
         goto out;
     pictor_tensor qh = flux_heads(&q, r->H), kh = flux_heads(&k, r->H);
     pictor_tensor vh = flux_heads(&v, r->H), oh = flux_heads(&attn, r->H);

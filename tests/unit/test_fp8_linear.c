@@ -2,9 +2,9 @@
  * tests/unit/test_fp8_linear.c — pictor_linear_fp8 (plugins/common): with a
  * per-channel E4M3 weight it quantises x per token and writes y through a
  * [rows, N] view — contiguous y, a strided token slice of a batch > 1
- * (through scratch), 1-D x — each equal to the explicit sequence
- * quantize_rows + linear on the rows view; with the GELU epilogue too; a
- * plain weight takes pictor_linear unchanged.
+ * (through scratch), 1-D x, an x the caller quantised once — each equal to
+ * the explicit sequence quantize_rows + linear on the rows view; with the
+ * GELU epilogue too; a plain weight takes pictor_linear unchanged.
  */
 #include "ops_test_util.h"
 #include "pictor/fp8_linear.h"
@@ -59,6 +59,28 @@ static void test_layouts(void)
         CHECK(tt_rel_l2(&ys, want) == 0, "strided batch slice y == the sequence (act %d)", act);
         free(want);
         tt_free(&ref);
+    }
+    /* x quantised once by the caller (the [rows, K] view) into the 3-D and
+     * the strided y: the same values, no second quantisation */
+    {
+        int64_t rows = 14;
+        pictor_tensor xq = tt_out(PICTOR_F8_E4M3, 3, sx), xs = tt_out(PICTOR_F32, 1, &rows);
+        pictor_tensor ref = reference(&x, &w, &bias, -1, N);
+        double *want = tt_to_f64(&ref);
+        CHECK(pictor_quantize_rows(be, &x, &xq, &xs) == PICTOR_OK, "quantize x");
+        pictor_tensor xv = pictor_fp8_rows_view(&xq, &xs);
+        CHECK(pictor_input_is_fp8_rows(&xv) && !pictor_input_is_fp8_rows(&x), "rows view seen");
+        CHECK(pictor_linear_fp8(be, &xv, &w, &bias, &yc) == PICTOR_OK &&
+                  tt_rel_l2(&yc, want) == 0,
+              "pre-quantised x, contiguous y: %s", pictor_backend_error(be));
+        CHECK(pictor_linear_fp8(be, &xv, &w, &bias, &ys) == PICTOR_OK &&
+                  tt_rel_l2(&ys, want) == 0,
+              "pre-quantised x, strided y: %s", pictor_backend_error(be));
+        pictor_tensor short_y = tt_out(PICTOR_F32, 2, (int64_t[]){ 3, N });
+        CHECK(pictor_linear_fp8(be, &xv, &w, &bias, &short_y) == PICTOR_E_INVALID,
+              "a y without the input's rows is refused");
+        free(want);
+        tt_free(&ref), tt_free(&xq), tt_free(&xs), tt_free(&short_y);
     }
     /* 1-D x */
     pictor_tensor x1 = tt_rand(PICTOR_F32, 1, &K, 4), y1 = tt_out(PICTOR_F32, 1, &N);

@@ -15,7 +15,10 @@
 
 #include "pictor/backend.h"
 
-/* As pictor_linear (pictor/ops.h); failures leave the backend's message. */
+/* As pictor_linear (pictor/ops.h); failures leave the backend's message.
+ * x may also be an input quantised once for several linears: the
+ * [rows, K] E4M3 view with row scales of pictor_fp8_rows_view (w must then
+ * be FP8); y then has any shape whose leading dims hold those rows. */
 int pictor_linear_fp8(pictor_backend *be, const pictor_tensor *x, const pictor_tensor *w,
                       const pictor_tensor *bias, pictor_tensor *y);
 
@@ -26,5 +29,9 @@ int pictor_linear_fp8_act(pictor_backend *be, const pictor_tensor *x, const pict
 
 /* Whether w is a per-channel quantised E4M3 weight (takes the FP8 path). */
 bool pictor_weight_is_fp8(const pictor_tensor *w);
+
+/* Whether x is an already quantised input (a 2-D E4M3 rows view with row
+ * scales) that pictor_linear_fp8 uses as it is. */
+bool pictor_input_is_fp8_rows(const pictor_tensor *x);
 
 #endif /* PICTOR_FP8_LINEAR_H */

@@ -13,6 +13,7 @@
  */
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "flux_internal.h"
 #include "pictor/ops.h"
@@ -94,31 +95,56 @@ static void copy_ids(const pictor_tensor *ids, float *dst, int n_axes)
             dst[l * n_axes + a] = p[l * ids->stride[0] + a * ids->stride[1]];
 }
 
+void flux_rope_cache_free(struct pictor_flux_transformer *m)
+{
+    struct flux_rope_cache *c = &m->rope;
+    pictor_tensor_free(m->be, &c->cos);
+    pictor_tensor_free(m->be, &c->sin);
+    free(c->ids);
+    memset(c, 0, sizeof *c);
+}
+
 int flux_embed_rope(struct flux_run *r, const struct pictor_flux_inputs *in)
 {
     const struct pictor_flux_config *cfg = &r->m->cfg;
+    struct flux_rope_cache *c = &r->m->rope;
     const int A = cfg->n_axes;
     int64_t s[2] = {r->N, r->Dh};
-    size_t n = (size_t)(r->N * r->Dh);
-    float *ids = malloc((size_t)r->N * (size_t)A * sizeof *ids);
-    float *cs = malloc(2 * n * sizeof *cs);
+    size_t n = (size_t)(r->N * r->Dh), n_ids = (size_t)r->N * (size_t)A;
+    float *ids = malloc(n_ids * sizeof *ids), *cs = NULL;
     int rc = PICTOR_E_NOMEM;
-    if (!ids || !cs) {
-        snprintf(r->err, r->errlen, "flux transformer: out of memory (rope tables)");
-        goto out;
-    }
+    if (!ids)
+        goto nomem;
     copy_ids(in->txt_ids, ids, A); /* text first, then image (diffusers) */
     copy_ids(in->img_ids, ids + (size_t)r->T * (size_t)A, A);
+    if (c->N == r->N && memcmp(c->ids, ids, n_ids * sizeof *ids) == 0)
+        goto hit;
+    flux_rope_cache_free(r->m);
+    if (!(cs = malloc(2 * n * sizeof *cs)))
+        goto nomem;
     pictor_rope_tables(ids, r->N, A, cfg->axes_dims_rope, PICTOR_FLUX_ROPE_THETA, cs,
                        cs + n);
-    if ((rc = flux_alloc_dtype(r, &r->cos, PICTOR_F32, 2, s)) ||
-        (rc = flux_alloc_dtype(r, &r->sin, PICTOR_F32, 2, s)))
-        goto out;
-    if ((rc = flux_check(r, pictor_backend_upload(r->be, r->cos.data, cs, n * sizeof *cs),
+    if ((rc = flux_check(r, pictor_tensor_alloc(r->be, &c->cos, PICTOR_F32, 2, s),
+                         "rope tables")) ||
+        (rc = flux_check(r, pictor_tensor_alloc(r->be, &c->sin, PICTOR_F32, 2, s),
+                         "rope tables")) ||
+        (rc = flux_check(r, pictor_backend_upload(r->be, c->cos.data, cs, n * sizeof *cs),
                          "uploading rope tables")) ||
-        (rc = flux_check(r, pictor_backend_upload(r->be, r->sin.data, cs + n,
-                                                  n * sizeof *cs), "uploading rope tables")))
+        (rc = flux_check(r, pictor_backend_upload(r->be, c->sin.data, cs + n,
+                                                  n * sizeof *cs), "uploading rope tables"))) {
+        flux_rope_cache_free(r->m);
         goto out;
+    }
+    c->ids = ids;
+    c->N = r->N;
+    ids = NULL;
+hit:
+    r->cos = c->cos;
+    r->sin = c->sin;
+    rc = PICTOR_OK;
+    goto out;
+nomem:
+    snprintf(r->err, r->errlen, "flux transformer: out of memory (rope tables)");
 out:
     free(cs);
     free(ids);

@@ -54,10 +54,20 @@ struct flux_single { /* single_transformer_blocks.{j} */
     struct flux_linear proj_out;      /* [D, D + F] */
 };
 
+/* The RoPE tables of the latest forward, kept on the device while the
+ * token ids stay the same (every step of a job, every job of a size): no
+ * upload, hence no host synchronisation, inside the denoising loop. */
+struct flux_rope_cache {
+    float *ids;             /* host [N, n_axes]: txt_ids then img_ids */
+    int64_t N;              /* 0: empty */
+    pictor_tensor cos, sin; /* [N, Dh] f32 on the backend (owned) */
+};
+
 struct pictor_flux_transformer {
     struct pictor_flux_config cfg;
     pictor_backend *be;
     struct pictor_params params;
+    struct flux_rope_cache rope;
     struct flux_linear x_embedder;       /* [D, in_channels] */
     struct flux_linear context_embedder; /* [D, joint_attention_dim] */
     struct flux_mlp2 time_emb;           /* l1 [D, 256] */
@@ -165,8 +175,12 @@ int flux_attention(struct flux_run *r, const pictor_tensor *q, const pictor_tens
 
 /* temb and r->silu_temb from timestep, guidance, pooled (flux_embed.c). */
 int flux_embed_time(struct flux_run *r, const struct pictor_flux_inputs *in);
-/* r->cos / r->sin from concat(txt_ids, img_ids) (flux_embed.c). */
+/* r->cos / r->sin from concat(txt_ids, img_ids): the model's cached
+ * tables when the ids are those of the cache, else computed on the host,
+ * uploaded and cached (flux_embed.c). */
 int flux_embed_rope(struct flux_run *r, const struct pictor_flux_inputs *in);
+/* Frees the RoPE cache (flux_embed.c). */
+void flux_rope_cache_free(struct pictor_flux_transformer *m);
 /* One double-stream block on r->h (flux_blocks.c). */
 int flux_double_block(struct flux_run *r, const struct flux_double *b);
 /* One single-stream block on r->h (flux_single.c). */

@@ -60,6 +60,7 @@ void pictor_flux_transformer_close(struct pictor_flux_transformer *m)
 {
     if (!m)
         return;
+    flux_rope_cache_free(m);
     pictor_params_release(&m->params);
     free(m->dbl);
     free(m->sgl);

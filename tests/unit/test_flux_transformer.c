@@ -232,6 +232,65 @@ out:
     pictor_backend_destroy(be);
 }
 
+/* The RoPE tables are cached across forwards while the ids stay the same:
+ * a forward with other ids after one with the first must give the output
+ * a fresh model gives for them, and the first ids again the first output. */
+static void test_rope_cache(void)
+{
+    const struct pictor_host_api *host = pictor_common_host();
+    struct pictor_flux_config cfg;
+    struct pictor_wsource src = {0};
+    struct pictor_flux_transformer *m = NULL, *fresh = NULL;
+    char path[PATH_MAX], err[512] = "";
+    pictor_backend *be = pictor_backend_cpu_create(1);
+    CHECK(find_data(DEV_CASE, path, sizeof path), "fixture %s not found", DEV_CASE);
+    if (pictor_flux_config_load(path, &cfg, err, sizeof err) ||
+        host->weights_open(path, false, &src, err, sizeof err) ||
+        pictor_flux_transformer_open(&cfg, &src, be, &m, err, sizeof err) ||
+        pictor_flux_transformer_open(&cfg, &src, be, &fresh, err, sizeof err)) {
+        CHECK(0, "open dev fixture: %s", err);
+        goto out;
+    }
+    enum { B = 1, L = 4, T = 3 };
+    static float in_buf[4096], ids1[L * 3], ids2[L * 3], tids[T * 3], o1[256], o2[256],
+        o1b[256], o2f[256];
+    test_fill_uniform(in_buf, 4096, 7, -1.0f, 1.0f);
+    for (int l = 0; l < L; l++) {
+        float row[3] = {0.0f, (float)(l / 2), (float)(l % 2)};
+        memcpy(ids1 + 3 * l, row, sizeof row);
+        row[1] += 5.0f; /* other positions: other tables */
+        memcpy(ids2 + 3 * l, row, sizeof row);
+    }
+    pictor_tensor x = pictor_tensor_make(in_buf, PICTOR_F32, 3, (int64_t[]){B, L, cfg.in_channels});
+    pictor_tensor c = pictor_tensor_make(in_buf + 512, PICTOR_F32, 3,
+                                         (int64_t[]){B, T, cfg.joint_attention_dim});
+    pictor_tensor p = pictor_tensor_make(in_buf + 1024, PICTOR_F32, 2,
+                                         (int64_t[]){B, cfg.pooled_projection_dim});
+    pictor_tensor ts = pictor_tensor_make(in_buf + 2000, PICTOR_F32, 1, (int64_t[]){B});
+    pictor_tensor i1 = pictor_tensor_make(ids1, PICTOR_F32, 2, (int64_t[]){L, 3});
+    pictor_tensor i2 = pictor_tensor_make(ids2, PICTOR_F32, 2, (int64_t[]){L, 3});
+    pictor_tensor txt = pictor_tensor_make(tids, PICTOR_F32, 2, (int64_t[]){T, 3});
+    int64_t so[3] = {B, L, cfg.out_channels};
+    float *outs[4] = {o1, o2, o1b, o2f};
+    const pictor_tensor *ids[4] = {&i1, &i2, &i1, &i2};
+    for (int k = 0; k < 4; k++) {
+        pictor_tensor o = pictor_tensor_make(outs[k], PICTOR_F32, 3, so);
+        struct pictor_flux_inputs in = {&x, &c, &p, &ts, &ts, ids[k], &txt};
+        CHECK(pictor_flux_transformer_forward(k == 3 ? fresh : m, &in, &o, err, sizeof err) ==
+                  PICTOR_OK, "forward %d: %s", k, err);
+    }
+    size_t bytes = (size_t)(B * L * cfg.out_channels) * sizeof(float);
+    CHECK(memcmp(o1, o2, bytes) != 0, "other ids change the output");
+    CHECK(memcmp(o2, o2f, bytes) == 0, "after a cache refill: the fresh model's output");
+    CHECK(memcmp(o1, o1b, bytes) == 0, "the first ids again: the first output");
+out:
+    pictor_flux_transformer_close(fresh);
+    pictor_flux_transformer_close(m);
+    if (src.ctx)
+        host->weights_close(&src);
+    pictor_backend_destroy(be);
+}
+
 /* ---- full-size manifests as sparse safetensors --------------------------- */
 
 static int check_manifest(const struct mtensor *t, int n, int skip,
@@ -320,6 +379,7 @@ int main(void)
     RUN(test_config);
     RUN(test_load_errors);
     RUN(test_forward_inputs);
+    RUN(test_rope_cache);
     RUN(test_manifests);
     char path[PATH_MAX + 16];
     snprintf(path, sizeof path, "%s/config.json", g_tmp);

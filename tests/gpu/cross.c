@@ -4,6 +4,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cross.h"
 
@@ -266,4 +267,25 @@ void cross_teardown(void)
     pictor_backend_destroy(g_cpu);
     pictor_backend_destroy(g_gpu);
     g_cpu = g_gpu = NULL;
+}
+
+double cross_time_ms(const char *what, pictor_backend *be, int runs, cross_call_fn call,
+                     const void *ctx)
+{
+    struct timespec t0, t1;
+    int rc = call(be, ctx);
+
+    if (!rc)
+        rc = pictor_backend_synchronize(be);
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    for (int i = 0; i < runs && !rc; i++)
+        rc = call(be, ctx);
+    if (!rc)
+        rc = pictor_backend_synchronize(be);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    check_rc(what, be, rc);
+    if (rc)
+        return -1.0;
+    return ((double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6) /
+           runs;
 }

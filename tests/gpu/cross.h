@@ -87,6 +87,14 @@ void xt_compare(const char *what, const struct xt *t, double tol);
 void xt_same_bytes(const char *what, const struct xt *t);
 /* CHECKs an op's status on one backend. */
 void check_rc(const char *what, pictor_backend *be, int rc);
+/* One call of an op under test on be (ctx: its operands); a status. */
+typedef int (*cross_call_fn)(pictor_backend *be, const void *ctx);
+/* Milliseconds per call of call(be, ctx): one untimed warm-up call, then
+ * `runs` calls between two synchronisations of be. -1 when a call fails
+ * (reported by check_rc under `what`). For timing lines, never asserted. */
+double cross_time_ms(const char *what, pictor_backend *be, int runs, cross_call_fn call,
+                     const void *ctx);
+
 /* The CUDA backend's path counters (zeros for the CPU stand-in). */
 struct pictor_cuda_stats gpu_stats(pictor_backend *be);
 

@@ -23,10 +23,8 @@
 #include <string.h>
 #include <time.h>
 
+#include "../../kernels/cuda/op_sdpa_internal.h" /* CUDA_SDPA_GEMM_MIN_KEYS */
 #include "cross.h"
-
-/* The GEMM route's key threshold (CUDA_SDPA_GEMM_MIN_KEYS, op_sdpa_internal.h). */
-#define CUDA_SDPA_GEMM_MIN_KEYS_TEST 1024
 
 /* ---- elementwise ------------------------------------------------------ */
 
@@ -977,7 +975,7 @@ static const char *sdpa_kernel_path(const struct sdpa_case *c, int dt)
 {
     bool mma = dt != PICTOR_F32 && c->D == c->Dv && (c->D == 64 || c->D == 128) && c->Lk > 0;
     bool gemm = c->mask == SM_NONE && !c->causal && c->layout != SL_UNALIGNED &&
-                c->Lk >= CUDA_SDPA_GEMM_MIN_KEYS_TEST;
+                c->Lk >= CUDA_SDPA_GEMM_MIN_KEYS;
 
     return mma ? "flash" : gemm ? "gemm" : "simt";
 }
@@ -1139,30 +1137,25 @@ static void test_sdpa_mixed(void)
 /* Timed runs per measurement (after one untimed warm-up run). */
 #define SDPA_TIMED_RUNS 10
 
+struct sdpa_timed { /* one sdpa call's GPU operands */
+    const struct xt *q, *k, *v, *o;
+};
+
+static int sdpa_call(pictor_backend *be, const void *ctx)
+{
+    const struct sdpa_timed *t = ctx;
+
+    return pictor_sdpa(be, &t->q->g, &t->k->g, &t->v->g, NULL,
+                       1.0f / sqrtf((float)t->q->g.shape[3]), false, (pictor_tensor *)&t->o->g);
+}
+
 /* Milliseconds per call of sdpa on be (o written), or -1 on failure. */
 static double sdpa_time_ms(pictor_backend *be, const char *what, struct xt *q, struct xt *k,
                            struct xt *v, struct xt *o, int runs)
 {
-    struct timespec t0, t1;
-    int rc = pictor_sdpa(be, &q->g, &k->g, &v->g, NULL, 1.0f / sqrtf((float)q->g.shape[3]),
-                         false, &o->g);
+    struct sdpa_timed t = { q, k, v, o };
 
-    if (!rc)
-        rc = pictor_backend_synchronize(be);
-    check_rc(what, be, rc);
-    if (rc)
-        return -1.0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (int i = 0; i < runs && !rc; i++)
-        rc = pictor_sdpa(be, &q->g, &k->g, &v->g, NULL, 1.0f / sqrtf((float)q->g.shape[3]),
-                         false, &o->g);
-    if (!rc)
-        rc = pictor_backend_synchronize(be);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    check_rc(what, be, rc);
-    return rc ? -1.0
-              : ((double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6) /
-                    runs;
+    return cross_time_ms(what, be, runs, sdpa_call, &t);
 }
 
 /* Prints one timing line: 4 B H Lq Lk D flops per call (non-causal). */
@@ -1427,27 +1420,23 @@ static void test_matmul_fp8_direct(void)
     }
 }
 
+struct matmul_timed { /* one matmul call's GPU operands */
+    const struct xt *a, *b, *c;
+};
+
+static int matmul_call(pictor_backend *be, const void *ctx)
+{
+    const struct matmul_timed *t = ctx;
+
+    return pictor_matmul(be, &t->a->g, &t->b->g, NULL, 1.0f, (pictor_tensor *)&t->c->g);
+}
+
 /* Milliseconds per matmul call on the GPU, or -1 on failure. */
 static double matmul_time_ms(const char *what, struct xt *a, struct xt *b, struct xt *c)
 {
-    struct timespec t0, t1;
-    int rc = pictor_matmul(g_gpu, &a->g, &b->g, NULL, 1.0f, &c->g);
+    struct matmul_timed t = { a, b, c };
 
-    if (!rc)
-        rc = pictor_backend_synchronize(g_gpu);
-    check_rc(what, g_gpu, rc);
-    if (rc)
-        return -1.0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (int i = 0; i < FP8_TIMED_RUNS && !rc; i++)
-        rc = pictor_matmul(g_gpu, &a->g, &b->g, NULL, 1.0f, &c->g);
-    if (!rc)
-        rc = pictor_backend_synchronize(g_gpu);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    check_rc(what, g_gpu, rc);
-    return rc ? -1.0
-              : ((double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6) /
-                    FP8_TIMED_RUNS;
+    return cross_time_ms(what, g_gpu, FP8_TIMED_RUNS, matmul_call, &t);
 }
 
 /* FLUX's MLP-up linear, x [4352, 3072] @ w^T [3072, 12288], bf16 weight vs

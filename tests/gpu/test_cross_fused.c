@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cross.h"
 
@@ -315,26 +314,25 @@ static int qk_composed(pictor_backend *be, const struct flux_ops *o)
     return rc ? rc : pictor_rope(be, o->q, o->cs, o->sn, o->q);
 }
 
+struct fn_timed {
+    flux_fn fn;
+    const struct flux_ops *o;
+};
+
+static int fn_call(pictor_backend *be, const void *ctx)
+{
+    const struct fn_timed *t = ctx;
+
+    return t->fn(be, t->o);
+}
+
 /* Milliseconds per call of fn on be, or -1 on failure. */
 static double time_ms(const char *what, pictor_backend *be, flux_fn fn, const struct flux_ops *o,
                       int runs)
 {
-    struct timespec t0, t1;
-    int rc = fn(be, o);
+    struct fn_timed t = { fn, o };
 
-    if (!rc)
-        rc = pictor_backend_synchronize(be);
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (int i = 0; i < runs && !rc; i++)
-        rc = fn(be, o);
-    if (!rc)
-        rc = pictor_backend_synchronize(be);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    check_rc(what, be, rc);
-    if (rc)
-        return -1.0;
-    return ((double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6) /
-           runs;
+    return cross_time_ms(what, be, runs, fn_call, &t);
 }
 
 /* Prints fused vs composed time and the fused op's effective bandwidth. */

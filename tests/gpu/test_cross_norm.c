@@ -22,7 +22,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <time.h>
 
 #include "cross.h"
 
@@ -303,28 +302,25 @@ static void test_gn_large_offset(void)
         }
 }
 
+struct gn_timed { /* one group_norm call's GPU operands */
+    const struct xt *x, *g, *b, *y;
+};
+
+static int gn_call(pictor_backend *be, const void *ctx)
+{
+    const struct gn_timed *t = ctx;
+
+    return pictor_group_norm(be, &t->x->g, GN_VAE_GROUPS, GN_EPS, &t->g->g, &t->b->g, true,
+                             (pictor_tensor *)&t->y->g);
+}
+
 /* Milliseconds per group_norm call on the GPU backend, or -1 on failure. */
 static double gn_time_ms(const char *what, struct xt *x, struct xt *g, struct xt *b,
                          struct xt *y)
 {
-    struct timespec t0, t1;
-    int rc = pictor_group_norm(g_gpu, &x->g, GN_VAE_GROUPS, GN_EPS, &g->g, &b->g, true, &y->g);
+    struct gn_timed t = { x, g, b, y };
 
-    if (!rc)
-        rc = pictor_backend_synchronize(g_gpu);
-    check_rc(what, g_gpu, rc);
-    if (rc)
-        return -1.0;
-    clock_gettime(CLOCK_MONOTONIC, &t0);
-    for (int i = 0; i < GN_TIMED_RUNS && !rc; i++)
-        rc = pictor_group_norm(g_gpu, &x->g, GN_VAE_GROUPS, GN_EPS, &g->g, &b->g, true, &y->g);
-    if (!rc)
-        rc = pictor_backend_synchronize(g_gpu);
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    check_rc(what, g_gpu, rc);
-    return rc ? -1.0
-              : ((double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6) /
-                    GN_TIMED_RUNS;
+    return cross_time_ms(what, g_gpu, GN_TIMED_RUNS, gn_call, &t);
 }
 
 /* The VAE decoder's largest GroupNorms at 1024x1024 (bf16, SiLU, affine,

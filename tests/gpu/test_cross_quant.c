@@ -12,7 +12,6 @@
  */
 #include <stdio.h>
 #include <string.h>
-#include <time.h>
 
 #include "cross.h"
 
@@ -120,12 +119,31 @@ static void test_fp8_linear(void)
     }
 }
 
-static double now_ms(void)
-{
-    struct timespec t;
+struct lin_timed { /* GPU operands of the FLUX-size timings */
+    const pictor_tensor *x, *w, *xq, *xs, *xv, *wv;
+    pictor_tensor *y;
+};
 
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)t.tv_sec * 1e3 + (double)t.tv_nsec / 1e6;
+static int quant_call(pictor_backend *be, const void *ctx)
+{
+    const struct lin_timed *t = ctx;
+
+    return pictor_quantize_rows(be, t->x, (pictor_tensor *)t->xq, (pictor_tensor *)t->xs);
+}
+
+static int fp8_linear_call(pictor_backend *be, const void *ctx)
+{
+    const struct lin_timed *t = ctx;
+    int rc = quant_call(be, ctx);
+
+    return rc ? rc : pictor_linear(be, t->xv, t->wv, NULL, t->y);
+}
+
+static int bf16_linear_call(pictor_backend *be, const void *ctx)
+{
+    const struct lin_timed *t = ctx;
+
+    return pictor_linear(be, t->x, t->w, NULL, t->y);
 }
 
 /* FLUX size: quantising [4608, 3072] bf16, then the linear 3072 -> 12288
@@ -134,37 +152,21 @@ static double now_ms(void)
 static void test_fp8_flux_size(void)
 {
     int64_t M = g_is_cuda ? 4608 : 64, K = g_is_cuda ? 3072 : 128, N = g_is_cuda ? 12288 : 256;
-    struct xt x, w, y, xq, xs, wq, ws, xv, wv;
-    double t0, tq, tl, tb;
-    int rc = 0;
+    struct xt x, w, y, xq, xs, wq, ws;
+    pictor_tensor xv, wv;
+    double tq, tl, tb;
 
     x = xt_rand(PICTOR_BF16, 2, (int64_t[]){ M, K }, 920, -2.0f, 2.0f);
     w = xt_rand(PICTOR_BF16, 2, (int64_t[]){ N, K }, 921, -0.05f, 0.05f);
     y = xt_rand(PICTOR_BF16, 2, (int64_t[]){ M, N }, 922, 0.0f, 1.0f);
     quantize_both("quantize x", &x, &xq, &xs);
     quantize_both("quantize w", &w, &wq, &ws);
-    xv = xq, wv = wq;
-    xv.g = pictor_fp8_rows_view(&xq.g, &xs.g);
-    wv.g = pictor_fp8_rows_view(&wq.g, &ws.g);
-    rc |= pictor_linear(g_gpu, &xv.g, &wv.g, NULL, &y.g) |
-          pictor_linear(g_gpu, &x.g, &w.g, NULL, &y.g) | pictor_backend_synchronize(g_gpu);
-    t0 = now_ms();
-    for (int i = 0; i < TIMED_RUNS; i++)
-        rc |= pictor_quantize_rows(g_gpu, &x.g, &xq.g, &xs.g);
-    rc |= pictor_backend_synchronize(g_gpu);
-    tq = (now_ms() - t0) / TIMED_RUNS;
-    t0 = now_ms();
-    for (int i = 0; i < TIMED_RUNS; i++)
-        rc |= pictor_quantize_rows(g_gpu, &x.g, &xq.g, &xs.g) |
-              pictor_linear(g_gpu, &xv.g, &wv.g, NULL, &y.g);
-    rc |= pictor_backend_synchronize(g_gpu);
-    tl = (now_ms() - t0) / TIMED_RUNS;
-    t0 = now_ms();
-    for (int i = 0; i < TIMED_RUNS; i++)
-        rc |= pictor_linear(g_gpu, &x.g, &w.g, NULL, &y.g);
-    rc |= pictor_backend_synchronize(g_gpu);
-    tb = (now_ms() - t0) / TIMED_RUNS;
-    check_rc("fp8 FLUX-size timing", g_gpu, rc);
+    xv = pictor_fp8_rows_view(&xq.g, &xs.g);
+    wv = pictor_fp8_rows_view(&wq.g, &ws.g);
+    struct lin_timed t = { &x.g, &w.g, &xq.g, &xs.g, &xv, &wv, &y.g };
+    tq = cross_time_ms("quantize_rows timing", g_gpu, TIMED_RUNS, quant_call, &t);
+    tl = cross_time_ms("fp8 linear timing", g_gpu, TIMED_RUNS, fp8_linear_call, &t);
+    tb = cross_time_ms("bf16 linear timing", g_gpu, TIMED_RUNS, bf16_linear_call, &t);
     printf("# quantize_rows [%lld, %lld] bf16: %.3f ms (%.0f GB/s)\n", (long long)M,
            (long long)K, tq, (double)(M * K * 3) / (tq * 1e6));
     printf("# linear %lldx%lld->%lld: fp8 (quantise + GEMM + epilogue) %.3f ms, bf16 %.3f ms\n",

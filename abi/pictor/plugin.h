@@ -47,8 +47,9 @@
 /* The kernel library's backend interface version: struct pictor_backend,
  * pictor_backend_iface and pictor_op_args (kernels/include/pictor/) cross
  * the boundary inside pictor_job_ctx, so a change of their layout bumps this
- * number. */
-#define PICTOR_KERNELS_IFACE 1
+ * number. 2: the FP8 quantise and fused FLUX ops, graphs, trim and the
+ * op profiler's marks in the iface. */
+#define PICTOR_KERNELS_IFACE 2
 
 /* Layout fingerprint host and plugin must share (a constant expression):
  * pointer size, byte order, tensor descriptor size, kernels interface. A

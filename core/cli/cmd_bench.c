@@ -30,6 +30,7 @@
 
 #include "cli.h"
 #include "pictor/backend_cuda.h"
+#include "pictor/profile.h"
 #include "pictor/check.h"
 #include "pictor/common_host.h"
 #include "pictor/model_dir.h"
@@ -56,6 +57,7 @@ struct bench_args {
     int width, height, steps, runs, precision, weights_dtype; /* -1: as listed */
     bool auto_precision;
     bool keep_random; /* leave the random-weights folder for pictord --model */
+    bool profile;     /* time every op of the timed runs (pictor/profile.h) */
 };
 
 static void bench_usage(FILE *f)
@@ -63,11 +65,14 @@ static void bench_usage(FILE *f)
     fputs("usage: pictor bench --model ID|DIR [--random-weights] [--size WxH] [--steps N]\n"
           "         [--precision fp32|bf16|fp16|fp8|auto] [--device cpu|cuda[:N]] [--runs K]\n"
           "         [--prompt TEXT] [--weights-dtype f32|bf16|f16] [--data-dir DIR]\n"
-          "         [--keep-random] [--state-dir DIR]\n"
+          "         [--keep-random] [--state-dir DIR] [--profile]\n"
           "  IDs with --random-weights: flux-schnell, flux-dev (also\n"
           "  black-forest-labs/FLUX.1-schnell, -dev); --keep-random leaves the random\n"
           "  model folder (named on stderr) for pictord --model; --state-dir keeps the\n"
-          "  cuBLASLt algorithm choices in DIR for the next run (CUDA only)\n"
+          "  cuBLASLt algorithm choices in DIR for the next run (CUDA only);\n"
+          "  --profile times every op of the timed runs alone (no CUDA graphs) and\n"
+          "  prints the table, most time first, on stderr (the JSON's times are then\n"
+          "  those of profiled runs)\n"
           "  Prints one JSON object.\n",
           f);
 }
@@ -96,6 +101,10 @@ static int parse_args(int argc, char **argv, struct bench_args *a)
         }
         if (!strcmp(k, "--keep-random")) {
             a->keep_random = true;
+            continue;
+        }
+        if (!strcmp(k, "--profile")) {
+            a->profile = true;
             continue;
         }
         if (!strcmp(k, "-h") || !strcmp(k, "--help")) {
@@ -193,12 +202,17 @@ static pictor_backend *open_backend(const struct bench_args *a)
     return NULL;
 }
 
-/* With --state-dir on CUDA: where the GEMM algorithms came from (a second
- * run with the same folder should find every one). */
+/* On CUDA: the graphs captured and launched; with --state-dir, where the
+ * GEMM algorithms came from (a second run with the same folder should find
+ * every one). */
 static void log_algo_stats(const struct bench_args *a, const pictor_backend *be)
 {
     struct pictor_cuda_stats st;
 
+    if (pictor_backend_cuda_stats(be, &st) == PICTOR_OK)
+        fprintf(stderr, "pictor bench: CUDA graphs: %llu captured, %llu launches%s\n",
+                (unsigned long long)st.graph_captures, (unsigned long long)st.graph_launches,
+                pictor_backend_graphs_offered(be) ? "" : " (off: PICTOR_CUDA_GRAPHS=0)");
     if (a->state_dir && pictor_backend_cuda_stats(be, &st) == PICTOR_OK)
         fprintf(stderr, "pictor bench: cuBLASLt algorithms: %llu from %s, %llu searched "
                 "(%llu stored ones refused)\n", (unsigned long long)st.matmul_algo_hits,
@@ -214,9 +228,12 @@ static double vram_peak_bytes(const struct bench_args *a)
     if (is_cuda(a->device)) {
         cudaMemPool_t pool;
         unsigned long long high = 0;
+        unsigned long long graph_high = 0; /* memory allocated inside CUDA graphs */
+        cudaDeviceGetGraphMemAttribute(cuda_ordinal(a->device), cudaGraphMemAttrReservedMemHigh,
+                                       &graph_high);
         if (cudaDeviceGetDefaultMemPool(&pool, cuda_ordinal(a->device)) == cudaSuccess &&
             cudaMemPoolGetAttribute(pool, cudaMemPoolAttrReservedMemHigh, &high) == cudaSuccess)
-            return (double)high;
+            return (double)high + (double)graph_high;
     }
 #else
     (void)a;
@@ -520,6 +537,10 @@ int pictor_cmd_bench(int argc, char **argv)
         fprintf(stderr, "pictor bench: warm-up image: %s\n", err);
         goto out;
     }
+    if (a.profile && pictor_profile_enable(be, true) != PICTOR_OK) {
+        fprintf(stderr, "pictor bench: --profile: %s\n", pictor_backend_error(be));
+        goto out;
+    }
     for (int k = 0; k < a.runs; k++) {
         if (one_image(be, &req, &runs[k], steps_ms, &n_steps, err, sizeof err)) {
             fprintf(stderr, "pictor bench: run %d: %s\n", k + 1, err);
@@ -528,6 +549,11 @@ int pictor_cmd_bench(int argc, char **argv)
         fprintf(stderr, "pictor bench: run %d/%d: %.1f ms\n", k + 1, a.runs, runs[k].total);
     }
     log_algo_stats(&a, be);
+    if (a.profile) {
+        fprintf(stderr, "pictor bench: op profile of the %d timed run(s), %d step(s) each:\n",
+                a.runs, steps);
+        pictor_profile_report(be, stderr, false);
+    }
     double col[BENCH_MAX_RUNS];
     struct run_times med;
 #define MEDIAN_OF(field)                                                                   \

@@ -19,10 +19,32 @@
 
 struct cpu_pool;
 
+struct cpu_graph; /* cpu_graph.c */
+
 struct cpu_ctx {
     int n_threads;
     struct cpu_pool *pool; /* NULL when n_threads == 1 */
+    bool graphs;           /* capture offered (pictor_backend_cpu_set_graphs) */
+    struct cpu_graph *rec; /* the graph being recorded; NULL when not */
 };
+
+/* Runs one op now (the table of op entries; cpu_backend.c). */
+int cpu_run_op(struct cpu_ctx *ctx, const struct pictor_op_args *a, char *err, size_t errlen);
+
+/* Graphs (cpu_graph.c; pictor/backend.h "Graphs"). The iface slots, and
+ * what the memory and op entries call while ctx->rec is set: record an op,
+ * adopt memory allocated while recording, check a free (freeing older
+ * memory fails the recording), and refuse a host copy or wait (fails the
+ * recording; returns PICTOR_E_INVALID with a message in err if non-NULL). */
+int cpu_capture_begin(void *ctx, char *err, size_t errlen);
+int cpu_capture_end(void *ctx, void **graph, char *err, size_t errlen);
+int cpu_graph_launch(void *ctx, void *graph, char *err, size_t errlen);
+void cpu_graph_destroy(void *ctx, void *graph);
+int cpu_record_op(struct cpu_ctx *ctx, const struct pictor_op_args *a, char *err,
+                  size_t errlen);
+int cpu_record_alloc(struct cpu_ctx *ctx, void *p);
+void cpu_record_free(struct cpu_ctx *ctx, void *p);
+int cpu_record_host_io(struct cpu_ctx *ctx, const char *what, char *err, size_t errlen);
 
 /* Calls fn(arg, begin, end) over disjoint chunks covering [0, n), in
  * parallel on the pool; returns when all chunks are done. Chunks are at

@@ -26,6 +26,12 @@ void cpu_row_layer_norm(float *x, int64_t D, double eps);
 /* RMSNorm of one f32 row in place: mean(x^2) in f64, x *= rs, then x *= w
  * when w is non-NULL (rms_norm, rms_norm_rope). */
 void cpu_row_rms_norm(float *x, const float *w, int64_t D, double eps);
+/* Dynamic E4M3 quantisation of one f32 row in place, pictor_quantize_rows'
+ * recipe: amax of |x| (NaN when any x is NaN) floored at
+ * PICTOR_FP8_AMAX_FLOOR, then x *= 448 / amax; returns the row's scale
+ * amax / 448. Storing x into E4M3 with scale 1 then gives the codes
+ * (quantize_rows, ada_layer_norm into an FP8 rows view). */
+float cpu_row_quantize_e4m3(float *x, int64_t D);
 
 /* For every row r of x: load x's row, fn, store into y's row r. */
 int cpu_rows_run(struct cpu_ctx *ctx, const pictor_tensor *x,

@@ -8,6 +8,10 @@
  * op_rope.c, op_binary.c), but keeps the intermediate values in f32 and
  * rounds once into the output; at f32 it therefore equals the composition.
  * Any dtypes and strides; the row ops run in place through cpu_rows.h.
+ * ada_layer_norm into an FP8 rows view (an f8_e4m3 y with row_scale)
+ * quantises each modulated f32 row with cpu_row_quantize_e4m3 before the
+ * driver stores it: the bytes of ada_layer_norm into f32 followed by
+ * quantize_rows.
  *
  * Broadcast operands (scale, shift, gate) are gathered once into
  * contiguous f32 and addressed through broadcast strides aligned to x's
@@ -75,9 +79,11 @@ struct ada_arg {
     const pictor_tensor *x;
     struct fused_bcast scale, shift;
     double eps;
+    float *row_scale; /* [rows] of an FP8 rows view y, or NULL */
 };
 
-/* op_layer_norm.c's ln_row without affine, then the modulation. */
+/* op_layer_norm.c's ln_row without affine, then the modulation, then (FP8
+ * rows view y) quantize_rows' row recipe. */
 static void ada_row(const void *varg, int64_t r, float *x, float *tmp,
                     int64_t D)
 {
@@ -93,14 +99,21 @@ static void ada_row(const void *varg, int64_t r, float *x, float *tmp,
 
         x[i] = scaled + sh[i * hs];
     }
+    if (a->row_scale)
+        a->row_scale[r] = cpu_row_quantize_e4m3(x, D);
 }
 
 int cpu_op_ada_layer_norm(void *vctx, const struct pictor_op_args *args,
                           char *err, size_t errlen)
 {
-    const pictor_tensor *x = args->u.ada_layer_norm.x;
+    const pictor_tensor *x = args->u.ada_layer_norm.x, *y = args->u.ada_layer_norm.y;
     struct ada_arg a = { .x = x, .eps = args->u.ada_layer_norm.eps };
     int rc = PICTOR_E_NOMEM;
+
+    /* The wrapper checked the view; the scales are the caller's writable
+     * [rows] f32 (pictor_fp8_rows_view). */
+    if (y->dtype == PICTOR_F8_E4M3)
+        a.row_scale = (float *)y->row_scale;
 
     if (!fused_bcast_setup(&a.scale, args->u.ada_layer_norm.scale, x))
         goto err;

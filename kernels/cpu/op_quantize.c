@@ -3,14 +3,13 @@
  * (pictor_quantize_rows, pictor/ops.h): per row, amax in f32, the amax
  * floor PICTOR_FP8_AMAX_FLOOR, inv = 448 / amax, codes = e4m3(x * inv)
  * (RNE), scales[r] = amax / 448. The CUDA twin does the same f32 operations
- * in the same order, so both give identical bytes.
+ * in the same order, so both give identical bytes. The row arithmetic is
+ * cpu_row_quantize_e4m3 (rows.c), shared with ada_layer_norm's FP8 output.
  */
-#include <math.h>
 #include <stdio.h>
 
 #include "cpu_internal.h"
 #include "cpu_rows.h"
-#include "pictor/convert.h"
 
 struct quant_arg {
     float *scales; /* [rows] f32, contiguous */
@@ -19,24 +18,9 @@ struct quant_arg {
 static void quant_row(const void *varg, int64_t r, float *x, float *tmp, int64_t D)
 {
     const struct quant_arg *a = varg;
-    float amax = 0.0f, inv;
-    bool nan = false;
 
     (void)tmp;
-    for (int64_t i = 0; i < D; i++) {
-        float v = fabsf(x[i]);
-
-        nan |= isnan(v);
-        amax = v > amax ? v : amax;
-    }
-    if (nan)
-        amax = NAN;
-    else if (amax < PICTOR_FP8_AMAX_FLOOR)
-        amax = PICTOR_FP8_AMAX_FLOOR;
-    inv = PICTOR_E4M3_MAX / amax;
-    for (int64_t i = 0; i < D; i++)
-        x[i] *= inv;
-    a->scales[r] = amax / PICTOR_E4M3_MAX;
+    a->scales[r] = cpu_row_quantize_e4m3(x, D);
 }
 
 int cpu_op_quantize_rows(void *vctx, const struct pictor_op_args *args, char *err,

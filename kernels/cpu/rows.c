@@ -7,6 +7,7 @@
 
 #include "cpu_block.h"
 #include "cpu_rows.h"
+#include "pictor/convert.h"
 #include "pictor/tensor_util.h"
 
 struct rows_job {
@@ -82,4 +83,25 @@ void cpu_row_rms_norm(float *x, const float *w, int64_t D, double eps)
     if (w)
         for (int64_t i = 0; i < D; i++)
             x[i] *= w[i];
+}
+
+float cpu_row_quantize_e4m3(float *x, int64_t D)
+{
+    float amax = 0.0f, inv;
+    bool nan = false;
+
+    for (int64_t i = 0; i < D; i++) {
+        float v = fabsf(x[i]);
+
+        nan |= isnan(v);
+        amax = v > amax ? v : amax;
+    }
+    if (nan)
+        amax = NAN;
+    else if (amax < PICTOR_FP8_AMAX_FLOOR)
+        amax = PICTOR_FP8_AMAX_FLOOR;
+    inv = PICTOR_E4M3_MAX / amax;
+    for (int64_t i = 0; i < D; i++)
+        x[i] *= inv;
+    return amax / PICTOR_E4M3_MAX;
 }

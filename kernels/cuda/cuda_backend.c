@@ -68,9 +68,15 @@ static void cuda_free(void *vctx, void *p)
         cudaFreeAsync(p, c->stream);
 }
 
+/* Host copies and waits cannot be captured: refused before CUDA would
+ * invalidate the capture (pictor/backend.h "Graphs"). */
 static int cuda_upload(void *vctx, void *dst, const void *src, size_t n)
 {
     struct cuda_ctx *c = vctx;
+    if (c->capturing) {
+        c->capture_refused = "an upload while capturing (a host round trip cannot be replayed)";
+        return PICTOR_E_INVALID;
+    }
     if (cudaMemcpyAsync(dst, src, n, cudaMemcpyHostToDevice, c->stream) != cudaSuccess)
         return PICTOR_E_DEVICE;
     /* src is caller memory that may be reused at once: wait for the copy. */
@@ -80,6 +86,10 @@ static int cuda_upload(void *vctx, void *dst, const void *src, size_t n)
 static int cuda_download(void *vctx, void *dst, const void *src, size_t n)
 {
     struct cuda_ctx *c = vctx;
+    if (c->capturing) {
+        c->capture_refused = "a download while capturing (a host round trip cannot be replayed)";
+        return PICTOR_E_INVALID;
+    }
     if (cudaMemcpyAsync(dst, src, n, cudaMemcpyDeviceToHost, c->stream) != cudaSuccess)
         return PICTOR_E_DEVICE;
     return cudaStreamSynchronize(c->stream) == cudaSuccess ? PICTOR_OK : PICTOR_E_DEVICE;
@@ -88,7 +98,21 @@ static int cuda_download(void *vctx, void *dst, const void *src, size_t n)
 static int cuda_synchronize(void *vctx)
 {
     struct cuda_ctx *c = vctx;
+    if (c->capturing) {
+        c->capture_refused = "a synchronize while capturing (a host round trip cannot be replayed)";
+        return PICTOR_E_INVALID;
+    }
     return cudaStreamSynchronize(c->stream) == cudaSuccess ? PICTOR_OK : PICTOR_E_DEVICE;
+}
+
+static void cuda_trim(void *vctx)
+{
+    struct cuda_ctx *c = vctx;
+    cudaMemPool_t pool;
+    if (c->capturing || cudaStreamSynchronize(c->stream) != cudaSuccess)
+        return;
+    if (cudaDeviceGetDefaultMemPool(&pool, c->device) == cudaSuccess)
+        cudaMemPoolTrimTo(pool, 0);
 }
 
 /* Whether FP8 row_scale of binary operand t can be addressed once t is
@@ -131,7 +155,17 @@ static const struct pictor_backend_iface cuda_iface = {
     .upload = cuda_upload,
     .download = cuda_download,
     .synchronize = cuda_synchronize,
+    .trim = cuda_trim,
     .supports = cuda_supports,
+    .graphs_on = cuda_graphs_on,
+    .capture_begin = cuda_capture_begin,
+    .capture_end = cuda_capture_end,
+    .graph_launch = cuda_graph_launch,
+    .graph_destroy = cuda_graph_destroy,
+    .mark_new = cuda_mark_new,
+    .mark_record = cuda_mark_record,
+    .mark_ms = cuda_mark_ms,
+    .mark_free = cuda_mark_free,
     .op = {
         [PICTOR_OP_MATMUL] = cuda_op_matmul,
         [PICTOR_OP_CONV2D] = cuda_op_conv2d,
@@ -158,6 +192,18 @@ static const struct pictor_backend_iface cuda_iface = {
 bool pictor_cuda_available(void)
 {
     return true;
+}
+
+/* The stream-ordered pool keeps freed memory for reuse instead of
+ * returning it to the driver at every synchronisation (its default
+ * threshold 0 would unmap and remap activations at each request). The
+ * peak stays reserved, as PyTorch's caching allocator does. */
+static void keep_pool_memory(int device)
+{
+    cudaMemPool_t pool;
+    uint64_t keep = UINT64_MAX;
+    if (cudaDeviceGetDefaultMemPool(&pool, device) == cudaSuccess)
+        cudaMemPoolSetAttribute(pool, cudaMemPoolAttrReleaseThreshold, &keep);
 }
 
 pictor_backend *pictor_backend_cuda_create(int device, char *err, size_t errlen)
@@ -214,6 +260,9 @@ pictor_backend *pictor_backend_cuda_create(int device, char *err, size_t errlen)
         goto fail;
     }
     cuda_sdpa_init(c); /* PICTOR_SDPA; allocates nothing */
+    const char *g = getenv("PICTOR_CUDA_GRAPHS");
+    c->graphs = !(g && strcmp(g, "0") == 0);
+    keep_pool_memory(device);
     be->iface = &cuda_iface;
     be->ctx = c;
     return be;

@@ -16,6 +16,7 @@
 #ifndef PICTOR_CUDA_INTERNAL_H
 #define PICTOR_CUDA_INTERNAL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 
 #include <cuda_runtime_api.h>
@@ -45,7 +46,23 @@ struct cuda_ctx {
     char name[256];      /* cudaDeviceProp.name */
     struct cuda_libs *libs; /* handles, workspace, plan caches (C files only) */
     struct cuda_sdpa_state sdpa; /* op_sdpa_route.c */
+    bool graphs;    /* graphs offered (PICTOR_CUDA_GRAPHS != 0 at creation) */
+    bool capturing; /* between capture_begin and capture_end */
+    const char *capture_refused; /* a host copy or wait refused while
+                                    capturing (capture_end then fails) */
 };
+
+/* Graphs (cuda_graph.c): the iface slots of pictor/backend.h "Graphs". */
+bool cuda_graphs_on(void *ctx);
+int cuda_capture_begin(void *ctx, char *err, size_t errlen);
+int cuda_capture_end(void *ctx, void **graph, char *err, size_t errlen);
+int cuda_graph_launch(void *ctx, void *graph, char *err, size_t errlen);
+void cuda_graph_destroy(void *ctx, void *graph);
+/* The op profiler's marks (cuda_graph.c): events on the stream. */
+int cuda_mark_new(void *ctx, void **mark);
+int cuda_mark_record(void *ctx, void *mark);
+double cuda_mark_ms(void *ctx, void *a, void *b);
+void cuda_mark_free(void *ctx, void *mark);
 
 /* Op entries (one file each: op_unary.cu, op_binary.cu, ...). */
 int cuda_op_group_norm(void *ctx, const struct pictor_op_args *a, char *err, size_t errlen);

@@ -255,6 +255,10 @@ int cuda_libs_create(struct cuda_ctx *ctx, char *err, size_t errlen)
     describe(ctx, l);
     /* Test/diagnosis switch: conv2d always on its fallback kernel. */
     l->conv_force_direct = force && strcmp(force, "1") == 0;
+    /* Where FP8 linears' scales are applied (fp8_route.h). */
+    if (!fp8_scaling_parse(getenv("PICTOR_FP8_SCALING"), &l->fp8_scaling))
+        fprintf(stderr, "pictor: PICTOR_FP8_SCALING=%.64s is not auto or epilogue: auto\n",
+                getenv("PICTOR_FP8_SCALING"));
     ctx->libs = l;
     return PICTOR_OK;
 

@@ -55,6 +55,7 @@
 #include <cudnn.h>
 
 #include "cuda_internal.h"
+#include "fp8_route.h"
 #include "pictor/backend_cuda.h"
 #include "lt_algo_store.h"
 #include "plan_cache.h"
@@ -118,6 +119,8 @@ struct cuda_libs {
     size_t dnn_version;           /* cudnnGetVersion(), 0 if unknown */
     struct plan_cache *conv_plans; /* op_conv2d.c */
     bool conv_force_direct;       /* PICTOR_CUDA_CONV_DIRECT=1 at creation */
+    enum fp8_scaling fp8_scaling; /* PICTOR_FP8_SCALING at creation
+                                     (fp8_route.h, op_matmul_fp8.c) */
     char conv_note[384];          /* why the latest conv2d left cuDNN */
     struct pictor_cuda_stats stats;
     char desc[1024];              /* fixed part of the description */

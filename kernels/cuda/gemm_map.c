@@ -206,3 +206,28 @@ void gemm_lt_outer_offsets(const struct gemm_lt *g, int64_t t, int64_t *oa, int6
         *od += i * g->outer_sd[j];
     }
 }
+
+bool gemm_epilogue_fallback(uint32_t e, bool bias_droppable, uint32_t *next)
+{
+    if (e & GEMM_EPI_GELU) {
+        *next = e & ~GEMM_EPI_GELU;
+        return true;
+    }
+    if ((e & GEMM_EPI_BIAS) && bias_droppable) {
+        *next = e & ~GEMM_EPI_BIAS;
+        return true;
+    }
+    return false;
+}
+
+bool gemm_epilogue_reachable(uint32_t want, uint32_t got, bool bias_droppable)
+{
+    uint32_t e = want;
+
+    if ((want & ~GEMM_EPI_ALL) || (got & ~GEMM_EPI_ALL))
+        return false;
+    while (e != got)
+        if (!gemm_epilogue_fallback(e, bias_droppable, &e))
+            return false;
+    return true;
+}

@@ -52,6 +52,25 @@ struct gemm_lt {
     int64_t outer_sa[GEMM_MAX_BATCH], outer_sb[GEMM_MAX_BATCH], outer_sd[GEMM_MAX_BATCH];
 };
 
+/* What cuBLASLt's epilogue adds to D (flags: lt_plan.h's struct gemm_key
+ * asks for them, a plan records what it got). The bias runs along m and
+ * comes first, the activation last (cublasLt.h, CUBLASLT_EPILOGUE_*). */
+#define GEMM_EPI_BIAS 1u /* D += bias[m] (CUBLASLT_EPILOGUE_BIAS) */
+#define GEMM_EPI_GELU 2u /* D = gelu_tanh(D) (CUBLASLT_EPILOGUE_GELU, or
+                            GELU_BIAS with the bias: cuBLASLt's GELU is the
+                            tanh approximation, CUDA.md §1.4) */
+#define GEMM_EPI_ALL (GEMM_EPI_BIAS | GEMM_EPI_GELU)
+
+/* The next epilogue to ask cuBLASLt for when no algorithm offers e: the
+ * activation is dropped first (the caller applies it after the GEMM),
+ * then the bias when bias_droppable (the caller adds it after). false,
+ * *next untouched, when nothing is left to drop. */
+bool gemm_epilogue_fallback(uint32_t e, bool bias_droppable, uint32_t *next);
+
+/* Whether got is want itself or one of its fallbacks (the check on an
+ * epilogue read back from the plan folder's file). */
+bool gemm_epilogue_reachable(uint32_t want, uint32_t got, bool bias_droppable);
+
 /* Whether cuBLASLt can use t (a matmul operand, ndim >= 2, no zero dim)
  * where it is: unit row or unit column stride with a leading dimension
  * that covers the matrix, non-negative batch strides. */

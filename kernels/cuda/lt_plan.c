@@ -67,6 +67,12 @@ static int set_layout(const struct cuda_libs *l, cublasLtMatrixLayout_t *out, in
                            sizeof stride), err, errlen);
 }
 
+/* Whether k asks for cuBLASLt's vector scales (OUTER_VEC_32F). */
+static bool vector_scaled(const struct gemm_key *k)
+{
+    return k->scale_mode != CUBLASLT_MATMUL_MATRIX_SCALE_SCALAR_32F;
+}
+
 /* Asks the heuristic for up to GEMM_ALGOS algorithms; keeps the usable
  * ones (none is not an error here). */
 static int heuristic(struct cuda_libs *l, struct gemm_plan *p, cublasLtMatmulPreference_t pref,
@@ -81,6 +87,11 @@ static int heuristic(struct cuda_libs *l, struct gemm_plan *p, cublasLtMatmulPre
                                              pref, GEMM_ALGOS, res, &n);
     p->n_algos = 0;
     if (s == CUBLAS_STATUS_NOT_SUPPORTED) /* no algorithm for this problem */
+        return PICTOR_OK;
+    /* A combination the library does not know (scale mode with this
+     * epilogue or bias type) may be reported as invalid rather than
+     * unsupported: for vector-scaled plans that too means "none". */
+    if (s == CUBLAS_STATUS_INVALID_VALUE && vector_scaled(&p->key))
         return PICTOR_OK;
     if (s != CUBLAS_STATUS_SUCCESS)
         return cuda_lt_check_(l, s, "cublasLtMatmulAlgoGetHeuristic", __FILE__, __LINE__, err,
@@ -99,11 +110,12 @@ static void append_key(const struct gemm_key *k, char *err, size_t errlen)
     if (used + 1 >= errlen)
         return;
     snprintf(err + used, errlen - used, " (m=%lld n=%lld k=%lld, types %d/%d, ops %d/%d, lds "
-             "%lld/%lld/%lld, batch %d strides %lld/%lld/%lld, alignments %u/%u/%u, bias "
-             "epilogue %d)", (long long)k->m, (long long)k->n, (long long)k->k, k->type_ab,
-             k->type_d, k->op_a, k->op_b, (long long)k->ld_a, (long long)k->ld_b,
-             (long long)k->ld_d, k->batch, (long long)k->stride_a, (long long)k->stride_b,
-             (long long)k->stride_d, k->align_a, k->align_b, k->align_d, k->epilogue);
+             "%lld/%lld/%lld, batch %d strides %lld/%lld/%lld, alignments %u/%u/%u, epilogue "
+             "%d, scale mode %d, bias type %d)", (long long)k->m, (long long)k->n,
+             (long long)k->k, k->type_ab, k->type_d, k->op_a, k->op_b, (long long)k->ld_a,
+             (long long)k->ld_b, (long long)k->ld_d, k->batch, (long long)k->stride_a,
+             (long long)k->stride_b, (long long)k->stride_d, k->align_a, k->align_b,
+             k->align_d, k->epilogue, k->scale_mode, k->bias_type);
 }
 
 static int desc_set(const struct cuda_libs *l, cublasLtMatmulDesc_t d,
@@ -121,22 +133,63 @@ static int pref_set(const struct cuda_libs *l, cublasLtMatmulPreference_t pref,
                     errlen);
 }
 
-/* Sets p's epilogue: the bias (bias_ptr tells the library its alignment)
- * or none. */
-static int set_epilogue(const struct cuda_libs *l, struct gemm_plan *p, bool bias,
-                        const void *bias_ptr, char *err, size_t errlen)
+/* cuBLASLt's epilogue for GEMM_EPI_* flags e. */
+static cublasLtEpilogue_t lt_epilogue(uint32_t e)
 {
-    /* Bias type: the default, D's type (cublasLt.h BIAS_DATA_TYPE). */
-    uint32_t epi = bias ? CUBLASLT_EPILOGUE_BIAS : CUBLASLT_EPILOGUE_DEFAULT;
+    switch (e & GEMM_EPI_ALL) {
+    case GEMM_EPI_BIAS:
+        return CUBLASLT_EPILOGUE_BIAS;
+    case GEMM_EPI_GELU:
+        return CUBLASLT_EPILOGUE_GELU;
+    case GEMM_EPI_BIAS | GEMM_EPI_GELU:
+        return CUBLASLT_EPILOGUE_GELU_BIAS;
+    default:
+        return CUBLASLT_EPILOGUE_DEFAULT;
+    }
+}
+
+/* Sets p's epilogue to GEMM_EPI_* flags e: with the bias, its pointer
+ * (the library reads its alignment) and, when the key names one, its
+ * type. */
+static int set_epilogue(const struct cuda_libs *l, struct gemm_plan *p, uint32_t e,
+                        const struct gemm_ptrs *ptrs, char *err, size_t errlen)
+{
+    /* Attribute types from cublasLt.h: EPILOGUE uint32_t, BIAS_DATA_TYPE
+     * int32_t (a cudaDataType_t; unset it is D's type, except for FP8
+     * kernels with an f32 or FP8 D). */
+    uint32_t epi = (uint32_t)lt_epilogue(e);
+    int32_t bias_type = p->key.bias_type;
+    const void *bias = ptrs ? ptrs->bias : NULL;
     int rc;
 
     if ((rc = desc_set(l, p->desc, CUBLASLT_MATMUL_DESC_EPILOGUE, &epi, sizeof epi, err,
-                       errlen)) ||
-        (bias && (rc = desc_set(l, p->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias_ptr,
-                                sizeof bias_ptr, err, errlen))))
+                       errlen)))
         return rc;
-    p->bias_epilogue = bias;
+    if ((e & GEMM_EPI_BIAS) &&
+        ((rc = desc_set(l, p->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias, err,
+                        errlen)) ||
+         (bias_type >= 0 && (rc = desc_set(l, p->desc, CUBLASLT_MATMUL_DESC_BIAS_DATA_TYPE,
+                                           &bias_type, sizeof bias_type, err, errlen)))))
+        return rc;
+    p->epilogue = e & GEMM_EPI_ALL;
     return PICTOR_OK;
+}
+
+/* With OUTER_VEC_32F: A's and B's scale vectors (device pointers,
+ * cublasLt.h A/B_SCALE_POINTER: const void *). */
+static int set_scales(const struct cuda_libs *l, struct gemm_plan *p,
+                      const struct gemm_ptrs *ptrs, char *err, size_t errlen)
+{
+    const void *sa = ptrs ? ptrs->scale_a : NULL, *sb = ptrs ? ptrs->scale_b : NULL;
+    int rc;
+
+    if (!vector_scaled(&p->key))
+        return PICTOR_OK;
+    if ((rc = desc_set(l, p->desc, CUBLASLT_MATMUL_DESC_A_SCALE_POINTER, &sa, sizeof sa, err,
+                       errlen)))
+        return rc;
+    return desc_set(l, p->desc, CUBLASLT_MATMUL_DESC_B_SCALE_POINTER, &sb, sizeof sb, err,
+                    errlen);
 }
 
 /* Creates p's descriptor and matrix layouts from p->key. */
@@ -152,6 +205,12 @@ static int plan_describe(const struct cuda_libs *l, struct gemm_plan *p, char *e
                        errlen)) ||
         (rc = desc_set(l, p->desc, CUBLASLT_MATMUL_DESC_TRANSB, &k->op_b, sizeof k->op_b, err,
                        errlen)) ||
+        /* A_/B_SCALE_MODE: int32_t (cublasLt.h), both set (CUDA.md §1.3) */
+        (vector_scaled(k) &&
+         ((rc = desc_set(l, p->desc, CUBLASLT_MATMUL_DESC_A_SCALE_MODE, &k->scale_mode,
+                         sizeof k->scale_mode, err, errlen)) ||
+          (rc = desc_set(l, p->desc, CUBLASLT_MATMUL_DESC_B_SCALE_MODE, &k->scale_mode,
+                         sizeof k->scale_mode, err, errlen)))) ||
         (rc = set_layout(l, &p->la, k->type_ab, k->rows_a, k->cols_a, k->ld_a, k->batch,
                          k->stride_a, err, errlen)) ||
         (rc = set_layout(l, &p->lb, k->type_ab, k->rows_b, k->cols_b, k->ld_b, k->batch,
@@ -161,16 +220,18 @@ static int plan_describe(const struct cuda_libs *l, struct gemm_plan *p, char *e
                       errlen);
 }
 
-/* Fills p's algorithm list from the heuristic: with the bias epilogue
- * when the key asks for one and some algorithm offers it, else without
- * (bias_epilogue false: the caller adds the bias). bias_ptr: the bias the
- * heuristic is told about (its alignment). */
-static int plan_search(struct cuda_libs *l, struct gemm_plan *p, const void *bias_ptr,
+/* Fills p's algorithm list from the heuristic: with the epilogue the key
+ * asks for when some algorithm offers it, else with the first of its
+ * fallbacks that one offers (gemm_epilogue_fallback: the bias is dropped
+ * only from a SCALAR_32F plan). None at all is no error here: n_algos 0.
+ * ptrs: the pointers the heuristic is told about (alignments). */
+static int plan_search(struct cuda_libs *l, struct gemm_plan *p, const struct gemm_ptrs *ptrs,
                        char *err, size_t errlen)
 {
     const struct gemm_key *k = &p->key;
     cublasLtMatmulPreference_t pref = NULL;
     uint64_t ws = l->workspace_bytes;
+    uint32_t e = (uint32_t)k->epilogue;
     int rc;
 
     p->n_algos = 0;
@@ -187,17 +248,16 @@ static int plan_search(struct cuda_libs *l, struct gemm_plan *p, const void *bia
         (rc = pref_set(l, pref, CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_D_BYTES, &k->align_d,
                        sizeof k->align_d, err, errlen)))
         goto out;
-    if (k->epilogue && ((rc = set_epilogue(l, p, true, bias_ptr, err, errlen)) ||
-                        (rc = heuristic(l, p, pref, err, errlen))))
+    if ((rc = set_scales(l, p, ptrs, err, errlen)))
         goto out;
-    if (!p->n_algos && ((rc = set_epilogue(l, p, false, NULL, err, errlen)) ||
-                        (rc = heuristic(l, p, pref, err, errlen))))
-        goto out;
-    l->stats.matmul_algo_misses++;
-    if (!p->n_algos) {
-        snprintf(err, errlen, "cuBLASLt has no algorithm for this problem");
-        rc = PICTOR_E_UNSUPPORTED;
+    for (;;) {
+        if ((rc = set_epilogue(l, p, e, ptrs, err, errlen)) ||
+            (rc = heuristic(l, p, pref, err, errlen)))
+            goto out;
+        if (p->n_algos || !gemm_epilogue_fallback(e, !vector_scaled(k), &e))
+            break;
     }
+    l->stats.matmul_algo_misses++;
 out:
     if (pref)
         l->lt.cublasLtMatmulPreferenceDestroy(pref);
@@ -209,17 +269,20 @@ out:
  * descriptors and that fit the workspace. false when there is no stored
  * choice or none of it is accepted (then p's epilogue is whatever the
  * search sets next). */
-static bool plan_from_store(struct cuda_libs *l, struct gemm_plan *p, const void *bias_ptr)
+static bool plan_from_store(struct cuda_libs *l, struct gemm_plan *p,
+                            const struct gemm_ptrs *ptrs)
 {
+    const struct gemm_key *k = &p->key;
     struct lt_stored_algos st;
     char msg[256];
 
-    if (!lt_plan_store_find(l, &p->key, &st))
+    if (!lt_plan_store_find(l, k, &st))
         return false;
     p->n_algos = 0;
-    if (st.n_algos < 1 || st.n_algos > GEMM_ALGOS || st.bias_epilogue > 1 ||
-        (st.bias_epilogue && !p->key.epilogue) ||
-        set_epilogue(l, p, st.bias_epilogue, bias_ptr, msg, sizeof msg))
+    if (st.n_algos < 1 || st.n_algos > GEMM_ALGOS ||
+        !gemm_epilogue_reachable((uint32_t)k->epilogue, st.epilogue, !vector_scaled(k)) ||
+        set_scales(l, p, ptrs, msg, sizeof msg) ||
+        set_epilogue(l, p, st.epilogue, ptrs, msg, sizeof msg))
         goto rejected;
     for (uint32_t i = 0; i < st.n_algos; i++) {
         cublasLtMatmulHeuristicResult_t r;
@@ -246,8 +309,9 @@ rejected:
 
 /* Builds descriptors, layouts and the algorithm list for key k: from the
  * plan folder when it has an accepted choice, else by the heuristic (and
- * then recorded there). bias_ptr: the bias the heuristic is told about. */
-static int plan_build(struct cuda_libs *l, const struct gemm_key *k, const void *bias_ptr,
+ * then recorded there). ptrs: the pointers the heuristic is told about.
+ * A plan without algorithms (the verdict "none") is a success here. */
+static int plan_build(struct cuda_libs *l, const struct gemm_key *k, const struct gemm_ptrs *ptrs,
                       struct gemm_plan **out, char *err, size_t errlen)
 {
     struct gemm_plan *p = calloc(1, sizeof *p);
@@ -260,10 +324,18 @@ static int plan_build(struct cuda_libs *l, const struct gemm_key *k, const void 
     }
     p->libs = l;
     p->key = *k;
-    if ((rc = plan_describe(l, p, err, errlen)))
-        goto fail;
-    if (!plan_from_store(l, p, bias_ptr)) {
-        if ((rc = plan_search(l, p, bias_ptr, err, errlen)))
+    if ((rc = plan_describe(l, p, err, errlen))) {
+        if (!vector_scaled(k))
+            goto fail;
+        /* The library refused the scale mode (its version said it has
+         * it): no algorithm, as far as this problem is concerned. */
+        if (errlen)
+            err[0] = '\0';
+        *out = p;
+        return PICTOR_OK;
+    }
+    if (!plan_from_store(l, p, ptrs)) {
+        if ((rc = plan_search(l, p, ptrs, err, errlen)))
             goto fail;
         lt_plan_store_record(l, p);
     }
@@ -305,23 +377,27 @@ static cublasStatus_t launch(struct cuda_ctx *ctx, struct gemm_plan *p, float al
 }
 
 int lt_plan_run(struct cuda_ctx *ctx, struct gemm_plan *p, float alpha, const void *A,
-                const void *B, void *D, const void *bias, char *err, size_t errlen)
+                const void *B, void *D, const struct gemm_ptrs *ptrs, char *err,
+                size_t errlen)
 {
     struct cuda_libs *l = ctx->libs;
+    const void *bias = ptrs ? ptrs->bias : NULL;
     cublasStatus_t s;
     int rc;
 
-    if (p->bias_epilogue && (rc = desc_set(l, p->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias,
-                                           sizeof bias, err, errlen)))
+    if (((p->epilogue & GEMM_EPI_BIAS) &&
+         (rc = desc_set(l, p->desc, CUBLASLT_MATMUL_DESC_BIAS_POINTER, &bias, sizeof bias, err,
+                        errlen))) ||
+        (rc = set_scales(l, p, ptrs, err, errlen)))
         return rc;
     s = launch(ctx, p, alpha, A, B, D);
     if ((s == CUBLAS_STATUS_NOT_SUPPORTED || s == CUBLAS_STATUS_INVALID_VALUE) &&
         p->from_store) {
         /* Every stored algorithm refused (the check passed, the launch did
-         * not): search as if none had been stored, once. The new bias
+         * not): search as if none had been stored, once. The new
          * epilogue choice is what the caller's finish step reads. */
         l->stats.matmul_algo_rejected++;
-        if ((rc = plan_search(l, p, bias, err, errlen))) {
+        if ((rc = plan_search(l, p, ptrs, err, errlen))) {
             append_key(&p->key, err, errlen);
             return rc;
         }
@@ -339,21 +415,28 @@ int lt_plan_run(struct cuda_ctx *ctx, struct gemm_plan *p, float alpha, const vo
     return rc;
 }
 
-int lt_plan_get(struct cuda_libs *l, const struct gemm_key *k, const void *bias_ptr,
+int lt_plan_get(struct cuda_libs *l, const struct gemm_key *k, const struct gemm_ptrs *ptrs,
                 struct gemm_plan **out, char *err, size_t errlen)
 {
     int rc;
 
     *out = plan_cache_get(l->gemm_plans, k);
-    if (*out)
-        return PICTOR_OK;
-    if ((rc = plan_build(l, k, bias_ptr, out, err, errlen)))
-        return rc;
-    if ((rc = plan_cache_put(l->gemm_plans, k, *out))) { /* the cache freed it */
-        *out = NULL;
-        snprintf(err, errlen, "out of memory caching a matmul plan");
+    if (!*out) {
+        if ((rc = plan_build(l, k, ptrs, out, err, errlen)))
+            return rc;
+        if ((rc = plan_cache_put(l->gemm_plans, k, *out))) { /* the cache freed it */
+            *out = NULL;
+            snprintf(err, errlen, "out of memory caching a matmul plan");
+            return rc;
+        }
     }
-    return rc;
+    if (!(*out)->n_algos) { /* the cached verdict */
+        *out = NULL;
+        snprintf(err, errlen, "cuBLASLt has no algorithm for this problem");
+        append_key(k, err, errlen);
+        return PICTOR_E_UNSUPPORTED;
+    }
+    return PICTOR_OK;
 }
 
 #endif /* PICTOR_HAVE_CUDA */

@@ -71,7 +71,7 @@ void lt_plan_store_record(struct cuda_libs *l, const struct gemm_plan *p)
         return;
     memset(&st, 0, sizeof st);
     st.n_algos = (uint32_t)p->n_algos;
-    st.bias_epilogue = p->bias_epilogue;
+    st.epilogue = p->epilogue;
     for (int i = 0; i < p->n_algos && i < GEMM_ALGOS; i++)
         st.algos[i] = p->algos[i].algo;
     if (lt_algo_store_put(l->algo_store, &p->key, &st)) {

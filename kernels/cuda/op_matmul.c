@@ -16,13 +16,15 @@
  *
  * FP8. E4M3 a and b in the TN layout (a row-major, b a linear weight's
  * transposed view, c row-major) on sm_89+ go to cuBLASLt as FP8 codes
- * (fp8_direct: per-tensor scales folded into alpha, a's per-row scales and
- * the col_scale by one epilogue kernel, op_matmul_epilogue.cu). Every
- * other FP8 a or b (E5M2, a 16/32-bit partner, b's row_scale along K,
- * sm_80/86, other layouts) is dequantised by the copy
+ * (op_matmul_fp8.c): a's per-row (token) scales and the col_scale
+ * (output channels) are applied by cuBLASLt itself (OUTER_VEC_32F on
+ * sm_90) or by one epilogue kernel after an f32 D, as fp8_route.h
+ * decides. Every other FP8 a or b (E5M2, a 16/32-bit partner, b's
+ * row_scale along K, sm_80/86, other layouts) is dequantised by the copy
  * kernel into scratch of the GEMM dtype (gemm_dtype) and multiplied by the
  * ordinary path: correct everywhere, not fast (one read of the FP8 operand
- * and one 16-bit write on top of the GEMM).
+ * and one 16-bit write on top of the GEMM); a col_scale is then applied
+ * by the epilogue kernel.
  *
  * Staging. An operand cuBLASLt cannot describe (no unit row or column
  * stride, ld smaller than the matrix, negative stride) or of another
@@ -46,19 +48,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "cuda_libs.h"
-#include "gemm_map.h"
-#include "lt_plan.h"
+#include "op_matmul_internal.h"
 #include "pictor/tensor_util.h"
 
 _Static_assert(CUBLAS_OP_N == GEMM_OP_N && CUBLAS_OP_T == GEMM_OP_T,
                "gemm_map.h's op values are cublasOperation_t's");
-
-/* A tensor as cuBLASLt uses it: the caller's, or its staged copy. */
-struct gemm_opnd {
-    pictor_tensor t;
-    void *owned; /* staged scratch, or NULL */
-};
 
 static bool is_fp8(int dtype)
 {
@@ -146,10 +140,8 @@ static int prep_input(struct cuda_ctx *ctx, const pictor_tensor *t, int dtype, c
     return stage(ctx, t, dtype, what, o, err, errlen);
 }
 
-/* D: c itself when its dtype and layout allow, else f32 scratch of c's
- * shape (*copy_back: round it into c afterwards). */
-static int prep_output(struct cuda_ctx *ctx, pictor_tensor *c, int in_dtype, struct gemm_opnd *o,
-                       bool *copy_back, char *err, size_t errlen)
+int matmul_prep_output(struct cuda_ctx *ctx, pictor_tensor *c, int in_dtype,
+                       struct gemm_opnd *o, bool *copy_back, char *err, size_t errlen)
 {
     size_t bytes = (size_t)pictor_tensor_numel(c) * sizeof(float);
     int rc;
@@ -184,15 +176,7 @@ static unsigned batch_alignment(const void *base, int64_t stride, const int64_t 
     return al;
 }
 
-/* Everything one call needs after operand preparation. */
-struct gemm_call {
-    struct gemm_opnd a, b, d, bias; /* bias.t valid when has_bias */
-    bool has_bias, copy_back;
-    struct gemm_lt lt;
-    const void *A, *B; /* cuBLASLt's A and B: (b, a) when lt.swapped */
-};
-
-static void make_key(const struct gemm_call *g, const void *bias_ptr, struct gemm_key *k)
+void matmul_make_key(const struct gemm_call *g, const void *bias_ptr, struct gemm_key *k)
 {
     const struct gemm_lt *lt = &g->lt;
     size_t es = pictor_dtype_size(g->a.t.dtype), esd = pictor_dtype_size(g->d.t.dtype);
@@ -202,7 +186,9 @@ static void make_key(const struct gemm_call *g, const void *bias_ptr, struct gem
     k->type_d = lt_type(g->d.t.dtype);
     k->op_a = lt->op_a;
     k->op_b = lt->op_b;
-    k->epilogue = bias_ptr != NULL;
+    k->epilogue = bias_ptr ? (int32_t)GEMM_EPI_BIAS : 0;
+    k->scale_mode = CUBLASLT_MATMUL_MATRIX_SCALE_SCALAR_32F;
+    k->bias_type = -1; /* D's type */
     k->batch = (int32_t)lt->batch;
     k->m = lt->m;
     k->n = lt->n;
@@ -223,13 +209,12 @@ static void make_key(const struct gemm_call *g, const void *bias_ptr, struct gem
     k->align_bias = bias_ptr ? cuda_ptr_alignment(bias_ptr) : 0;
 }
 
-/* Queues the GEMM(s): the outer batch dims in a host loop, the innermost
- * as cuBLASLt's strided batch. */
-static int run_batches(struct cuda_ctx *ctx, struct gemm_plan *p, const struct gemm_call *g,
+int matmul_run_batches(struct cuda_ctx *ctx, struct gemm_plan *p, const struct gemm_call *g,
                        float alpha, const void *bias_ptr, char *err, size_t errlen)
 {
     size_t es = pictor_dtype_size(g->a.t.dtype), esd = pictor_dtype_size(g->d.t.dtype);
     int64_t outer = gemm_lt_outer_count(&g->lt);
+    struct gemm_ptrs ptrs = { .bias = bias_ptr };
     int rc;
 
     for (int64_t t = 0; t < outer; t++) {
@@ -238,14 +223,14 @@ static int run_batches(struct cuda_ctx *ctx, struct gemm_plan *p, const struct g
         gemm_lt_outer_offsets(&g->lt, t, &oa, &ob, &od);
         if ((rc = lt_plan_run(ctx, p, alpha, (const char *)g->A + oa * (int64_t)es,
                               (const char *)g->B + ob * (int64_t)es,
-                              (char *)g->d.t.data + od * (int64_t)esd, bias_ptr, err,
+                              (char *)g->d.t.data + od * (int64_t)esd, &ptrs, err,
                               errlen)))
             return rc;
     }
     return PICTOR_OK;
 }
 
-static void release(struct cuda_ctx *ctx, struct gemm_call *g)
+void matmul_release(struct cuda_ctx *ctx, struct gemm_call *g)
 {
     cuda_scratch_free(ctx, g->a.owned);
     cuda_scratch_free(ctx, g->b.owned);
@@ -253,11 +238,9 @@ static void release(struct cuda_ctx *ctx, struct gemm_call *g)
     cuda_scratch_free(ctx, g->bias.owned);
 }
 
-/* The bias as the call uses it. With row-major D it rides in the epilogue
- * (*bias_ptr set): D's dtype and unit stride, else staged. Otherwise the
- * binary-add kernel adds it afterwards; an FP8 bias is widened first
- * (that kernel drops a broadcast operand's row_scale). */
-static int prep_bias(struct cuda_ctx *ctx, const pictor_tensor *bias, struct gemm_call *g,
+/* An FP8 bias added by the binary-add kernel is widened first: that
+ * kernel drops a broadcast operand's row_scale. */
+int matmul_prep_bias(struct cuda_ctx *ctx, const pictor_tensor *bias, struct gemm_call *g,
                      const void **bias_ptr, char *err, size_t errlen)
 {
     int64_t N = bias->shape[0];
@@ -276,15 +259,13 @@ static int prep_bias(struct cuda_ctx *ctx, const pictor_tensor *bias, struct gem
     return rc;
 }
 
-/* After the GEMM: the bias (unless the epilogue added it), then D rounded
- * into c when D was scratch. */
-static int finish(struct cuda_ctx *ctx, const struct gemm_plan *plan, struct gemm_call *g,
+int matmul_finish(struct cuda_ctx *ctx, const struct gemm_plan *plan, struct gemm_call *g,
                   const void *bias_ptr, pictor_tensor *c, char *err, size_t errlen)
 {
     int rc;
 
     if (g->has_bias) {
-        if (bias_ptr && plan->bias_epilogue)
+        if (bias_ptr && (plan->epilogue & GEMM_EPI_BIAS))
             ctx->libs->stats.matmul_bias_epilogue++;
         else if ((rc = add_bias(ctx, &g->d.t, &g->bias.t, err, errlen)))
             return rc;
@@ -300,16 +281,13 @@ static int finish(struct cuda_ctx *ctx, const struct gemm_plan *plan, struct gem
     return PICTOR_OK;
 }
 
-/* The activation epilogue of args as cuda_matmul_scale_epilogue takes it
- * (-1: none). */
-static int act_of(const struct pictor_op_args *args)
+int matmul_act_of(const struct pictor_op_args *args)
 {
     return args->u.matmul.has_act ? (int)args->u.matmul.act : -1;
 }
 
-/* Where the GEMM wrote c without the activation: the unary kernel applies
- * it in place (c is then rounded twice at 16 bits: within tolerance). */
-static int apply_act(struct cuda_ctx *ctx, const struct pictor_op_args *args, pictor_tensor *c,
+/* A 16-bit c rounded twice: within the f16/bf16 tolerance. */
+int matmul_apply_act(struct cuda_ctx *ctx, const struct pictor_op_args *args, pictor_tensor *c,
                      char *err, size_t errlen)
 {
     struct pictor_op_args u = { .op = PICTOR_OP_UNARY };
@@ -320,123 +298,6 @@ static int apply_act(struct cuda_ctx *ctx, const struct pictor_op_args *args, pi
     u.u.unary.x = c;
     u.u.unary.y = c;
     return cuda_op_unary(ctx, &u, err, errlen);
-}
-
-/* ---- direct FP8 GEMM (sm_89+) --------------------------------------- */
-
-/* Oldest compute capability (major * 10 + minor) with FP8 tensor-core
- * GEMMs in cuBLASLt (CUDA.md §1.2: FP8 GEMM exists on 8.9+). */
-#define FP8_GEMM_MIN_SM 89
-/* cuBLASLt's FP8 alignment rule: K and N multiples of 16 (CUDA.md §1.1,
- * as torch._scaled_mm checks). */
-#define FP8_GEMM_DIM_ALIGN 16
-
-/* Compute capability of the context's device as major * 10 + minor (0 when
- * the runtime cannot say). */
-static int device_sm(const struct cuda_ctx *ctx)
-{
-    int major = 0, minor = 0;
-
-    if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, ctx->device) !=
-            cudaSuccess ||
-        cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, ctx->device) !=
-            cudaSuccess)
-        return 0;
-    return major * 10 + minor;
-}
-
-/* Whether a @ b -> c may go to cuBLASLt as E4M3 codes: both E4M3, b
- * without row_scale (its rows are K: no GEMM scale runs along K), a's
- * row_scale only on a 2-D a (one scale per output row), c f32/f16/bf16,
- * every operand describable, K and N multiples of 16, sm_89+. The layout
- * (TN) is checked after mapping. */
-static bool fp8_direct_ok(const struct cuda_ctx *ctx, const pictor_tensor *a,
-                          const pictor_tensor *b, const pictor_tensor *c)
-{
-    int64_t K = a->shape[a->ndim - 1], N = c->shape[c->ndim - 1];
-
-    return a->dtype == PICTOR_F8_E4M3 && b->dtype == PICTOR_F8_E4M3 && !b->row_scale &&
-           (!a->row_scale || a->ndim == 2) &&
-           (c->dtype == PICTOR_F32 || c->dtype == PICTOR_F16 || c->dtype == PICTOR_BF16) &&
-           K % FP8_GEMM_DIM_ALIGN == 0 && N % FP8_GEMM_DIM_ALIGN == 0 &&
-           gemm_lt_describable(a) && gemm_lt_describable(b) && gemm_lt_describable(c) &&
-           device_sm(ctx) >= FP8_GEMM_MIN_SM;
-}
-
-/*
- * c = alpha * (a @ b) * col_scale + bias with E4M3 a and b fed to cuBLASLt
- * as they are (f32 accumulation). The per-tensor scales fold into alpha
- * (f32 host scalar: no device scale pointers needed). a's per-row scales
- * (tokens) and the col_scale (a linear's per-output-channel weight scales)
- * are applied by one epilogue kernel after an unscaled GEMM into f32 D, as
- * torch._scaled_mm does for row-wise scaling where cuBLASLt has no mode
- * for it (CUDA.md §1.7): c = D * sa[m] * sw[n] + bias, one rounding into
- * c. The row-major c makes cuBLASLt's A our b (column-major [K, N], i.e. a
- * linear weight w [N, K] seen through its transposed view) with op T and B
- * our a with op N: the TN layout that sm_89/90 require (CUDA.md §1.1); any
- * other mapping is left to the staged path. *done false: nothing was
- * queued and the caller stages instead (also when cuBLASLt has no FP8
- * algorithm for the problem).
- */
-static int fp8_direct(struct cuda_ctx *ctx, const struct pictor_op_args *args, bool *done,
-                      char *err, size_t errlen)
-{
-    struct cuda_libs *l = ctx->libs;
-    const pictor_tensor *a = args->u.matmul.a, *b = args->u.matmul.b;
-    const pictor_tensor *bias = args->u.matmul.bias;
-    pictor_tensor *c = args->u.matmul.c;
-    float alpha = args->u.matmul.alpha * a->scale * b->scale;
-    const float *col_scale = args->u.matmul.col_scale;
-    bool scaled = a->row_scale || col_scale;
-    const void *bias_ptr = NULL;
-    struct gemm_plan *plan;
-    struct gemm_call g;
-    struct gemm_key key;
-    int rc = PICTOR_OK;
-
-    *done = false;
-    if (!fp8_direct_ok(ctx, a, b, c))
-        return PICTOR_OK;
-    memset(&g, 0, sizeof g);
-    g.a.t = *a;
-    g.b.t = *b;
-    /* With row/column scales D is f32 (c itself when f32, else scratch). */
-    if ((rc = prep_output(ctx, c, scaled ? PICTOR_F32 : c->dtype, &g.d, &g.copy_back, err,
-                          errlen)))
-        goto out;
-    gemm_lt_map(&g.a.t, &g.b.t, &g.d.t, &g.lt);
-    if (!g.lt.swapped || g.lt.op_a != GEMM_OP_T || g.lt.op_b != GEMM_OP_N ||
-        g.lt.batch > INT32_MAX)
-        goto out; /* not TN: staged path */
-    g.A = g.b.t.data;
-    g.B = g.a.t.data;
-    if (!scaled && bias && (rc = prep_bias(ctx, bias, &g, &bias_ptr, err, errlen)))
-        goto out;
-    /* With f32 D the FP8 kernels' default bias type is not D's
-     * (cublasLt.h BIAS_DATA_TYPE, CUDA.md §1.2): the add kernel adds it. */
-    if (g.d.t.dtype == PICTOR_F32)
-        bias_ptr = NULL;
-    make_key(&g, bias_ptr, &key);
-    if ((rc = lt_plan_get(l, &key, bias_ptr, &plan, err, errlen))) {
-        if (rc == PICTOR_E_UNSUPPORTED) { /* no FP8 algorithm: stage */
-            rc = PICTOR_OK;
-            if (errlen)
-                err[0] = '\0';
-        }
-        goto out;
-    }
-    *done = true; /* from here on a failure is the call's */
-    l->stats.matmul_calls++;
-    if ((rc = run_batches(ctx, plan, &g, alpha, bias_ptr, err, errlen)))
-        goto out;
-    if (scaled)
-        rc = cuda_matmul_scale_epilogue(ctx, &g.d.t, a->row_scale, col_scale, bias,
-                                        act_of(args), c, err, errlen);
-    else if (!(rc = finish(ctx, plan, &g, bias_ptr, c, err, errlen)))
-        rc = apply_act(ctx, args, c, err, errlen);
-out:
-    release(ctx, &g);
-    return rc;
 }
 
 int cuda_op_matmul(void *vctx, const struct pictor_op_args *args, char *err, size_t errlen)
@@ -464,12 +325,12 @@ int cuda_op_matmul(void *vctx, const struct pictor_op_args *args, char *err, siz
         l->stats.matmul_calls++;
         if ((rc = zero_k(ctx, bias, c, err, errlen)))
             return rc;
-        return apply_act(ctx, args, c, err, errlen);
+        return matmul_apply_act(ctx, args, c, err, errlen);
     }
     {
         bool done;
 
-        if ((rc = fp8_direct(ctx, args, &done, err, errlen)) || done)
+        if ((rc = cuda_matmul_fp8_direct(ctx, args, &done, err, errlen)) || done)
             return rc;
     }
     l->stats.matmul_calls++;
@@ -477,8 +338,8 @@ int cuda_op_matmul(void *vctx, const struct pictor_op_args *args, char *err, siz
     memset(&g, 0, sizeof g);
     if ((rc = prep_input(ctx, a, in_dtype, "matmul a", &g.a, err, errlen)) ||
         (rc = prep_input(ctx, b, in_dtype, "matmul b", &g.b, err, errlen)) ||
-        (rc = prep_output(ctx, c, col_scale ? PICTOR_F32 : in_dtype, &g.d, &g.copy_back, err,
-                          errlen)))
+        (rc = matmul_prep_output(ctx, c, col_scale ? PICTOR_F32 : in_dtype, &g.d,
+                                 &g.copy_back, err, errlen)))
         goto out;
     gemm_lt_map(&g.a.t, &g.b.t, &g.d.t, &g.lt);
     if (g.lt.batch > INT32_MAX) {
@@ -490,20 +351,23 @@ int cuda_op_matmul(void *vctx, const struct pictor_op_args *args, char *err, siz
     g.A = g.lt.swapped ? g.b.t.data : g.a.t.data;
     g.B = g.lt.swapped ? g.a.t.data : g.b.t.data;
     /* With col_scale the bias comes after the scaling: the epilogue kernel. */
-    if (!col_scale && bias && (rc = prep_bias(ctx, bias, &g, &bias_ptr, err, errlen)))
+    if (!col_scale && bias && (rc = matmul_prep_bias(ctx, bias, &g, &bias_ptr, err, errlen)))
         goto out;
 
-    make_key(&g, bias_ptr, &key);
-    if ((rc = lt_plan_get(l, &key, bias_ptr, &plan, err, errlen)) ||
-        (rc = run_batches(ctx, plan, &g, args->u.matmul.alpha, bias_ptr, err, errlen)))
+    matmul_make_key(&g, bias_ptr, &key);
+    if ((rc = lt_plan_get(l, &key, &(struct gemm_ptrs){ .bias = bias_ptr }, &plan, err,
+                          errlen)) ||
+        (rc = matmul_run_batches(ctx, plan, &g, args->u.matmul.alpha, bias_ptr, err, errlen)))
         goto out;
-    if (col_scale)
-        rc = cuda_matmul_scale_epilogue(ctx, &g.d.t, NULL, col_scale, bias, act_of(args), c,
-                                        err, errlen);
-    else if (!(rc = finish(ctx, plan, &g, bias_ptr, c, err, errlen)))
-        rc = apply_act(ctx, args, c, err, errlen);
+    if (col_scale) {
+        l->stats.matmul_fp8_epilogue++;
+        rc = cuda_matmul_scale_epilogue(ctx, &g.d.t, NULL, col_scale, bias,
+                                        matmul_act_of(args), c, err, errlen);
+    }
+    else if (!(rc = matmul_finish(ctx, plan, &g, bias_ptr, c, err, errlen)))
+        rc = matmul_apply_act(ctx, args, c, err, errlen);
 out:
-    release(ctx, &g);
+    matmul_release(ctx, &g);
     return rc;
 }
 

@@ -4,6 +4,7 @@
  * See pictor/backend.h for the contract.
  */
 #include "pictor/backend.h"
+#include "pictor/profile.h"
 
 #include <stdio.h>
 #include <stdlib.h>
@@ -51,6 +52,7 @@ void pictor_backend_destroy(pictor_backend *be)
 {
     if (!be)
         return;
+    pictor_profile_enable(be, false);
     if (be->iface && be->iface->destroy)
         be->iface->destroy(be->ctx);
     free(be);
@@ -132,4 +134,66 @@ int pictor_backend_synchronize(pictor_backend *be)
         return pictor_backend_fail(be, rc, "synchronize failed on %s",
                                    pictor_backend_name(be));
     return PICTOR_OK;
+}
+
+void pictor_backend_trim(pictor_backend *be)
+{
+    if (be && be->iface->trim)
+        be->iface->trim(be->ctx);
+}
+
+/* ---- graphs ------------------------------------------------------------ */
+
+bool pictor_backend_graphs_offered(const pictor_backend *be)
+{
+    return be && !be->profile && be->iface->capture_begin && be->iface->capture_end &&
+           be->iface->graph_launch && be->iface->graph_destroy &&
+           (!be->iface->graphs_on || be->iface->graphs_on(be->ctx));
+}
+
+static int graph_fail(pictor_backend *be, int rc, const char *what, const char *err)
+{
+    return pictor_backend_fail(be, rc, "%s on %s: %s", what, pictor_backend_name(be),
+                               err[0] ? err : pictor_status_name(rc));
+}
+
+int pictor_backend_capture_begin(pictor_backend *be)
+{
+    char err[PICTOR_BACKEND_ERROR_LEN] = "";
+    if (!pictor_backend_graphs_offered(be))
+        return pictor_backend_fail(be, PICTOR_E_UNSUPPORTED, "graphs are not offered by %s",
+                                   pictor_backend_name(be));
+    int rc = be->iface->capture_begin(be->ctx, err, sizeof err);
+    return rc ? graph_fail(be, rc, "graph capture", err) : PICTOR_OK;
+}
+
+int pictor_backend_capture_end(pictor_backend *be, pictor_graph **out)
+{
+    char err[PICTOR_BACKEND_ERROR_LEN] = "";
+    void *g = NULL;
+    *out = NULL;
+    if (!pictor_backend_graphs_offered(be))
+        return pictor_backend_fail(be, PICTOR_E_UNSUPPORTED, "graphs are not offered by %s",
+                                   pictor_backend_name(be));
+    int rc = be->iface->capture_end(be->ctx, &g, err, sizeof err);
+    if (rc)
+        return graph_fail(be, rc, "graph capture", err);
+    *out = g;
+    return PICTOR_OK;
+}
+
+int pictor_backend_graph_launch(pictor_backend *be, pictor_graph *g)
+{
+    char err[PICTOR_BACKEND_ERROR_LEN] = "";
+    if (!pictor_backend_graphs_offered(be) || !g)
+        return pictor_backend_fail(be, PICTOR_E_INVALID, "graph launch on %s: no graph",
+                                   pictor_backend_name(be));
+    int rc = be->iface->graph_launch(be->ctx, g, err, sizeof err);
+    return rc ? graph_fail(be, rc, "graph launch", err) : PICTOR_OK;
+}
+
+void pictor_backend_graph_destroy(pictor_backend *be, pictor_graph *g)
+{
+    if (g && be && be->iface->graph_destroy)
+        be->iface->graph_destroy(be->ctx, g);
 }

@@ -8,6 +8,7 @@
  * Composite ops (linear, concat) are built here from the slots.
  */
 #include "pictor/ops.h"
+#include "pictor/profile.h"
 
 #include <math.h>
 #include <stdio.h>
@@ -159,7 +160,8 @@ int ops_dispatch(pictor_backend *be, struct pictor_op_args *args)
                                    "these dtypes/layouts", name,
                                    pictor_backend_name(be));
     err[0] = '\0';
-    rc = iface->op[args->op](be->ctx, args, err, sizeof err);
+    rc = be->profile ? pictor_profile_run_op(be, args, err, sizeof err)
+                     : iface->op[args->op](be->ctx, args, err, sizeof err);
     if (rc == PICTOR_OK)
         return PICTOR_OK;
     if (!err[0])

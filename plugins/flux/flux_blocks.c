@@ -10,8 +10,10 @@
  *   x += gate_msa * to_out.0(O[T:]);  c += c_gate_msa * to_add_out(O[:T])
  *   x += gate_mlp * ff(LN(x)(1 + scale_mlp) + shift_mlp), same for c
  * Projections write straight into the token slices of q, k, v, so the joint
- * attention needs no concatenation copy. All temporaries are released at
- * the end of the block.
+ * attention needs no concatenation copy. With FP8 linears each AdaLN
+ * writes its tokens straight into E4M3 with per-token scales (flux_fp8_input:
+ * norm1 for q/k/v, norm2 for the FF up-projection). All temporaries are
+ * released at the end of the block.
  */
 #include "flux_internal.h"
 #include "pictor/ops.h"
@@ -27,7 +29,7 @@ struct stream { /* one side of the block: image or text */
     const struct flux_linear *mod, *q, *k, *v, *out, *ff0, *ff2;
     const pictor_tensor *norm_q, *norm_k;
     pictor_tensor m;    /* [B, 6D] modulation */
-    pictor_tensor xn;   /* [B, S, D] scratch */
+    pictor_tensor xn;   /* [B, S, D] scratch (the AdaLN output when not fp8) */
 };
 
 /* Modulation, normed input, q/k/v rows (RMSNorm'd and rotated with the
@@ -42,13 +44,12 @@ static int stream_qkv(struct flux_run *r, struct stream *st, pictor_tensor *q,
         return rc;
     pictor_tensor shift = flux_chunk(&st->m, SHIFT_MSA, r->D);
     pictor_tensor scale = flux_chunk(&st->m, SCALE_MSA, r->D);
-    if ((rc = flux_alloc(r, &st->xn, 3, sx)) ||
-        (rc = flux_modulate(r, &st->x, &shift, &scale, &st->xn)))
-        return rc;
     pictor_tensor qs = pictor_tensor_slice(q, 1, st->row0, st->S);
     pictor_tensor ks = pictor_tensor_slice(k, 1, st->row0, st->S);
     pictor_tensor vs = pictor_tensor_slice(v, 1, st->row0, st->S), xq;
-    if ((rc = flux_fp8_input(r, &st->xn, st->q, &xq)) || /* once for q, k, v */
+    if ((rc = flux_alloc(r, &st->xn, 3, sx)) ||
+        (rc = flux_fp8_input(r, &st->xn, st->q, &xq)) || /* fp8: one for q, k, v */
+        (rc = flux_modulate(r, &st->x, &shift, &scale, &xq)) ||
         (rc = flux_linear(r, &xq, st->q, &qs, "q projection")) ||
         (rc = flux_linear(r, &xq, st->k, &ks, "k projection")) ||
         (rc = flux_linear(r, &xq, st->v, &vs, "v projection")))
@@ -63,7 +64,7 @@ static int stream_qkv(struct flux_run *r, struct stream *st, pictor_tensor *q,
 /* Attention output projection, gated residual, then the gated FF. */
 static int stream_finish(struct flux_run *r, struct stream *st, const pictor_tensor *o)
 {
-    pictor_tensor os = pictor_tensor_slice(o, 1, st->row0, st->S), f;
+    pictor_tensor os = pictor_tensor_slice(o, 1, st->row0, st->S), f, xf;
     pictor_tensor gate = flux_chunk(&st->m, GATE_MSA, r->D);
     pictor_tensor shift = flux_chunk(&st->m, SHIFT_MLP, r->D);
     pictor_tensor scale = flux_chunk(&st->m, SCALE_MLP, r->D);
@@ -72,9 +73,10 @@ static int stream_finish(struct flux_run *r, struct stream *st, const pictor_ten
     int rc;
     if ((rc = flux_linear(r, &os, st->out, &st->xn, "attention output")) ||
         (rc = flux_gated_add(r, &st->x, &st->xn, &gate)) ||
-        (rc = flux_modulate(r, &st->x, &shift, &scale, &st->xn)) ||
+        (rc = flux_fp8_input(r, &st->xn, st->ff0, &xf)) ||
+        (rc = flux_modulate(r, &st->x, &shift, &scale, &xf)) ||
         (rc = flux_alloc(r, &f, 3, sf)) ||
-        (rc = flux_linear_gelu(r, &st->xn, st->ff0, &f, "ff")) ||
+        (rc = flux_linear_gelu(r, &xf, st->ff0, &f, "ff")) ||
         (rc = flux_linear(r, &f, st->ff2, &st->xn, "ff")) ||
         (rc = flux_gated_add(r, &st->x, &st->xn, &gate_mlp)))
         return rc;

@@ -95,11 +95,28 @@ static void copy_ids(const pictor_tensor *ids, float *dst, int n_axes)
             dst[l * n_axes + a] = p[l * ids->stride[0] + a * ids->stride[1]];
 }
 
-void flux_rope_cache_free(struct pictor_flux_transformer *m)
+bool flux_rope_matches(const struct flux_rope_cache *c, const struct pictor_flux_inputs *in,
+                       int n_axes)
 {
-    struct flux_rope_cache *c = &m->rope;
-    pictor_tensor_free(m->be, &c->cos);
-    pictor_tensor_free(m->be, &c->sin);
+    const int64_t T = in->txt_ids->shape[0], L = in->img_ids->shape[0];
+    if (!c->ids || c->N != T + L)
+        return false;
+    const pictor_tensor *part[2] = {in->txt_ids, in->img_ids};
+    const float *want = c->ids;
+    for (int k = 0; k < 2; k++) {
+        const float *p = part[k]->data;
+        for (int64_t l = 0; l < part[k]->shape[0]; l++, want += n_axes)
+            for (int a = 0; a < n_axes; a++)
+                if (want[a] != p[l * part[k]->stride[0] + a * part[k]->stride[1]])
+                    return false;
+    }
+    return true;
+}
+
+void flux_rope_cache_free(pictor_backend *be, struct flux_rope_cache *c)
+{
+    pictor_tensor_free(be, &c->cos);
+    pictor_tensor_free(be, &c->sin);
     free(c->ids);
     memset(c, 0, sizeof *c);
 }
@@ -107,7 +124,7 @@ void flux_rope_cache_free(struct pictor_flux_transformer *m)
 int flux_embed_rope(struct flux_run *r, const struct pictor_flux_inputs *in)
 {
     const struct pictor_flux_config *cfg = &r->m->cfg;
-    struct flux_rope_cache *c = &r->m->rope;
+    struct flux_rope_cache *c = r->rope;
     const int A = cfg->n_axes;
     int64_t s[2] = {r->N, r->Dh};
     size_t n = (size_t)(r->N * r->Dh), n_ids = (size_t)r->N * (size_t)A;
@@ -119,7 +136,7 @@ int flux_embed_rope(struct flux_run *r, const struct pictor_flux_inputs *in)
     copy_ids(in->img_ids, ids + (size_t)r->T * (size_t)A, A);
     if (c->N == r->N && memcmp(c->ids, ids, n_ids * sizeof *ids) == 0)
         goto hit;
-    flux_rope_cache_free(r->m);
+    flux_rope_cache_free(r->be, c);
     if (!(cs = malloc(2 * n * sizeof *cs)))
         goto nomem;
     pictor_rope_tables(ids, r->N, A, cfg->axes_dims_rope, PICTOR_FLUX_ROPE_THETA, cs,
@@ -132,7 +149,7 @@ int flux_embed_rope(struct flux_run *r, const struct pictor_flux_inputs *in)
                          "uploading rope tables")) ||
         (rc = flux_check(r, pictor_backend_upload(r->be, c->sin.data, cs + n,
                                                   n * sizeof *cs), "uploading rope tables"))) {
-        flux_rope_cache_free(r->m);
+        flux_rope_cache_free(r->be, c);
         goto out;
     }
     c->ids = ids;

@@ -5,7 +5,9 @@
  * after loading (walking the same tensor list the loader walked). The
  * embedders, norm_out and proj_out stay in the compute dtype: they are
  * small, and the first and last layers are the most sensitive to error.
- * An input several FP8 linears read (q, k, v) is quantised once.
+ * The input of FP8 linears (the AdaLN outputs feeding q/k/v, proj_mlp and
+ * the FF up-projection) is quantised once per token by the AdaLN op itself:
+ * flux_fp8_input makes the FP8 rows view that flux_modulate writes into.
  */
 #include <string.h>
 
@@ -43,8 +45,7 @@ int flux_fp8_input(struct flux_run *r, const pictor_tensor *x, const struct flux
     pictor_tensor q, sc;
     int rc;
     if ((rc = flux_alloc_dtype(r, &q, PICTOR_F8_E4M3, x->ndim, x->shape)) ||
-        (rc = flux_alloc_dtype(r, &sc, PICTOR_F32, 1, &rows)) ||
-        (rc = flux_check(r, pictor_quantize_rows(r->be, x, &q, &sc), "quantize input")))
+        (rc = flux_alloc_dtype(r, &sc, PICTOR_F32, 1, &rows)))
         return rc;
     *out = pictor_fp8_rows_view(&q, &sc);
     return PICTOR_OK;

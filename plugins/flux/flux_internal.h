@@ -63,11 +63,29 @@ struct flux_rope_cache {
     pictor_tensor cos, sin; /* [N, Dh] f32 on the backend (owned) */
 };
 
+/* Activation memory planned once per shape: the forward's scratch stack
+ * bumps a pointer in this one allocation. A forward that outgrows it (the
+ * first of a larger shape, or the very first) allocates the overflow one
+ * by one, and the arena is regrown to that forward's peak afterwards (gen
+ * counts the regrowths: a graph holding the old addresses is captured
+ * again). flux_run.c. */
+struct flux_arena {
+    void *base;
+    size_t size;
+    unsigned gen;
+};
+
+struct flux_graphs; /* flux_graph.c */
+
 struct pictor_flux_transformer {
     struct pictor_flux_config cfg;
     pictor_backend *be;
     struct pictor_params params;
-    struct flux_rope_cache rope;
+    struct flux_rope_cache rope; /* eager forwards' (graphs keep their own) */
+    struct flux_arena arena;
+    bool use_graphs;             /* pictor_flux_transformer_set_graphs */
+    struct flux_graphs *graphs;  /* captured forwards per shape; NULL: none */
+    uint64_t graph_captures, graph_replays;
     struct flux_linear x_embedder;       /* [D, in_channels] */
     struct flux_linear context_embedder; /* [D, joint_attention_dim] */
     struct flux_mlp2 time_emb;           /* l1 [D, 256] */
@@ -97,12 +115,31 @@ void flux_quantize_blocks(struct pictor_flux_transformer *m);
 
 /* ---- per-forward state (flux_run.c) ----------------------------------- */
 
-/* A stack of backend allocations: mark, allocate, release back to mark. */
+struct flux_scratch_item {
+    void *p;
+    size_t top; /* stack height before this allocation */
+    bool own;   /* a backend allocation of its own (not in the arena) */
+};
+
+/* A stack of activations: mark, allocate, release back to mark. Heights
+ * are in bytes, each allocation rounded up to FLUX_SCRATCH_ALIGN. */
 struct flux_scratch {
     pictor_backend *be;
-    void **ptrs;
+    struct flux_arena *arena; /* NULL: every allocation is its own */
+    struct flux_scratch_item *items;
     size_t n, cap;
+    size_t top, peak; /* current height, high-water mark */
 };
+
+#define FLUX_SCRATCH_ALIGN 256
+
+/* Regrows m's arena to at least `peak` bytes (no-op when it is that big):
+ * waits for the GPU, frees the old one, returns cached memory to the
+ * driver (pictor_backend_trim) and allocates the new one; gen changes. Not
+ * while capturing. A failure leaves no arena (forwards then allocate one by
+ * one) and returns the status. */
+int flux_arena_fit(struct pictor_flux_transformer *m, size_t peak);
+void flux_arena_free(struct pictor_flux_transformer *m);
 
 struct flux_run {
     struct pictor_flux_transformer *m;
@@ -115,6 +152,8 @@ struct flux_run {
                                f32 (the residual stream) whatever act is */
     pictor_tensor silu_temb; /* [B, D] SiLU(temb), shared by every AdaLN */
     pictor_tensor cos, sin; /* [N, Dh] RoPE tables */
+    struct flux_rope_cache *rope; /* where they are cached (m->rope or a
+                                     graph's own) */
     int act;                /* activation dtype: cfg compute_dtype */
 };
 
@@ -148,13 +187,17 @@ int flux_linear(struct flux_run *r, const pictor_tensor *x,
 int flux_linear_gelu(struct flux_run *r, const pictor_tensor *x,
                      const struct flux_linear *l, pictor_tensor *y,
                      const char *what);
-/* The input of FP8 linears like l, quantised once per token into scratch (flux_fp8.c)
- * (*out: its [rows, K] E4M3 view, which flux_linear takes as x for every
- * such linear); *out = *x when l's weight is not FP8. */
+/* Where the input of FP8 linears like l goes when it has x's shape
+ * [..., K] (flux_fp8.c): *out is a fresh scratch [rows, K] E4M3 rows view
+ * with its per-row scales (pictor_fp8_rows_view), for flux_modulate to
+ * write (quantised once per token as it is produced) and flux_linear to
+ * take as x for every such linear; *out = *x when l's weight is not FP8. */
 int flux_fp8_input(struct flux_run *r, const pictor_tensor *x, const struct flux_linear *l,
                    pictor_tensor *out);
 /* y = LN(x) * (1 + scale) + shift (LN eps 1e-6, no affine; one fused op,
- * pictor_ada_layer_norm). x [B, S, D]; shift, scale [B, 1, D]. */
+ * pictor_ada_layer_norm). x [B, S, D]; shift, scale [B, 1, D]; y [B, S, D],
+ * or the FP8 rows view [B * S, D] of flux_fp8_input (the op quantises
+ * each token's row as it writes it). */
 int flux_modulate(struct flux_run *r, const pictor_tensor *x,
                   const pictor_tensor *shift, const pictor_tensor *scale,
                   pictor_tensor *y);
@@ -179,8 +222,25 @@ int flux_embed_time(struct flux_run *r, const struct pictor_flux_inputs *in);
  * tables when the ids are those of the cache, else computed on the host,
  * uploaded and cached (flux_embed.c). */
 int flux_embed_rope(struct flux_run *r, const struct pictor_flux_inputs *in);
-/* Frees the RoPE cache (flux_embed.c). */
-void flux_rope_cache_free(struct pictor_flux_transformer *m);
+/* Whether c holds the tables of in's txt_ids then img_ids (flux_embed.c). */
+bool flux_rope_matches(const struct flux_rope_cache *c, const struct pictor_flux_inputs *in,
+                       int n_axes);
+/* Frees a RoPE cache (flux_embed.c). */
+void flux_rope_cache_free(pictor_backend *be, struct flux_rope_cache *c);
+/* The whole forward (flux_transformer.c) with inputs already checked, its
+ * RoPE tables cached in *rope, activations in m's arena; the arena is
+ * regrown afterwards unless the backend is capturing (`capturing`). */
+int flux_forward_run(struct pictor_flux_transformer *m, const struct pictor_flux_inputs *in,
+                     pictor_tensor *out, struct flux_rope_cache *rope, bool capturing,
+                     char *err, size_t errlen);
+/* The forward through a graph captured per input shape (flux_graph.c):
+ * inputs copied into the graph's own tensors, the first call of a shape
+ * run eagerly (libraries choose algorithms, the arena is sized), the
+ * second captured, the rest replayed. A capture that fails is said once on
+ * stderr and that shape runs eagerly from then on. */
+int flux_forward_graphed(struct pictor_flux_transformer *m, const struct pictor_flux_inputs *in,
+                         pictor_tensor *out, char *err, size_t errlen);
+void flux_graphs_free(struct pictor_flux_transformer *m);
 /* One double-stream block on r->h (flux_blocks.c). */
 int flux_double_block(struct flux_run *r, const struct flux_double *b);
 /* One single-stream block on r->h (flux_single.c). */

@@ -18,11 +18,15 @@ size_t flux_scratch_mark(const struct flux_scratch *s)
 
 void flux_scratch_release(struct flux_scratch *s, size_t mark)
 {
-    while (s->n > mark)
-        pictor_backend_free(s->be, s->ptrs[--s->n]);
+    while (s->n > mark) {
+        struct flux_scratch_item *it = &s->items[--s->n];
+        if (it->own)
+            pictor_backend_free(s->be, it->p);
+        s->top = it->top;
+    }
     if (s->n == 0) {
-        free(s->ptrs);
-        s->ptrs = NULL;
+        free(s->items);
+        s->items = NULL;
         s->cap = 0;
     }
 }
@@ -46,19 +50,58 @@ int flux_alloc_dtype(struct flux_run *r, pictor_tensor *t, int dtype, int ndim,
     struct flux_scratch *s = &r->s;
     if (s->n == s->cap) {
         size_t cap = s->cap ? 2 * s->cap : 32;
-        void **p = realloc(s->ptrs, cap * sizeof *p);
+        struct flux_scratch_item *p = realloc(s->items, cap * sizeof *p);
         if (!p) {
             snprintf(r->err, r->errlen, "flux transformer: out of memory");
             return PICTOR_E_NOMEM;
         }
-        s->ptrs = p;
+        s->items = p;
         s->cap = cap;
     }
-    int rc = pictor_tensor_alloc(r->be, t, dtype, ndim, shape);
-    if (rc != PICTOR_OK)
-        return flux_check(r, rc, "allocating activations");
-    s->ptrs[s->n++] = t->data;
+    *t = pictor_tensor_make(NULL, dtype, ndim, shape);
+    const size_t bytes = (pictor_tensor_nbytes(t) + FLUX_SCRATCH_ALIGN - 1) /
+                         FLUX_SCRATCH_ALIGN * FLUX_SCRATCH_ALIGN;
+    struct flux_scratch_item it = {.top = s->top, .own = true};
+    if (s->arena && s->arena->base && s->top <= s->arena->size &&
+        bytes <= s->arena->size - s->top) {
+        it.p = (char *)s->arena->base + s->top;
+        it.own = false;
+        t->data = it.p;
+        t->device = pictor_backend_device(r->be);
+    } else {
+        int rc = pictor_tensor_alloc(r->be, t, dtype, ndim, shape);
+        if (rc != PICTOR_OK)
+            return flux_check(r, rc, "allocating activations");
+        it.p = t->data;
+    }
+    s->items[s->n++] = it;
+    s->top += bytes;
+    if (s->top > s->peak)
+        s->peak = s->top;
     return PICTOR_OK;
+}
+
+void flux_arena_free(struct pictor_flux_transformer *m)
+{
+    pictor_backend_free(m->be, m->arena.base);
+    m->arena.base = NULL;
+    m->arena.size = 0;
+}
+
+int flux_arena_fit(struct pictor_flux_transformer *m, size_t peak)
+{
+    if (m->arena.base && peak <= m->arena.size)
+        return PICTOR_OK;
+    int rc = pictor_backend_synchronize(m->be);
+    flux_arena_free(m);
+    m->arena.gen++;
+    if (rc)
+        return rc;
+    pictor_backend_trim(m->be); /* the overflow's cached blocks back to the driver */
+    rc = pictor_backend_alloc(m->be, peak, &m->arena.base);
+    if (rc == PICTOR_OK)
+        m->arena.size = peak;
+    return rc;
 }
 
 pictor_tensor flux_heads(const pictor_tensor *t3, int64_t H)

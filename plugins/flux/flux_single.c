@@ -8,7 +8,9 @@
  *                      cat[..., D:] = GELU_tanh(proj_mlp(ĥ))
  *   h += gate * proj_out(cat)
  * Attention and MLP write straight into their column ranges of cat (no
- * concatenation copy). Temporaries are released at the end of the block.
+ * concatenation copy). With FP8 linears the AdaLN writes ĥ straight into
+ * E4M3 with per-token scales (flux_fp8_input), read by proj_mlp, q, k, v.
+ * Temporaries are released at the end of the block.
  */
 #include "flux_internal.h"
 #include "pictor/ops.h"
@@ -28,14 +30,14 @@ int flux_single_block(struct flux_run *r, const struct flux_single *b)
         goto out;
     pictor_tensor shift = flux_chunk(&mod, SHIFT, D), scale = flux_chunk(&mod, SCALE, D);
     pictor_tensor gate = flux_chunk(&mod, GATE, D);
-    if ((rc = flux_alloc(r, &hn, 3, sx)) || (rc = flux_modulate(r, &r->h, &shift, &scale, &hn)) ||
+    pictor_tensor hq; /* ĥ: hn, or (fp8) its tokens in E4M3 for proj_mlp, q, k, v */
+    if ((rc = flux_alloc(r, &hn, 3, sx)) || (rc = flux_fp8_input(r, &hn, &b->proj_mlp, &hq)) ||
+        (rc = flux_modulate(r, &r->h, &shift, &scale, &hq)) ||
         (rc = flux_alloc(r, &cat, 3, sc)))
         goto out;
     pictor_tensor attn = pictor_tensor_slice(&cat, 2, 0, D);
     pictor_tensor mlp = pictor_tensor_slice(&cat, 2, D, F);
-    pictor_tensor hq; /* hn quantised once for proj_mlp, q, k, v (fp8) */
-    if ((rc = flux_fp8_input(r, &hn, &b->proj_mlp, &hq)) ||
-        (rc = flux_linear_gelu(r, &hq, &b->proj_mlp, &mlp, "proj_mlp")) ||
+    if ((rc = flux_linear_gelu(r, &hq, &b->proj_mlp, &mlp, "proj_mlp")) ||
         (rc = flux_alloc(r, &q, 3, sx)) || (rc = flux_alloc(r, &k, 3, sx)) ||
         (rc = flux_alloc(r, &v, 3, sx)) ||
         (rc = flux_linear(r, &hq, &b->to_q, &q, "q projection")) ||

@@ -43,6 +43,7 @@ int pictor_flux_transformer_open(const struct pictor_flux_config *cfg,
     }
     m->cfg = *cfg;
     m->be = be;
+    m->use_graphs = pictor_backend_graphs_offered(be);
     pictor_params_init(&m->params, be, src, err, errlen);
     pictor_params_set_dtype(&m->params, cfg->compute_dtype);
     flux_for_each_param(cfg, m, load_one, &m->params);
@@ -60,7 +61,9 @@ void pictor_flux_transformer_close(struct pictor_flux_transformer *m)
 {
     if (!m)
         return;
-    flux_rope_cache_free(m);
+    flux_graphs_free(m);
+    flux_rope_cache_free(m->be, &m->rope);
+    flux_arena_free(m);
     pictor_params_release(&m->params);
     free(m->dbl);
     free(m->sgl);
@@ -175,16 +178,13 @@ static void name_block(char *err, size_t errlen, const char *prefix, int i)
     snprintf(err, errlen, "%s%s.%d: %s", head, prefix, i, rest);
 }
 
-int pictor_flux_transformer_forward(struct pictor_flux_transformer *m,
-                                    const struct pictor_flux_inputs *in, pictor_tensor *out,
-                                    char *err, size_t errlen)
+int flux_forward_run(struct pictor_flux_transformer *m, const struct pictor_flux_inputs *in,
+                     pictor_tensor *out, struct flux_rope_cache *rope, bool capturing,
+                     char *err, size_t errlen)
 {
     const struct pictor_flux_config *cfg = &m->cfg;
-    int rc = check_inputs(cfg, in, out, err, errlen);
-    if (rc)
-        return rc;
-    struct flux_run r = {.m = m, .be = m->be, .s = {.be = m->be}, .err = err, .errlen = errlen,
-                         .act = cfg->compute_dtype};
+    struct flux_run r = {.m = m, .be = m->be, .s = {.be = m->be, .arena = &m->arena},
+                         .err = err, .errlen = errlen, .act = cfg->compute_dtype, .rope = rope};
     r.B = in->hidden_states->shape[0];
     r.L = in->hidden_states->shape[1];
     r.T = in->encoder_hidden_states->shape[1];
@@ -193,6 +193,7 @@ int pictor_flux_transformer_forward(struct pictor_flux_transformer *m,
     r.H = cfg->num_attention_heads;
     r.Dh = cfg->attention_head_dim;
     int64_t sh[3] = {r.B, r.N, r.D};
+    int rc;
     if ((rc = flux_alloc_dtype(&r, &r.h, PICTOR_F32, 3, sh))) /* residual stream: f32 */
         goto out;
     pictor_tensor hx = pictor_tensor_slice(&r.h, 1, r.T, r.L);
@@ -215,5 +216,27 @@ int pictor_flux_transformer_forward(struct pictor_flux_transformer *m,
     rc = final_layer(&r, out);
 out:
     flux_scratch_release(&r.s, 0);
+    if (rc == PICTOR_OK && !capturing && (rc = flux_arena_fit(m, r.s.peak)))
+        snprintf(err, errlen, "flux transformer: activation arena of %zu bytes: %s", r.s.peak,
+                 pictor_backend_error(m->be));
     return rc;
+}
+
+int pictor_flux_transformer_forward(struct pictor_flux_transformer *m,
+                                    const struct pictor_flux_inputs *in, pictor_tensor *out,
+                                    char *err, size_t errlen)
+{
+    int rc = check_inputs(&m->cfg, in, out, err, errlen);
+    if (rc)
+        return rc;
+    if (m->use_graphs && pictor_backend_graphs_offered(m->be))
+        return flux_forward_graphed(m, in, out, err, errlen);
+    return flux_forward_run(m, in, out, &m->rope, false, err, errlen);
+}
+
+void pictor_flux_transformer_set_graphs(struct pictor_flux_transformer *m, bool on)
+{
+    m->use_graphs = on;
+    if (!on)
+        flux_graphs_free(m);
 }

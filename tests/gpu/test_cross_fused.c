@@ -11,9 +11,13 @@
  * path (rms_norm_rope: head dims 24..1024, 1 to 32 lanes per head); a
  * misaligned row start its scalar variant; D = 90, Dh = 18, a strided
  * last dim or a head dim of 1040 the generic kernels. Tolerances:
- * f32 1e-5, f16/bf16 1e-2 (rel_l2, cross.h). The FLUX-size case also prints
- * the fused op's time against the composition of existing ops it replaces
- * (informational, never asserted).
+ * f32 1e-5, f16/bf16 1e-2 (rel_l2, cross.h). ada_layer_norm into an FP8
+ * rows view (codes + per-row scales, kernels/cuda/op_fused_ada.cu) must
+ * give the CPU's very bytes, codes and scales: FLUX's [1, 4096 + 512,
+ * 3072] token slices, the small layouts above (fast, scalar-fast and
+ * generic paths), odd and tiny D, zero/constant/huge/NaN rows. The
+ * FLUX-size case also prints the fused ops' time against the composition
+ * of existing ops they replace (informational, never asserted).
  *
  * PICTOR_CROSS_SELFTEST=1 runs it against a second CPU backend (checks the
  * test's plumbing without a GPU). Built by `make gpu-tests`, run by
@@ -152,6 +156,121 @@ static void test_ada_layer_norm(void)
     }
 }
 
+/* ---- ada_layer_norm into an FP8 rows view ------------------------------ */
+
+/* Codes [rows, D] and row scales on both backends (garbage-filled), then
+ * the fused op on each: the same bytes. */
+static void ada_fp8_case(const char *what, struct xt *x, struct xt *scale, struct xt *shift)
+{
+    int64_t D = x->c.shape[x->c.ndim - 1], rows = pictor_tensor_numel(&x->c) / D;
+    struct xt codes = xt_rand(PICTOR_F8_E4M3, 2, (int64_t[]){ rows, D }, 301, -1.0f, 1.0f);
+    struct xt sc = xt_rand(PICTOR_F32, 1, &rows, 302, -2.0f, -1.0f);
+    pictor_tensor vc = pictor_fp8_rows_view(&codes.c, &sc.c);
+    pictor_tensor vg = pictor_fp8_rows_view(&codes.g, &sc.g);
+    char w2[192];
+
+    check_rc(what, g_cpu, pictor_ada_layer_norm(g_cpu, &x->c, EPS, &scale->c, &shift->c, &vc));
+    check_rc(what, g_gpu, pictor_ada_layer_norm(g_gpu, &x->g, EPS, &scale->g, &shift->g, &vg));
+    snprintf(w2, sizeof w2, "%s: codes", what);
+    xt_same_bytes(w2, &codes);
+    snprintf(w2, sizeof w2, "%s: row scales", what);
+    xt_same_bytes(w2, &sc);
+    xt_free(&codes);
+    xt_free(&sc);
+}
+
+static void test_ada_layer_norm_fp8(void)
+{
+    const int64_t B = 2, S = 77, D = 96, T = 5;
+    char what[128];
+
+    for (int k = 0; k < N_DTYPES; k++) {
+        int dt = k_dtypes[k];
+        const char *dn = pictor_dtype_name(dt);
+        /* x: the f32 residual stream's image and text token slices. */
+        struct xt h = xt_rand(PICTOR_F32, 3, (int64_t[]){ B, T + S, D }, 311, -2.0f, 6.0f);
+        struct xt img = xt_slice(&h, 1, T, S), txt = xt_slice(&h, 1, 0, T);
+        struct xt mod = xt_rand(dt, 2, (int64_t[]){ B, 6 * D }, 312, -1.0f, 1.0f);
+        struct xt shift = xt_chunk(&mod, 3, D), scale = xt_chunk(&mod, 4, D);
+        /* x of dtype dt: contiguous, misaligned rows, D = 90, transposed. */
+        struct xt z = xt_rand(dt, 3, (int64_t[]){ B, S, D }, 313, -3.0f, 3.0f);
+        struct xt hm = xt_rand(dt, 3, (int64_t[]){ B, S, D + 1 }, 314, -2.0f, 4.0f);
+        struct xt xm = xt_slice(&hm, 2, 1, D);
+        struct xt x90 = xt_rand(dt, 3, (int64_t[]){ B, S, 90 }, 315, -2.0f, 2.0f);
+        struct xt m90 = xt_rand(dt, 2, (int64_t[]){ B, 2 * 90 }, 316, -1.0f, 1.0f);
+        struct xt sh90 = xt_chunk(&m90, 0, 90), sc90 = xt_chunk(&m90, 1, 90);
+        struct xt xtb = xt_rand(dt, 3, (int64_t[]){ B, D, S }, 317, -2.0f, 2.0f);
+        struct xt xs = xt_transpose(&xtb, 1, 2);
+
+        snprintf(what, sizeof what, "ada fp8 f32 image tokens, %s chunk views", dn);
+        ada_fp8_case(what, &img, &scale, &shift);
+        snprintf(what, sizeof what, "ada fp8 f32 text tokens, %s chunk views", dn);
+        ada_fp8_case(what, &txt, &scale, &shift);
+        snprintf(what, sizeof what, "ada fp8 %s x", dn);
+        ada_fp8_case(what, &z, &scale, &shift);
+        snprintf(what, sizeof what, "ada fp8 %s misaligned rows", dn);
+        ada_fp8_case(what, &xm, &scale, &shift);
+        snprintf(what, sizeof what, "ada fp8 %s D=90 generic", dn);
+        ada_fp8_case(what, &x90, &sc90, &sh90);
+        snprintf(what, sizeof what, "ada fp8 %s strided x generic", dn);
+        ada_fp8_case(what, &xs, &scale, &shift);
+        xt_free(&h);
+        xt_free(&mod);
+        xt_free(&z);
+        xt_free(&hm);
+        xt_free(&x90);
+        xt_free(&m90);
+        xt_free(&xtb);
+    }
+}
+
+/* Tiny and odd rows (D = 1, 7, 24, 8200: generic and fast paths at their
+ * edges) and edge rows: all zeros and constant with zero shift (the amax
+ * floor), huge x with a large scale and shift, a NaN. */
+static void test_ada_fp8_edges(void)
+{
+    static const int64_t dims[][2] = { { 3, 1 }, { 5, 7 }, { 9, 24 }, { 2, 8200 } };
+    char what[96];
+
+    for (size_t i = 0; i < sizeof dims / sizeof dims[0]; i++) {
+        int64_t R = dims[i][0], D = dims[i][1];
+        struct xt x = xt_rand(PICTOR_F32, 2, (int64_t[]){ R, D }, 320 + i, -1.0f, 3.0f);
+        struct xt a = xt_rand(PICTOR_BF16, 1, &D, 330 + i, -1.0f, 1.0f);
+        struct xt b = xt_rand(PICTOR_BF16, 1, &D, 340 + i, -1.0f, 1.0f);
+
+        snprintf(what, sizeof what, "ada fp8 f32 [%lld, %lld]", (long long)R, (long long)D);
+        ada_fp8_case(what, &x, &a, &b);
+        xt_free(&x), xt_free(&a), xt_free(&b);
+    }
+
+    const int64_t B = 4, S = 6, D = 64;
+    float *xv = xmalloc((size_t)(B * S * D) * sizeof(float));
+    float *av = xmalloc((size_t)(B * D) * sizeof(float));
+    float *bv = xmalloc((size_t)(B * D) * sizeof(float));
+
+    test_fill_uniform(xv, (size_t)(B * S * D), 350, -1.0f, 1.0f);
+    test_fill_uniform(av, (size_t)(B * D), 351, -1.0f, 1.0f);
+    test_fill_uniform(bv, (size_t)(B * D), 352, -1.0f, 1.0f);
+    for (int64_t k = 0; k < D; k++) {
+        xv[k] = 0.0f;          /* batch 0 row 0: zeros */
+        xv[D + k] = 3.0f;      /* batch 0 row 1: constant */
+        bv[k] = 0.0f;          /* batch 0: no shift */
+        xv[S * D + k] = 0.0f;  /* batch 1 row 0: zeros, shifted */
+        av[2 * D + k] *= 5e3f; /* batch 2: large scale and shift */
+        bv[2 * D + k] *= 1e4f;
+    }
+    for (int64_t i = 2 * S * D; i < 3 * S * D; i++)
+        xv[i] = xv[i] * 1e15f + 1e16f; /* batch 2: huge x */
+    xv[3 * S * D + 2 * D + 5] = NAN;   /* batch 3 row 2 */
+    struct xt x = xt_make(PICTOR_F32, 3, (int64_t[]){ B, S, D }, xv, 0, 0, 0, 1.0f);
+    struct xt a = xt_make(PICTOR_F32, 3, (int64_t[]){ B, 1, D }, av, 0, 0, 0, 1.0f);
+    struct xt b = xt_make(PICTOR_F32, 3, (int64_t[]){ B, 1, D }, bv, 0, 0, 0, 1.0f);
+
+    ada_fp8_case("ada fp8 edge rows (zeros, constant, huge, NaN)", &x, &a, &b);
+    xt_free(&x), xt_free(&a), xt_free(&b);
+    free(xv), free(av), free(bv);
+}
+
 /* ---- gated_add -------------------------------------------------------- */
 
 /* x += gate * y on both backends; x compared, y must be unchanged. */
@@ -269,6 +388,7 @@ struct flux_ops { /* GPU operands of the FLUX-size case */
     pictor_tensor *x, *scale, *shift, *s1p, *one, *y; /* ada */
     pictor_tensor *gate, *tmp;                         /* gated_add: x += gate * y */
     pictor_tensor *q, *w, *cs, *sn;                    /* rms_norm_rope */
+    pictor_tensor *q8, *s8, *v8;                       /* ada into FP8: codes, scales, view */
 };
 
 typedef int (*flux_fn)(pictor_backend *be, const struct flux_ops *o);
@@ -288,6 +408,19 @@ static int ada_composed(pictor_backend *be, const struct flux_ops *o)
         (rc = pictor_mul(be, o->y, o->s1p, o->y)))
         return rc;
     return pictor_add(be, o->y, o->shift, o->y);
+}
+
+static int ada_fp8_fused(pictor_backend *be, const struct flux_ops *o)
+{
+    return pictor_ada_layer_norm(be, o->x, EPS, o->scale, o->shift, o->v8);
+}
+
+/* What the flux blocks ran before: AdaLN into bf16, then quantize_rows. */
+static int ada_fp8_composed(pictor_backend *be, const struct flux_ops *o)
+{
+    int rc = pictor_ada_layer_norm(be, o->x, EPS, o->scale, o->shift, o->y);
+
+    return rc ? rc : pictor_quantize_rows(be, o->y, o->q8, o->s8);
 }
 
 static int gated_fused(pictor_backend *be, const struct flux_ops *o)
@@ -363,13 +496,27 @@ static void test_flux_size(void)
     struct xt qh = xt_heads(&q, H);
     struct xt w = xt_rand(PICTOR_BF16, 1, (int64_t[]){ Dh }, 237, 0.5f, 1.5f);
     struct xt cs, sn;
+    /* FP8 output of the image tokens (rows 512..4607) and the text tokens
+     * (rows 0..511), and of all 4608 rows (the single blocks). */
+    const int64_t T = 512, rows = L;
+    struct xt img = xt_slice(&x, 1, T, L - T), txt = xt_slice(&x, 1, 0, T);
+    struct xt q8 = xt_make(PICTOR_F8_E4M3, 3, (int64_t[]){ 1, L, D }, NULL, 1, 0, 0, 1.0f);
+    struct xt s8 = xt_rand(PICTOR_F32, 1, &rows, 239, 0.0f, 1.0f);
+    pictor_tensor v8 = pictor_fp8_rows_view(&q8.g, &s8.g);
     struct flux_ops o = { &x.g, &scale.g, &shift.g, &s1p.g, &one.g, &y.g,
-                          &gate.g, &tmp.g, &qh.g, &w.g, NULL, NULL };
+                          &gate.g, &tmp.g, &qh.g, &w.g, NULL, NULL,
+                          &q8.g, &s8.g, &v8 };
     double n = (double)(L * D);
 
     rope_tables(L, Dh, &cs, &sn);
     o.cs = &cs.g;
     o.sn = &sn.g;
+    ada_fp8_case("ada fp8 FLUX image tokens [1, 4096, 3072] f32, bf16 chunks", &img, &scale,
+                 &shift);
+    ada_fp8_case("ada fp8 FLUX text tokens [1, 512, 3072] f32, bf16 chunks", &txt, &scale,
+                 &shift);
+    ada_fp8_case("ada fp8 FLUX all tokens [1, 4608, 3072] f32, bf16 chunks", &x, &scale,
+                 &shift);
     /* GPU vs CPU once (gated_add from a y2 identical on both backends). */
     ada_case("ada_layer_norm FLUX [1, 4608, 3072] f32 -> bf16", &x, &scale, &shift, &y,
              TOL_HALF);
@@ -382,6 +529,8 @@ static void test_flux_size(void)
     /* Timings (bytes: each operand element read or written once). */
     print_times("ada_layer_norm [1, 4608, 3072] f32 -> bf16", &o, ada_fused, ada_composed,
                 n * (4 + 2), runs);
+    print_times("ada_layer_norm [1, 4608, 3072] f32 -> fp8 rows (vs -> bf16 + quantize_rows)",
+                &o, ada_fp8_fused, ada_fp8_composed, n * (4 + 1), runs);
     print_times("gated_add [1, 4608, 3072] f32 += bf16", &o, gated_fused, gated_composed,
                 n * (4 + 4 + 2), runs);
     print_times("rms_norm_rope [1, 4608, 24, 128] bf16 in place", &o, qk_fused, qk_composed,
@@ -397,6 +546,8 @@ static void test_flux_size(void)
     xt_free(&w);
     xt_free(&cs);
     xt_free(&sn);
+    xt_free(&q8);
+    xt_free(&s8);
 }
 
 int main(void)
@@ -406,6 +557,8 @@ int main(void)
     if (rc)
         return rc == 1 ? 0 : 1;
     RUN(test_ada_layer_norm);
+    RUN(test_ada_layer_norm_fp8);
+    RUN(test_ada_fp8_edges);
     RUN(test_gated_add);
     RUN(test_rms_norm_rope);
     RUN(test_flux_size);

@@ -15,7 +15,12 @@
  * PICTOR_SDPA=flash|cudnn|auto at creation picks sdpa's path
  * (kernels/cuda/op_sdpa_internal.h): flash never uses cuDNN, cudnn makes a
  * cuDNN failure on a call cuDNN can express an error instead of a silent
- * fallback, auto (default) takes cuDNN where it has an engine.
+ * fallback, auto (default) takes cuDNN where it has an engine;
+ * PICTOR_FP8_SCALING=epilogue at creation makes FP8 linears apply their
+ * scales with pictor's epilogue kernel after an f32 GEMM output even where
+ * cuBLASLt could apply them (auto, the default: cuBLASLt's OUTER_VEC_32F
+ * scaling on compute capability 9.0 with cuBLASLt 12.9+;
+ * kernels/cuda/fp8_route.h).
  * Thread: [worker thread] — the worker that owns the device.
  */
 #ifndef PICTOR_BACKEND_CUDA_H
@@ -76,6 +81,15 @@ struct pictor_cuda_stats {
     uint64_t matmul_algo_rejected; /* stored choices refused by the check or,
                                       at their first launch, by cublasLtMatmul
                                       (then searched: counted in misses too) */
+    uint64_t graph_captures;       /* graphs captured and instantiated */
+    uint64_t graph_launches;       /* graph replays queued */
+    /* FP8 linears (E4M3 x E4M3 with per-token and per-channel scales), by
+     * who applied the scales (kernels/cuda/fp8_route.h): */
+    uint64_t matmul_fp8_outer_vec; /* cuBLASLt (OUTER_VEC_32F, sm_90): D
+                                      written once, in y's dtype */
+    uint64_t matmul_fp8_epilogue;  /* the epilogue kernel, after an f32 D */
+    uint64_t matmul_act_epilogue;  /* activations fused as cuBLASLt's
+                                      epilogue (tanh-GELU) */
 };
 
 /* Keeps the cuBLASLt algorithm choices of this backend in folder dir, so a

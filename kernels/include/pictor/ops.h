@@ -145,7 +145,8 @@ struct pictor_op_args {
             float eps;
             const pictor_tensor *scale; /* broadcasts to x, e.g. [B, 1, D] */
             const pictor_tensor *shift; /* broadcasts to x */
-            pictor_tensor *y;           /* x's shape; may be x itself */
+            pictor_tensor *y;           /* x's shape, may be x itself; or an
+                                           FP8 rows view [rows, D] */
         } ada_layer_norm;
         struct { /* x += gate * y (gated residual) */
             pictor_tensor *x;          /* [...], read and written */
@@ -162,6 +163,16 @@ struct pictor_op_args {
         } rms_norm_rope;
     } u;
 };
+
+/* The most tensor operands any argument block has. */
+#define PICTOR_OP_MAX_TENSORS 8
+
+/* Pointers to every tensor field of a's member for a->op (NULL-valued
+ * fields included), in declaration order; returns their number. For
+ * backends that keep argument blocks beyond the call (the CPU graph
+ * recorder copies the tensors and re-points these fields). */
+int pictor_op_args_tensors(struct pictor_op_args *a,
+                           const pictor_tensor **slots[PICTOR_OP_MAX_TENSORS]);
 
 /* c[..., M, N] = alpha * a[..., M, K] @ b[..., K, N] + bias[N]. */
 int pictor_matmul(pictor_backend *be, const pictor_tensor *a,
@@ -282,7 +293,25 @@ pictor_tensor pictor_fp8_rows_view(const pictor_tensor *y,
  * D of x with biased variance and no affine (pictor_layer_norm with NULL
  * gamma/beta). scale and shift broadcast to x (NumPy rules): FLUX passes
  * [B, 1, D] chunk views of its modulation tensor (strided, as a slice of
- * [B, k*D]). y has x's shape; y may be x itself (in place). */
+ * [B, k*D]). y has x's shape; y may be x itself (in place).
+ *
+ * FP8 output (the input of FP8 linears, quantised per token where it is
+ * produced): y may instead be an f8_e4m3 rows view,
+ * pictor_fp8_rows_view(codes, scales) of contiguous E4M3 codes with scale
+ * 1 and a [rows] f32 scales tensor: y is [rows, D], rows = numel(x) / D.
+ * Each row's modulated values, kept in f32, are then quantised with
+ * pictor_quantize_rows' f32 operations: the op writes row_scale[r] =
+ * amax / 448 (through the const pointer: the scales must be writable) and
+ * the codes e4m3(v * (448 / amax)). On the CPU the bytes equal
+ * ada_layer_norm into an f32 tensor followed by pictor_quantize_rows; the
+ * CUDA backend does the same f32 operations from the same f64 row
+ * statistics, summed in another order: its bytes equal the CPU's unless a
+ * row's f64 mean or rstd lies within the sums' last-bit difference of an
+ * f32 rounding boundary (estimated well below 1e-6 per row; none in 4e5
+ * emulated FLUX rows).
+ * Neither codes nor scales may overlap x, scale or shift (no in place); an
+ * FP8 y without row scales, with a scale other than 1, of another shape or
+ * strided is refused, as are row scales on an f8_e5m2 y. */
 int pictor_ada_layer_norm(pictor_backend *be, const pictor_tensor *x,
                           float eps, const pictor_tensor *scale,
                           const pictor_tensor *shift, pictor_tensor *y);

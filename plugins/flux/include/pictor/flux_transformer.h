@@ -150,9 +150,31 @@ struct pictor_flux_inputs {
     const pictor_tensor *txt_ids;               /* [T, n_axes] CPU f32 */
 };
 
+/* Activations live in one arena planned per shape: the first forward of a
+ * larger shape measures its peak and the arena is regrown to it after.
+ *
+ * Graphs (on by default where pictor_backend_graphs_offered(be), i.e. on
+ * CUDA unless PICTOR_CUDA_GRAPHS=0): per input shape (B, L, T, dtypes) the
+ * first forward runs eagerly, the second is captured as one graph and
+ * every later one replays it, with the inputs copied into the graph's own
+ * tensors first (a few device copies) and the output copied out. The
+ * results equal the eager forward's bit for bit. At most
+ * PICTOR_FLUX_MAX_GRAPHS shapes are kept (the least recently used goes).
+ * A capture that fails is said once on stderr; that shape then runs
+ * eagerly. */
+#define PICTOR_FLUX_MAX_GRAPHS 4
 int pictor_flux_transformer_forward(struct pictor_flux_transformer *m,
                                     const struct pictor_flux_inputs *in,
                                     pictor_tensor *out, char *err,
                                     size_t errlen);
+
+/* Turns graphs on (where the backend offers them) or off (captured graphs
+ * are freed). */
+void pictor_flux_transformer_set_graphs(struct pictor_flux_transformer *m,
+                                        bool on);
+
+/* Graphs captured and forwards replayed from one, since open. */
+void pictor_flux_transformer_graph_counts(const struct pictor_flux_transformer *m,
+                                          uint64_t *captures, uint64_t *replays);
 
 #endif /* PICTOR_FLUX_TRANSFORMER_H */

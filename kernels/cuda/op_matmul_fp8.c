@@ -1,0 +1,260 @@
+/*
+ * kernels/cuda/op_matmul_fp8.c — the CUDA matmul with E4M3 a and b fed to
+ * cuBLASLt as codes (cuda_matmul_fp8_direct, op_matmul_internal.h): a an
+ * activation quantised per token (row_scale), b a linear weight's
+ * transposed view with its per-output-channel scales as col_scale.
+ *
+ * Operand mapping (gemm_map.h with a row-major c; anything else is left
+ * to the staged path). cuBLASLt computes D [m, n] = op(A) op(B) column-
+ * major, so the row-major c [M, N] is D with m = N, n = M ("swapped"):
+ *   cuBLASLt A = our b = w^T [K, N] of the weight w [N, K] (row-major):
+ *                stored K x N column-major, ld K, op T -> op(A) [N, K];
+ *   cuBLASLt B = our a = x [M, K] (row-major): stored K x M column-major,
+ *                ld K, op N -> op(B) [K, M];
+ *   D          = c: N x M column-major, ld = c's row stride.
+ * That is the TN layout FP8 GEMMs require on sm_89/90 (CUDA.md §1.1).
+ * Hence, with OUTER_VEC_32F (a vector of m values for A, n for B; D[i, j]
+ * scaled by scale_A[i] * scale_B[j], cublasLt.h), A's scale vector is our
+ * col_scale (N output channels) and B's is our a's row_scale (M tokens):
+ * the names cross, as the scale pointers do in torch's ScaledBlas (CUDA.md
+ * §1.7). The bias [N] runs along m, D's rows: the BIAS epilogue's vector.
+ *
+ * Which route applies the scales is fp8_route.h's decision; the
+ * per-tensor scales a->scale and b->scale fold into alpha (an f32 host
+ * scalar) on both routes.
+ * Built only with CUDA. Thread: the backend's worker thread.
+ */
+#ifdef PICTOR_HAVE_CUDA
+#include <stdbool.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "fp8_route.h"
+#include "op_matmul_internal.h"
+#include "pictor/tensor_util.h"
+
+/* ---- which calls go to cuBLASLt as FP8 codes ------------------------ */
+
+/* Oldest compute capability (major * 10 + minor) with FP8 tensor-core
+ * GEMMs in cuBLASLt (CUDA.md §1.2: FP8 GEMM exists on 8.9+). */
+#define FP8_GEMM_MIN_SM 89
+/* cuBLASLt's FP8 alignment rule: K and N multiples of 16 (CUDA.md §1.1,
+ * as torch._scaled_mm checks). */
+#define FP8_GEMM_DIM_ALIGN 16
+
+/* Compute capability of the context's device as major * 10 + minor (0 when
+ * the runtime cannot say). */
+static int device_sm(const struct cuda_ctx *ctx)
+{
+    int major = 0, minor = 0;
+
+    if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, ctx->device) !=
+            cudaSuccess ||
+        cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, ctx->device) !=
+            cudaSuccess)
+        return 0;
+    return major * 10 + minor;
+}
+
+/* Whether a @ b -> c may go to cuBLASLt as E4M3 codes: both E4M3, b
+ * without row_scale (its rows are K: no GEMM scale runs along K), a's
+ * row_scale only on a 2-D a (one scale per output row), c f32/f16/bf16,
+ * every operand describable, K and N multiples of 16, sm_89+. The layout
+ * (TN) is checked after mapping. */
+static bool fp8_direct_ok(const struct cuda_ctx *ctx, const pictor_tensor *a,
+                          const pictor_tensor *b, const pictor_tensor *c)
+{
+    int64_t K = a->shape[a->ndim - 1], N = c->shape[c->ndim - 1];
+
+    return a->dtype == PICTOR_F8_E4M3 && b->dtype == PICTOR_F8_E4M3 && !b->row_scale &&
+           (!a->row_scale || a->ndim == 2) &&
+           (c->dtype == PICTOR_F32 || c->dtype == PICTOR_F16 || c->dtype == PICTOR_BF16) &&
+           K % FP8_GEMM_DIM_ALIGN == 0 && N % FP8_GEMM_DIM_ALIGN == 0 &&
+           gemm_lt_describable(a) && gemm_lt_describable(b) && gemm_lt_describable(c) &&
+           device_sm(ctx) >= FP8_GEMM_MIN_SM;
+}
+
+/* ---- the scales applied by cuBLASLt (OUTER_VEC_32F, sm_90) ---------- */
+
+/* The route of a call fp8_direct_ok accepted (fp8_route.h). */
+static void fp8_pick(const struct cuda_ctx *ctx, const struct pictor_op_args *args,
+                     struct fp8_route *r)
+{
+    const pictor_tensor *bias = args->u.matmul.bias;
+    struct fp8_route_in in = {
+        .mode = ctx->libs->fp8_scaling,
+        .sm = device_sm(ctx),
+        .lt_version = ctx->libs->lt_version,
+        .row_scale = args->u.matmul.a->row_scale,
+        .col_scale = args->u.matmul.col_scale,
+        .act = matmul_act_of(args),
+        .y_dtype = args->u.matmul.c->dtype,
+        .has_bias = bias != NULL,
+        .bias_dtype = bias ? bias->dtype : PICTOR_F32,
+        .bias_len = bias ? bias->shape[0] : 0,
+        .bias_stride = bias ? bias->stride[0] : 0,
+    };
+
+    fp8_route_pick(&in, r);
+}
+
+/*
+ * c[i, j] = act(alpha * row_scale[i] * col_scale[j] * (a @ b)[i, j] +
+ * bias[j]) in one cuBLASLt call on route r (r->outer_vec): D is c in its
+ * own dtype (one rounding from f32), the bias and a tanh-GELU in cuBLASLt's
+ * epilogue (r->epilogue) with BIAS_DATA_TYPE r->bias_dtype. When the
+ * plan's algorithms lack the GELU (lt_plan.h: the epilogue falls back to
+ * the bias alone) the unary kernel applies it in place on c. *done false:
+ * cuBLASLt has no algorithm for the problem in this mode (a verdict the
+ * plan cache keeps), or the mapping is not one TN GEMM; the caller then
+ * takes the epilogue route.
+ */
+static int fp8_outer_vec(struct cuda_ctx *ctx, const struct pictor_op_args *args,
+                         const struct fp8_route *r, bool *done, char *err, size_t errlen)
+{
+    struct cuda_libs *l = ctx->libs;
+    const pictor_tensor *a = args->u.matmul.a, *b = args->u.matmul.b;
+    const pictor_tensor *bias = args->u.matmul.bias;
+    pictor_tensor *c = args->u.matmul.c;
+    float alpha = args->u.matmul.alpha * a->scale * b->scale;
+    /* cuBLASLt's A is our b (scale per output channel, its m = N) and its
+     * B our a (scale per token, its n = M): see the top of this file. */
+    struct gemm_ptrs ptrs = {
+        .bias = bias ? bias->data : NULL,
+        .scale_a = args->u.matmul.col_scale,
+        .scale_b = a->row_scale,
+    };
+    struct gemm_plan *plan;
+    struct gemm_call g;
+    struct gemm_key key;
+    int rc;
+
+    *done = false;
+    memset(&g, 0, sizeof g);
+    g.a.t = *a;
+    g.b.t = *b;
+    g.d.t = *c; /* describable: fp8_direct_ok */
+    gemm_lt_map(&g.a.t, &g.b.t, &g.d.t, &g.lt);
+    if (!g.lt.swapped || g.lt.op_a != GEMM_OP_T || g.lt.op_b != GEMM_OP_N || g.lt.batch != 1 ||
+        g.lt.n_outer != 0)
+        return PICTOR_OK;
+    g.A = b->data;
+    g.B = a->data;
+    matmul_make_key(&g, ptrs.bias, &key);
+    key.epilogue = (int32_t)r->epilogue;
+    key.scale_mode = CUBLASLT_MATMUL_MATRIX_SCALE_OUTER_VEC_32F;
+    key.bias_type = bias ? (int32_t)lt_type(r->bias_dtype) : -1;
+    rc = lt_plan_get(l, &key, &ptrs, &plan, err, errlen);
+    if (rc == PICTOR_E_UNSUPPORTED) { /* no algorithm in this mode */
+        if (errlen)
+            err[0] = '\0';
+        return PICTOR_OK;
+    }
+    if (rc)
+        return rc;
+    *done = true; /* from here on a failure is the call's */
+    l->stats.matmul_calls++;
+    l->stats.matmul_fp8_outer_vec++;
+    if ((rc = lt_plan_run(ctx, plan, alpha, g.A, g.B, c->data, &ptrs, err, errlen)))
+        return rc;
+    if (plan->epilogue & GEMM_EPI_BIAS) /* always, with a bias (lt_plan.h) */
+        l->stats.matmul_bias_epilogue++;
+    if (plan->epilogue & GEMM_EPI_GELU) {
+        l->stats.matmul_act_epilogue++;
+        return PICTOR_OK;
+    }
+    return matmul_apply_act(ctx, args, c, err, errlen);
+}
+
+/* ---- the scales applied by the epilogue kernel ------------------------ */
+
+/*
+ * The epilogue route: an unscaled GEMM into f32 D, then a's per-row scales
+ * (tokens) and the col_scale (a linear's per-output-channel weight scales)
+ * applied by one epilogue kernel, as torch._scaled_mm does for row-wise
+ * scaling where cuBLASLt has no mode for it (CUDA.md §1.7): c = act(D *
+ * sa[m] * sw[n] + bias), one rounding into c. Without those scales D is c
+ * (or scratch of the GEMM's choice) and the bias rides the epilogue as on
+ * the ordinary path. *done as cuda_matmul_fp8_direct's.
+ */
+static int fp8_scale_kernel(struct cuda_ctx *ctx, const struct pictor_op_args *args, bool *done,
+                            char *err, size_t errlen)
+{
+    struct cuda_libs *l = ctx->libs;
+    const pictor_tensor *a = args->u.matmul.a, *b = args->u.matmul.b;
+    const pictor_tensor *bias = args->u.matmul.bias;
+    pictor_tensor *c = args->u.matmul.c;
+    float alpha = args->u.matmul.alpha * a->scale * b->scale;
+    const float *col_scale = args->u.matmul.col_scale;
+    bool scaled = a->row_scale || col_scale;
+    const void *bias_ptr = NULL;
+    struct gemm_plan *plan;
+    struct gemm_call g;
+    struct gemm_key key;
+    int rc = PICTOR_OK;
+
+    *done = false;
+    memset(&g, 0, sizeof g);
+    g.a.t = *a;
+    g.b.t = *b;
+    /* With row/column scales D is f32 (c itself when f32, else scratch). */
+    if ((rc = matmul_prep_output(ctx, c, scaled ? PICTOR_F32 : c->dtype, &g.d, &g.copy_back,
+                                 err, errlen)))
+        goto out;
+    gemm_lt_map(&g.a.t, &g.b.t, &g.d.t, &g.lt);
+    if (!g.lt.swapped || g.lt.op_a != GEMM_OP_T || g.lt.op_b != GEMM_OP_N ||
+        g.lt.batch > INT32_MAX)
+        goto out; /* not TN: staged path */
+    g.A = g.b.t.data;
+    g.B = g.a.t.data;
+    if (!scaled && bias && (rc = matmul_prep_bias(ctx, bias, &g, &bias_ptr, err, errlen)))
+        goto out;
+    /* With f32 D the FP8 kernels' default bias type is not D's
+     * (cublasLt.h BIAS_DATA_TYPE, CUDA.md §1.2): the add kernel adds it. */
+    if (g.d.t.dtype == PICTOR_F32)
+        bias_ptr = NULL;
+    matmul_make_key(&g, bias_ptr, &key);
+    if ((rc = lt_plan_get(l, &key, &(struct gemm_ptrs){ .bias = bias_ptr }, &plan, err,
+                          errlen))) {
+        if (rc == PICTOR_E_UNSUPPORTED) { /* no FP8 algorithm: stage */
+            rc = PICTOR_OK;
+            if (errlen)
+                err[0] = '\0';
+        }
+        goto out;
+    }
+    *done = true; /* from here on a failure is the call's */
+    l->stats.matmul_calls++;
+    if ((rc = matmul_run_batches(ctx, plan, &g, alpha, bias_ptr, err, errlen)))
+        goto out;
+    if (scaled) {
+        l->stats.matmul_fp8_epilogue++;
+        rc = cuda_matmul_scale_epilogue(ctx, &g.d.t, a->row_scale, col_scale, bias,
+                                        matmul_act_of(args), c, err, errlen);
+    }
+    else if (!(rc = matmul_finish(ctx, plan, &g, bias_ptr, c, err, errlen)))
+        rc = matmul_apply_act(ctx, args, c, err, errlen);
+out:
+    matmul_release(ctx, &g);
+    return rc;
+}
+
+int cuda_matmul_fp8_direct(struct cuda_ctx *ctx, const struct pictor_op_args *args, bool *done,
+                           char *err, size_t errlen)
+{
+    const pictor_tensor *a = args->u.matmul.a;
+    struct fp8_route r;
+    int rc;
+
+    *done = false;
+    if (!fp8_direct_ok(ctx, a, args->u.matmul.b, args->u.matmul.c))
+        return PICTOR_OK;
+    if (a->row_scale || args->u.matmul.col_scale) {
+        fp8_pick(ctx, args, &r);
+        if (r.outer_vec && ((rc = fp8_outer_vec(ctx, args, &r, done, err, errlen)) || *done))
+            return rc;
+    }
+    return fp8_scale_kernel(ctx, args, done, err, errlen);
+}
+
+#endif /* PICTOR_HAVE_CUDA */

@@ -58,6 +58,7 @@ struct bench_args {
     bool auto_precision;
     bool keep_random; /* leave the random-weights folder for pictord --model */
     bool profile;     /* time every op of the timed runs (pictor/profile.h) */
+    bool write_weights; /* random weights written as safetensors before loading */
 };
 
 static void bench_usage(FILE *f)
@@ -65,10 +66,12 @@ static void bench_usage(FILE *f)
     fputs("usage: pictor bench --model ID|DIR [--random-weights] [--size WxH] [--steps N]\n"
           "         [--precision fp32|bf16|fp16|fp8|auto] [--device cpu|cuda[:N]] [--runs K]\n"
           "         [--prompt TEXT] [--weights-dtype f32|bf16|f16] [--data-dir DIR]\n"
-          "         [--keep-random] [--state-dir DIR] [--profile]\n"
+          "         [--keep-random] [--write-weights] [--state-dir DIR] [--profile]\n"
           "  IDs with --random-weights: flux-schnell, flux-dev (also\n"
           "  black-forest-labs/FLUX.1-schnell, -dev); --keep-random leaves the random\n"
-          "  model folder (named on stderr) for pictord --model; --state-dir keeps the\n"
+          "  model folder (named on stderr) for pictord --model; --write-weights writes\n"
+          "  the random weights as safetensors files first, so loading (load_s) reads\n"
+          "  real files from the page cache; --state-dir keeps the\n"
           "  cuBLASLt algorithm choices in DIR for the next run (CUDA only);\n"
           "  --profile times every op of the timed runs alone (no CUDA graphs) and\n"
           "  prints the table, most time first, on stderr (the JSON's times are then\n"
@@ -105,6 +108,10 @@ static int parse_args(int argc, char **argv, struct bench_args *a)
         }
         if (!strcmp(k, "--profile")) {
             a->profile = true;
+            continue;
+        }
+        if (!strcmp(k, "--write-weights")) {
+            a->write_weights = true;
             continue;
         }
         if (!strcmp(k, "-h") || !strcmp(k, "--help")) {
@@ -157,6 +164,10 @@ static int parse_args(int argc, char **argv, struct bench_args *a)
     }
     if (!a->model) {
         bench_usage(stderr);
+        return -1;
+    }
+    if (a->write_weights && !a->random_weights) {
+        fprintf(stderr, "pictor bench: --write-weights applies to --random-weights only\n");
         return -1;
     }
     if (a->keep_random && !a->random_weights) {
@@ -421,6 +432,14 @@ static int resolve_model(const struct bench_args *a, struct pictor_model_dir **m
     }
     fprintf(stderr, "pictor bench: random weights of %s in %s (%.2f GB once generated)\n",
             a->model, *tmp_dir, (double)bytes / 1e9);
+    if (a->write_weights) {
+        uint64_t written = 0;
+        double t0 = now_s();
+        if ((rc = pictor_random_model_write(*tmp_dir, &written, err, sizeof err)))
+            goto fail;
+        fprintf(stderr, "pictor bench: wrote %.2f GB of safetensors in %.1f s (loading now "
+                "reads them, from the page cache)\n", (double)written / 1e9, now_s() - t0);
+    }
     if ((rc = pictor_model_dir_open(*tmp_dir, NULL, md, err, sizeof err)))
         goto fail;
     return PICTOR_OK;

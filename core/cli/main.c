@@ -21,7 +21,7 @@ static void usage(FILE *f)
           "        show the family, variant, licence and components pictor finds\n"
           "  bench --model ID|DIR [--random-weights] [--size WxH] [--steps N]\n"
           "        [--precision fp32|bf16|fp16|fp8|auto] [--device cpu|cuda[:N]] [--runs K]\n"
-          "        [--state-dir DIR]\n"
+          "        [--keep-random] [--write-weights] [--state-dir DIR] [--profile]\n"
           "        time loading and each stage of an image; print one JSON object\n"
           "  --state-dir DIR: keep the GPU's cuBLASLt algorithm choices in DIR, so the\n"
           "        next run does not search again (as pictord's state_dir)\n"

@@ -448,6 +448,18 @@ uint64_t pictor_wrandom_total_params(const struct pictor_wrandom *w)
     return w->total_params;
 }
 
+int pictor_wrandom_fill(const struct pictor_wrandom *w, const char *name, void *dst)
+{
+    const struct wr_entry *e = lookup(w, name);
+    if (!e)
+        return PICTOR_E_NOT_FOUND;
+    if (e->data)
+        memcpy(dst, e->data, (size_t)e->info.nbytes);
+    else
+        fill(e, dst);
+    return PICTOR_OK;
+}
+
 int pictor_wrandom_get(struct pictor_wrandom *w, const char *name, pictor_tensor *out)
 {
     struct wr_entry *e = lookup(w, name);

@@ -250,6 +250,7 @@ pictor_backend *pictor_backend_cuda_create(int device, char *err, size_t errlen)
         goto fail;
     }
     c->device = device;
+    c->sm = prop.major * 10 + prop.minor;
     snprintf(c->name, sizeof c->name, "%s", prop.name);
     if (CUDA_CHECK(cudaSetDevice(device), err, errlen) ||
         CUDA_CHECK(cudaStreamCreateWithFlags(&c->stream, cudaStreamNonBlocking), err, errlen))
@@ -281,18 +282,9 @@ const char *pictor_backend_cuda_describe(const pictor_backend *be)
 
 int pictor_backend_cuda_sm(const pictor_backend *be)
 {
-    const struct cuda_ctx *c;
-    int major = 0, minor = 0;
-
     if (!be || be->iface != &cuda_iface)
         return 0;
-    c = be->ctx;
-    if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, c->device) !=
-            cudaSuccess ||
-        cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, c->device) !=
-            cudaSuccess)
-        return 0;
-    return major * 10 + minor;
+    return ((const struct cuda_ctx *)be->ctx)->sm;
 }
 
 int pictor_backend_cuda_stats(const pictor_backend *be, struct pictor_cuda_stats *out)

@@ -44,6 +44,7 @@ struct cuda_ctx {
     int device;          /* CUDA ordinal */
     cudaStream_t stream; /* every op and copy is queued here */
     char name[256];      /* cudaDeviceProp.name */
+    int sm;              /* compute capability, major * 10 + minor */
     struct cuda_libs *libs; /* handles, workspace, plan caches (C files only) */
     struct cuda_sdpa_state sdpa; /* op_sdpa_route.c */
     bool graphs;    /* graphs offered (PICTOR_CUDA_GRAPHS != 0 at creation) */

@@ -286,6 +286,24 @@ int matmul_act_of(const struct pictor_op_args *args)
     return args->u.matmul.has_act ? (int)args->u.matmul.act : -1;
 }
 
+int matmul_complete(struct cuda_ctx *ctx, const struct gemm_plan *p, struct gemm_call *g,
+                    const void *bias_ptr, const float *row_scale, const float *col_scale,
+                    const struct pictor_op_args *args, char *err, size_t errlen)
+{
+    pictor_tensor *c = args->u.matmul.c;
+    int rc;
+
+    if (row_scale || col_scale) {
+        ctx->libs->stats.matmul_fp8_epilogue++;
+        return cuda_matmul_scale_epilogue(ctx, &g->d.t, row_scale, col_scale,
+                                          args->u.matmul.bias, matmul_act_of(args), c, err,
+                                          errlen);
+    }
+    if ((rc = matmul_finish(ctx, p, g, bias_ptr, c, err, errlen)))
+        return rc;
+    return matmul_apply_act(ctx, args, c, err, errlen);
+}
+
 /* A 16-bit c rounded twice: within the f16/bf16 tolerance. */
 int matmul_apply_act(struct cuda_ctx *ctx, const struct pictor_op_args *args, pictor_tensor *c,
                      char *err, size_t errlen)
@@ -359,13 +377,7 @@ int cuda_op_matmul(void *vctx, const struct pictor_op_args *args, char *err, siz
                           errlen)) ||
         (rc = matmul_run_batches(ctx, plan, &g, args->u.matmul.alpha, bias_ptr, err, errlen)))
         goto out;
-    if (col_scale) {
-        l->stats.matmul_fp8_epilogue++;
-        rc = cuda_matmul_scale_epilogue(ctx, &g.d.t, NULL, col_scale, bias,
-                                        matmul_act_of(args), c, err, errlen);
-    }
-    else if (!(rc = matmul_finish(ctx, plan, &g, bias_ptr, c, err, errlen)))
-        rc = matmul_apply_act(ctx, args, c, err, errlen);
+    rc = matmul_complete(ctx, plan, &g, bias_ptr, NULL, col_scale, args, err, errlen);
 out:
     matmul_release(ctx, &g);
     return rc;

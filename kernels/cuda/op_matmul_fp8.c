@@ -42,20 +42,6 @@
  * as torch._scaled_mm checks). */
 #define FP8_GEMM_DIM_ALIGN 16
 
-/* Compute capability of the context's device as major * 10 + minor (0 when
- * the runtime cannot say). */
-static int device_sm(const struct cuda_ctx *ctx)
-{
-    int major = 0, minor = 0;
-
-    if (cudaDeviceGetAttribute(&major, cudaDevAttrComputeCapabilityMajor, ctx->device) !=
-            cudaSuccess ||
-        cudaDeviceGetAttribute(&minor, cudaDevAttrComputeCapabilityMinor, ctx->device) !=
-            cudaSuccess)
-        return 0;
-    return major * 10 + minor;
-}
-
 /* Whether a @ b -> c may go to cuBLASLt as E4M3 codes: both E4M3, b
  * without row_scale (its rows are K: no GEMM scale runs along K), a's
  * row_scale only on a 2-D a (one scale per output row), c f32/f16/bf16,
@@ -71,7 +57,7 @@ static bool fp8_direct_ok(const struct cuda_ctx *ctx, const pictor_tensor *a,
            (c->dtype == PICTOR_F32 || c->dtype == PICTOR_F16 || c->dtype == PICTOR_BF16) &&
            K % FP8_GEMM_DIM_ALIGN == 0 && N % FP8_GEMM_DIM_ALIGN == 0 &&
            gemm_lt_describable(a) && gemm_lt_describable(b) && gemm_lt_describable(c) &&
-           device_sm(ctx) >= FP8_GEMM_MIN_SM;
+           ctx->sm >= FP8_GEMM_MIN_SM;
 }
 
 /* ---- the scales applied by cuBLASLt (OUTER_VEC_32F, sm_90) ---------- */
@@ -83,7 +69,7 @@ static void fp8_pick(const struct cuda_ctx *ctx, const struct pictor_op_args *ar
     const pictor_tensor *bias = args->u.matmul.bias;
     struct fp8_route_in in = {
         .mode = ctx->libs->fp8_scaling,
-        .sm = device_sm(ctx),
+        .sm = ctx->sm,
         .lt_version = ctx->libs->lt_version,
         .row_scale = args->u.matmul.a->row_scale,
         .col_scale = args->u.matmul.col_scale,
@@ -227,13 +213,7 @@ static int fp8_scale_kernel(struct cuda_ctx *ctx, const struct pictor_op_args *a
     l->stats.matmul_calls++;
     if ((rc = matmul_run_batches(ctx, plan, &g, alpha, bias_ptr, err, errlen)))
         goto out;
-    if (scaled) {
-        l->stats.matmul_fp8_epilogue++;
-        rc = cuda_matmul_scale_epilogue(ctx, &g.d.t, a->row_scale, col_scale, bias,
-                                        matmul_act_of(args), c, err, errlen);
-    }
-    else if (!(rc = matmul_finish(ctx, plan, &g, bias_ptr, c, err, errlen)))
-        rc = matmul_apply_act(ctx, args, c, err, errlen);
+    rc = matmul_complete(ctx, plan, &g, bias_ptr, a->row_scale, col_scale, args, err, errlen);
 out:
     matmul_release(ctx, &g);
     return rc;

@@ -65,6 +65,13 @@ int matmul_act_of(const struct pictor_op_args *args);
 int matmul_apply_act(struct cuda_ctx *ctx, const struct pictor_op_args *args, pictor_tensor *c,
                      char *err, size_t errlen);
 
+/* After the GEMM into g's D: with row or column scales, the epilogue
+ * kernel (scales, bias, activation, one rounding into args' c); without,
+ * matmul_finish then matmul_apply_act. */
+int matmul_complete(struct cuda_ctx *ctx, const struct gemm_plan *p, struct gemm_call *g,
+                    const void *bias_ptr, const float *row_scale, const float *col_scale,
+                    const struct pictor_op_args *args, char *err, size_t errlen);
+
 /* Frees g's scratch (stream-ordered: after the work queued so far). */
 void matmul_release(struct cuda_ctx *ctx, struct gemm_call *g);
 

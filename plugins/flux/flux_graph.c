@@ -124,8 +124,10 @@ static int entry_for(struct pictor_flux_transformer *m, const pictor_tensor *t[I
     return PICTOR_OK;
 }
 
+/* Captures e's graph (the forward on e's tensors); a failure is said on
+ * stderr and marks the shape eager for good. */
 static int capture(struct pictor_flux_transformer *m, struct flux_graph *e,
-                   const struct pictor_flux_inputs *fin, char *err, size_t errlen)
+                   const struct pictor_flux_inputs *fin)
 {
     char why[512] = "";
     int rc = pictor_backend_capture_begin(m->be);
@@ -150,8 +152,6 @@ static int capture(struct pictor_flux_transformer *m, struct flux_graph *e,
     fprintf(stderr, "pictor: flux transformer: capturing the forward of shape B=%lld L=%lld "
             "T=%lld as a graph failed (%s); this shape runs without a graph\n",
             (long long)e->B, (long long)e->L, (long long)e->T, why);
-    (void)err;
-    (void)errlen;
     return rc;
 }
 
@@ -185,7 +185,7 @@ int flux_forward_graphed(struct pictor_flux_transformer *m, const struct pictor_
         e->graph = NULL;
     }
     if (!e->graph && e->warm && ids_same && !e->broken)
-        capture(m, e, &fin, err, errlen); /* failure: said, then eager below */
+        capture(m, e, &fin); /* a failure is said; the eager run below serves */
     if (e->graph && (rc = pictor_backend_graph_launch(m->be, e->graph)) == PICTOR_OK)
         m->graph_replays++;
     else if (!e->graph)

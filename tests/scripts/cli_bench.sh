@@ -53,6 +53,30 @@ check_json "$T/rand.json" 1 1 || fail "JSON with random weights: $(cat "$T/rand.
 grep -q "random weights of" "$T/rand.err" || fail "no note of the random folder"
 ls "$T" | grep -q pictor-random && fail "random model folder left behind"
 
+# --write-weights: the random weights become real safetensors files (what
+# loading from the page cache is timed on); they hold the very bytes the
+# synthetic source serves, so both kept folders make the same picture.
+"$P" bench --model "$M" --random-weights --keep-random --size 64x64 --steps 1 --runs 1 \
+    >/dev/null 2>"$T/k1.err" || fail "bench --keep-random: $(cat "$T/k1.err")"
+"$P" bench --model "$M" --random-weights --write-weights --keep-random --size 64x64 --steps 1 \
+    --runs 1 >"$T/w.json" 2>"$T/k2.err" || fail "bench --write-weights: $(cat "$T/k2.err")"
+d1=$(sed -n 's/^pictor bench: random-weights model kept in //p' "$T/k1.err")
+d2=$(sed -n 's/^pictor bench: random-weights model kept in //p' "$T/k2.err")
+[ -d "$d1" ] && [ -d "$d2" ] || fail "kept folders not named: $(cat "$T/k1.err" "$T/k2.err")"
+grep -q "wrote [0-9.]* GB of safetensors" "$T/k2.err" || fail "no write note: $(cat "$T/k2.err")"
+for c in transformer text_encoder text_encoder_2 vae; do
+    [ -f "$d2/$c/model.safetensors" ] || fail "$c: no model.safetensors written"
+    [ -e "$d2/$c/random-weights.tsv" ] && fail "$c: random-weights.tsv left beside the file"
+    [ -f "$d1/$c/random-weights.tsv" ] || fail "$c: --keep-random alone keeps the tsv"
+done
+for d in "$d1" "$d2"; do
+    "$P" generate --model "$d" --prompt "a red circle" --size 64x64 --steps 1 --seed 3 \
+        -o "$d.png" >/dev/null 2>"$T/g.err" || fail "generate on $d: $(cat "$T/g.err")"
+done
+cmp -s "$d1.png" "$d2.png" || fail "the written weights differ from the synthetic ones"
+"$P" bench --model "$M" --write-weights >/dev/null 2>"$T/e4" && fail "--write-weights alone accepted"
+grep -q "write-weights" "$T/e4" || fail "--write-weights message: $(cat "$T/e4")"
+
 # Full-size FLUX.1-schnell: 34 GB of bf16 weights. Where the host has less
 # memory, a clear refusal before anything is generated; with enough memory
 # it would run for hours on the CPU, so only the refusal is checked.

@@ -56,6 +56,13 @@ int pictor_random_model_from_variant(const char *data_dir, const char *variant, 
 int pictor_random_model_from_dir(const struct pictor_model_dir *md, int dtype, char **out_dir,
                                  uint64_t *bytes, char *err, size_t errlen);
 
+/* Turns a folder made above into one with real weights files: each
+ * component's random-weights.tsv becomes model.safetensors beside it
+ * (pictor_wrandom_save; the same bytes the synthetic source gives), the tsv
+ * removed, so the folder loads through the safetensors path (and, right
+ * after, from the page cache). *written: the data bytes written. */
+int pictor_random_model_write(const char *dir, uint64_t *written, char *err, size_t errlen);
+
 /* Deletes a folder made above (files and sub-folders, two levels deep, as
  * made). NULL is a no-op. */
 void pictor_random_model_remove(const char *dir);

@@ -74,6 +74,15 @@ uint64_t pictor_wrandom_total_params(const struct pictor_wrandom *w);
  * or PICTOR_E_NOMEM. */
 int pictor_wrandom_get(struct pictor_wrandom *w, const char *name, pictor_tensor *out);
 
+/* Writes NAME's data (info.nbytes bytes, the very bytes get() gives) into
+ * dst without keeping it: PICTOR_OK or PICTOR_E_NOT_FOUND. Not concurrent
+ * with get() of the same source. */
+int pictor_wrandom_fill(const struct pictor_wrandom *w, const char *name, void *dst);
+/* Writes every listed tensor into a safetensors file at path (written as
+ * path.tmp, then renamed), generating one tensor at a time (host memory:
+ * the largest tensor). Errors name the file. */
+int pictor_wrandom_save(const struct pictor_wrandom *w, const char *path, char *err,
+                        size_t errlen);
 /* A pictor_wsource over the source (ctx is w). */
 struct pictor_wsource pictor_wrandom_wsource(struct pictor_wrandom *w);
 /* Whether src was made by pictor_wrandom_wsource. */

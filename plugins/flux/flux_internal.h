@@ -108,10 +108,10 @@ void flux_for_each_param(const struct pictor_flux_config *cfg,
                          struct pictor_flux_transformer *m, flux_param_fn fn,
                          void *ctx);
 
-/* Quantises every linear weight of the double and single blocks to E4M3
- * per output channel (cfg.fp8_linears; flux_fp8.c); failures are the
- * params set's sticky status. */
-void flux_quantize_blocks(struct pictor_flux_transformer *m);
+/* Whether tensor NAME of rank ndim is a linear weight of the double or
+ * single blocks: the ones cfg.fp8_linears quantises to E4M3 per output
+ * channel at load (flux_fp8.c). */
+bool flux_fp8_weight(const char *name, int ndim);
 
 /* ---- per-forward state (flux_run.c) ----------------------------------- */
 

@@ -16,10 +16,20 @@
 #include "pictor/ops.h"
 #include "pictor/tensor_util.h"
 
+struct load_ctx {
+    struct pictor_params *params;
+    bool fp8;
+};
+
+/* Loads one tensor; under fp8_linears a block linear's weight is quantised
+ * at once, so its 16-bit copy is freed before the next one is loaded. */
 static void load_one(void *ctx, pictor_tensor *slot, const char *name, int ndim,
                      const int64_t *shape)
 {
-    pictor_params_get(ctx, slot, ndim, shape, "%s", name);
+    struct load_ctx *l = ctx;
+    if (pictor_params_get(l->params, slot, ndim, shape, "%s", name) == PICTOR_OK && l->fp8 &&
+        slot && flux_fp8_weight(name, ndim))
+        pictor_params_quantize_rows(l->params, slot, name);
 }
 
 int pictor_flux_transformer_open(const struct pictor_flux_config *cfg,
@@ -46,9 +56,8 @@ int pictor_flux_transformer_open(const struct pictor_flux_config *cfg,
     m->use_graphs = pictor_backend_graphs_offered(be);
     pictor_params_init(&m->params, be, src, err, errlen);
     pictor_params_set_dtype(&m->params, cfg->compute_dtype);
-    flux_for_each_param(cfg, m, load_one, &m->params);
-    if (cfg->fp8_linears)
-        flux_quantize_blocks(m);
+    struct load_ctx lc = {.params = &m->params, .fp8 = cfg->fp8_linears};
+    flux_for_each_param(cfg, m, load_one, &lc);
     if ((rc = m->params.status) != PICTOR_OK) {
         pictor_flux_transformer_close(m);
         return rc;

@@ -24,8 +24,13 @@ def test_sigterm_drains(make_server):
     threads = [threading.Thread(target=one, args=(i,)) for i in range(3)]
     for t in threads:
         t.start()
+    # all three received (running, waiting or done) and one still waiting:
+    # running == 1 and queue >= 1 alone can hold before the third arrives
     srv.wait_metric(lambda m: counter(m, "pictord_jobs_running") == 1 and
-                    counter(m, "pictord_queue_depth") >= 1, "one job running, more waiting")
+                    counter(m, "pictord_queue_depth") >= 1 and
+                    counter(m, "pictord_jobs_running") + counter(m, "pictord_queue_depth") +
+                    counter(m, "pictord_jobs_total", outcome="done") == 3,
+                    "all three received, one running, more waiting")
     srv.sigterm()
     # readiness flips first: from then on the drain is under way
     poll(lambda: srv.get("/readyz").status == 503, "/readyz to report draining")

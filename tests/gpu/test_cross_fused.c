@@ -27,6 +27,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../harness/ada_edge_rows.h"
 #include "cross.h"
 
 #define EPS 1e-6f
@@ -243,25 +244,12 @@ static void test_ada_fp8_edges(void)
         xt_free(&x), xt_free(&a), xt_free(&b);
     }
 
-    const int64_t B = 4, S = 6, D = 64;
+    const int64_t B = ADA_EDGE_B, S = 6, D = 64;
     float *xv = xmalloc((size_t)(B * S * D) * sizeof(float));
     float *av = xmalloc((size_t)(B * D) * sizeof(float));
     float *bv = xmalloc((size_t)(B * D) * sizeof(float));
 
-    test_fill_uniform(xv, (size_t)(B * S * D), 350, -1.0f, 1.0f);
-    test_fill_uniform(av, (size_t)(B * D), 351, -1.0f, 1.0f);
-    test_fill_uniform(bv, (size_t)(B * D), 352, -1.0f, 1.0f);
-    for (int64_t k = 0; k < D; k++) {
-        xv[k] = 0.0f;          /* batch 0 row 0: zeros */
-        xv[D + k] = 3.0f;      /* batch 0 row 1: constant */
-        bv[k] = 0.0f;          /* batch 0: no shift */
-        xv[S * D + k] = 0.0f;  /* batch 1 row 0: zeros, shifted */
-        av[2 * D + k] *= 5e3f; /* batch 2: large scale and shift */
-        bv[2 * D + k] *= 1e4f;
-    }
-    for (int64_t i = 2 * S * D; i < 3 * S * D; i++)
-        xv[i] = xv[i] * 1e15f + 1e16f; /* batch 2: huge x */
-    xv[3 * S * D + 2 * D + 5] = NAN;   /* batch 3 row 2 */
+    ada_edge_rows(xv, av, bv, S, D, 350);
     struct xt x = xt_make(PICTOR_F32, 3, (int64_t[]){ B, S, D }, xv, 0, 0, 0, 1.0f);
     struct xt a = xt_make(PICTOR_F32, 3, (int64_t[]){ B, 1, D }, av, 0, 0, 0, 1.0f);
     struct xt b = xt_make(PICTOR_F32, 3, (int64_t[]){ B, 1, D }, bv, 0, 0, 0, 1.0f);

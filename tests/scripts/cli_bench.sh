@@ -53,6 +53,15 @@ check_json "$T/rand.json" 1 1 || fail "JSON with random weights: $(cat "$T/rand.
 grep -q "random weights of" "$T/rand.err" || fail "no note of the random folder"
 ls "$T" | grep -q pictor-random && fail "random model folder left behind"
 
+# --profile: one more image with every op timed; the table names the ops
+# and their operands; the JSON is the unprofiled runs' as without it.
+"$P" bench --model "$M" --size 64x64 --steps 2 --runs 2 --profile >"$T/prof.json" 2>"$T/prof.err" ||
+    fail "bench --profile: $(cat "$T/prof.err")"
+check_json "$T/prof.json" 0 2 || fail "JSON with --profile: $(cat "$T/prof.json")"
+grep -q "^# op profile on cpu: .* op calls" "$T/prof.err" || fail "no profile table: $(cat "$T/prof.err")"
+grep -qE "TF/s  matmul.* \[[0-9,]+\]f32" "$T/prof.err" || fail "no matmul row: $(cat "$T/prof.err")"
+grep -qE "TF/s  sdpa " "$T/prof.err" || fail "no sdpa row: $(cat "$T/prof.err")"
+
 # --write-weights: the random weights become real safetensors files (what
 # loading from the page cache is timed on); they hold the very bytes the
 # synthetic source serves, so both kept folders make the same picture.

@@ -70,6 +70,21 @@ static inline pictor_tensor tt_rand(int dtype, int ndim, const int64_t *shape,
     return tt_make(dtype, ndim, shape, NULL, seed, 1.0f);
 }
 
+/* Uniform [lo, hi) values of dtype (a mean far from 0 checks a norm's
+ * two-pass variance). */
+static inline pictor_tensor tt_range(int dtype, int ndim, const int64_t *shape, uint64_t seed,
+                                     float lo, float hi)
+{
+    int64_t n = tt_numel(ndim, shape);
+    float *v = tt_xmalloc((size_t)n * sizeof(float));
+    pictor_tensor t;
+
+    test_fill_uniform(v, (size_t)n, seed, lo, hi);
+    t = tt_make(dtype, ndim, shape, v, 0, 1.0f);
+    free(v);
+    return t;
+}
+
 static inline void tt_free(pictor_tensor *t)
 {
     free(t->data);

@@ -68,21 +68,6 @@ static double rel_to(const pictor_tensor *got, const pictor_tensor *ref)
     return e;
 }
 
-/* x [rows * D] uniform in [lo, hi) (a mean far from 0 checks LN's
- * two-pass variance). */
-static pictor_tensor make_range(int dtype, int ndim, const int64_t *shape, uint64_t seed,
-                                float lo, float hi)
-{
-    int64_t n = tt_numel(ndim, shape);
-    float *v = tt_xmalloc((size_t)n * sizeof(float));
-    pictor_tensor t;
-
-    test_fill_uniform(v, (size_t)n, seed, lo, hi);
-    t = tt_make(dtype, ndim, shape, v, 0, 1.0f);
-    free(v);
-    return t;
-}
-
 /* ---- ada_layer_norm ----------------------------------------------------- */
 
 /* The composition flux_modulate ran: 1 + scale in scale's dtype, then
@@ -134,7 +119,7 @@ static double *ada_ref(const pictor_tensor *x, const pictor_tensor *scale,
 static void test_ada_layer_norm_f32(void)
 {
     int64_t sx[3] = { B_, S_, D_ }, sm[2] = { B_, 6 * D_ };
-    pictor_tensor x = make_range(PICTOR_F32, 3, sx, 1, 1.0f, 4.0f);
+    pictor_tensor x = tt_range(PICTOR_F32, 3, sx, 1, 1.0f, 4.0f);
     pictor_tensor mod = tt_rand(PICTOR_F32, 2, sm, 2);
     pictor_tensor shift = chunk(&mod, 3, D_), scale = chunk(&mod, 4, D_);
     pictor_tensor y = tt_out(PICTOR_F32, 3, sx), yc = tt_out(PICTOR_F32, 3, sx);
@@ -192,7 +177,7 @@ static void test_ada_layer_norm_half(void)
 
     for (int k = 0; k < 2; k++) {
         int dt = dts[k];
-        pictor_tensor x = make_range(PICTOR_F32, 3, sx, 6, -3.0f, 5.0f);
+        pictor_tensor x = tt_range(PICTOR_F32, 3, sx, 6, -3.0f, 5.0f);
         pictor_tensor mod = tt_rand(dt, 2, sm, 7);
         pictor_tensor shift = chunk(&mod, 0, D_), scale = chunk(&mod, 1, D_);
         pictor_tensor y = tt_out(dt, 3, sx), yc = tt_out(dt, 3, sx);
@@ -379,7 +364,7 @@ static void test_rms_norm_rope(void)
     for (int k = 0; k < 3; k++) {
         for (int with_w = 0; with_w < 2; with_w++) {
             int dt = dts[k];
-            pictor_tensor q3 = make_range(dt, 3, sq, 31 + k, -2.0f, 3.0f);
+            pictor_tensor q3 = tt_range(dt, 3, sq, 31 + k, -2.0f, 3.0f);
             pictor_tensor w = tt_rand(dt, 1, sw, 32);
             const pictor_tensor *wp = with_w ? &w : NULL;
             pictor_tensor x = qk_heads(&q3);

@@ -12,6 +12,7 @@
  *     AdaLN (so the identity is not two equal wrongs);
  *   - bad FP8 outputs fail with a message naming the op and the problem.
  */
+#include "../harness/ada_edge_rows.h"
 #include "ops_test_util.h"
 
 #define TEST_THREADS 2
@@ -28,20 +29,6 @@ static pictor_tensor chunk(const pictor_tensor *mod, int i, int64_t D)
     pictor_tensor c = pictor_tensor_slice(mod, 1, (int64_t)i * D, D);
 
     return pictor_tensor_unsqueeze(&c, 1);
-}
-
-/* Uniform [lo, hi) values of dtype. */
-static pictor_tensor make_range(int dtype, int ndim, const int64_t *shape, uint64_t seed,
-                                float lo, float hi)
-{
-    int64_t n = tt_numel(ndim, shape);
-    float *v = tt_xmalloc((size_t)n * sizeof(float));
-    pictor_tensor t;
-
-    test_fill_uniform(v, (size_t)n, seed, lo, hi);
-    t = tt_make(dtype, ndim, shape, v, 0, 1.0f);
-    free(v);
-    return t;
 }
 
 /* The FP8 output of one AdaLN: codes [rows, D] and scales [rows] (owned)
@@ -140,12 +127,12 @@ static void test_fp8_flux_layout(void)
     const int64_t B = 2, T = 5, S = 77, D = 96;
     int64_t sh[3] = { B, T + S, D }, sm[2] = { B, 6 * D };
     static const int mod_dts[2] = { PICTOR_BF16, PICTOR_F32 };
-    pictor_tensor h = make_range(PICTOR_F32, 3, sh, 11, -2.0f, 6.0f);
+    pictor_tensor h = tt_range(PICTOR_F32, 3, sh, 11, -2.0f, 6.0f);
     pictor_tensor img = pictor_tensor_slice(&h, 1, T, S), txt = pictor_tensor_slice(&h, 1, 0, T);
     char what[96];
 
     for (int k = 0; k < 2; k++) {
-        pictor_tensor mod = make_range(mod_dts[k], 2, sm, 12 + k, -1.0f, 1.0f);
+        pictor_tensor mod = tt_range(mod_dts[k], 2, sm, 12 + k, -1.0f, 1.0f);
         pictor_tensor shift = chunk(&mod, 0, D), scale = chunk(&mod, 1, D);
 
         snprintf(what, sizeof what, "image tokens, %s modulation",
@@ -171,22 +158,22 @@ static void test_fp8_layouts(void)
     tt_free(&xp), tt_free(&sc), tt_free(&shf);
 
     int64_t s90[3] = { 2, 13, 90 }, m90[3] = { 2, 1, 90 };
-    pictor_tensor x90 = make_range(PICTOR_F16, 3, s90, 24, -3.0f, 3.0f);
+    pictor_tensor x90 = tt_range(PICTOR_F16, 3, s90, 24, -3.0f, 3.0f);
     pictor_tensor a90 = tt_rand(PICTOR_BF16, 3, m90, 25), b90 = tt_rand(PICTOR_BF16, 3, m90, 26);
 
     check_fused_fp8("f16 x, D = 90", &x90, &a90, &b90, TOL_DEQUANT);
     tt_free(&x90), tt_free(&a90), tt_free(&b90);
 
     int64_t s7[2] = { 5, 7 }, v7[1] = { 7 };
-    pictor_tensor x7 = make_range(PICTOR_F32, 2, s7, 27, 0.0f, 1.0f);
+    pictor_tensor x7 = tt_range(PICTOR_F32, 2, s7, 27, 0.0f, 1.0f);
     pictor_tensor a7 = tt_rand(PICTOR_F32, 1, v7, 28), b7 = tt_rand(PICTOR_F32, 1, v7, 29);
 
     check_fused_fp8("f32 x [5, 7]", &x7, &a7, &b7, 0);
     tt_free(&x7), tt_free(&a7), tt_free(&b7);
 
     int64_t sf[3] = { 1, 40, 3072 }, mf[2] = { 1, 6 * 3072 };
-    pictor_tensor xf = make_range(PICTOR_F32, 3, sf, 30, -4.0f, 8.0f);
-    pictor_tensor mod = make_range(PICTOR_BF16, 2, mf, 31, -1.0f, 1.0f);
+    pictor_tensor xf = tt_range(PICTOR_F32, 3, sf, 30, -4.0f, 8.0f);
+    pictor_tensor mod = tt_range(PICTOR_BF16, 2, mf, 31, -1.0f, 1.0f);
     pictor_tensor shift = chunk(&mod, 3, 3072), scale = chunk(&mod, 4, 3072);
 
     check_fused_fp8("FLUX D = 3072", &xf, &scale, &shift, TOL_DEQUANT);
@@ -199,26 +186,13 @@ static void test_fp8_layouts(void)
  * (modulated values far beyond 448); batch 3: a NaN in one row. */
 static void test_fp8_edge_rows(void)
 {
-    const int64_t B = 4, S = 6, D = 64;
+    const int64_t B = ADA_EDGE_B, S = 6, D = 64;
     int64_t sx[3] = { B, S, D }, sm[3] = { B, 1, D };
     float *xv = tt_xmalloc((size_t)(B * S * D) * sizeof(float));
     float *av = tt_xmalloc((size_t)(B * D) * sizeof(float));
     float *bv = tt_xmalloc((size_t)(B * D) * sizeof(float));
 
-    test_fill_uniform(xv, (size_t)(B * S * D), 41, -1.0f, 1.0f);
-    test_fill_uniform(av, (size_t)(B * D), 42, -1.0f, 1.0f);
-    test_fill_uniform(bv, (size_t)(B * D), 43, -1.0f, 1.0f);
-    for (int64_t k = 0; k < D; k++) {
-        xv[k] = 0.0f;          /* batch 0 row 0: zeros */
-        xv[D + k] = 3.0f;      /* batch 0 row 1: constant */
-        bv[k] = 0.0f;          /* batch 0: no shift */
-        xv[S * D + k] = 0.0f;  /* batch 1 row 0: zeros, shifted */
-        av[2 * D + k] *= 5e3f; /* batch 2: large scale and shift */
-        bv[2 * D + k] *= 1e4f;
-    }
-    for (int64_t i = 2 * S * D; i < 3 * S * D; i++)
-        xv[i] = xv[i] * 1e15f + 1e16f; /* batch 2: huge x */
-    xv[3 * S * D + 2 * D + 5] = NAN;   /* batch 3 row 2 */
+    ada_edge_rows(xv, av, bv, S, D, 41);
 
     pictor_tensor x = tt_make(PICTOR_F32, 3, sx, xv, 0, 1.0f);
     pictor_tensor a = tt_make(PICTOR_F32, 3, sm, av, 0, 1.0f);

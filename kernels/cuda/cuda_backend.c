@@ -46,6 +46,7 @@ static void cuda_destroy(void *vctx)
     if (c->libs)
         lt_plan_store_detach(c->libs); /* saves unsaved algorithm choices */
     cuda_libs_destroy(c);
+    cuda_upload_release(c);
     cudaStreamDestroy(c->stream);
     free(c);
 }
@@ -77,10 +78,7 @@ static int cuda_upload(void *vctx, void *dst, const void *src, size_t n)
         c->capture_refused = "an upload while capturing (a host round trip cannot be replayed)";
         return PICTOR_E_INVALID;
     }
-    if (cudaMemcpyAsync(dst, src, n, cudaMemcpyHostToDevice, c->stream) != cudaSuccess)
-        return PICTOR_E_DEVICE;
-    /* src is caller memory that may be reused at once: wait for the copy. */
-    return cudaStreamSynchronize(c->stream) == cudaSuccess ? PICTOR_OK : PICTOR_E_DEVICE;
+    return cuda_upload_bytes(c, dst, src, n);
 }
 
 static int cuda_download(void *vctx, void *dst, const void *src, size_t n)

@@ -51,7 +51,15 @@ struct cuda_ctx {
     bool capturing; /* between capture_begin and capture_end */
     const char *capture_refused; /* a host copy or wait refused while
                                     capturing (capture_end then fails) */
+    struct cuda_upload_state *upload; /* pinned staging (cuda_upload.c) */
 };
+
+/* Host-to-device copy of n bytes, finished on return (src may be reused):
+ * large ones staged through two pinned buffers filled by several threads,
+ * others by cudaMemcpyAsync and a wait (cuda_upload.c). */
+int cuda_upload_bytes(struct cuda_ctx *ctx, void *dst, const void *src, size_t n);
+/* Frees the staging buffers (at destroy). */
+void cuda_upload_release(struct cuda_ctx *ctx);
 
 /* Graphs (cuda_graph.c): the iface slots of pictor/backend.h "Graphs". */
 bool cuda_graphs_on(void *ctx);

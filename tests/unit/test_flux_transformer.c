@@ -350,13 +350,44 @@ static void test_graphs(void)
               "call %d (L=%lld, ids %d): graphed output equals the eager one", k,
               (long long)L, idk[k]);
     }
+    /* more shapes than graphs are kept: L = 1..6, each twice in a row
+     * (eager, then capture + replay), then L = 1 again (evicted: eager) */
+    uint64_t cap0 = 0, rep0 = 0;
+    pictor_flux_transformer_graph_counts(g, &cap0, &rep0);
+    for (int k = 0; k < 13; k++) {
+        const int64_t L = k < 12 ? k / 2 + 1 : 1;
+        test_fill_uniform(buf, 8192, 300 + (uint32_t)k, -1.0f, 1.0f);
+        pictor_tensor x = pictor_tensor_make(buf, PICTOR_F32, 3,
+                                             (int64_t[]){B, L, cfg.in_channels});
+        pictor_tensor c = pictor_tensor_make(buf + 1024, PICTOR_F32, 3,
+                                             (int64_t[]){B, T, cfg.joint_attention_dim});
+        pictor_tensor p = pictor_tensor_make(buf + 2048, PICTOR_F32, 2,
+                                             (int64_t[]){B, cfg.pooled_projection_dim});
+        pictor_tensor ts = pictor_tensor_make(buf + 3000, PICTOR_F32, 1, (int64_t[]){B});
+        pictor_tensor img = pictor_tensor_make(ids[0], PICTOR_F32, 2, (int64_t[]){L, 3});
+        pictor_tensor txt = pictor_tensor_make(tids, PICTOR_F32, 2, (int64_t[]){T, 3});
+        int64_t so[3] = {B, L, cfg.out_channels};
+        pictor_tensor o1 = pictor_tensor_make(og, PICTOR_F32, 3, so);
+        pictor_tensor o2 = pictor_tensor_make(oe, PICTOR_F32, 3, so);
+        struct pictor_flux_inputs in = {&x, &c, &p, &ts, &ts, &img, &txt};
+        CHECK(pictor_flux_transformer_forward(g, &in, &o1, err, sizeof err) == PICTOR_OK &&
+                  pictor_flux_transformer_forward(e, &in, &o2, err, sizeof err) == PICTOR_OK,
+              "shape L=%lld: %s", (long long)L, err);
+        CHECK(memcmp(og, oe, (size_t)(B * L * cfg.out_channels) * sizeof(float)) == 0,
+              "evicting: L=%lld graphed = eager", (long long)L);
+    }
+    uint64_t cap1 = 0, rep1 = 0;
+    pictor_flux_transformer_graph_counts(g, &cap1, &rep1);
+    CHECK(cap1 - cap0 == 6 && rep1 - rep0 == 6, "six shapes: %llu captures, %llu replays",
+          (unsigned long long)(cap1 - cap0), (unsigned long long)(rep1 - rep0));
+
     uint64_t cap = 0, rep = 0, cap_e = 0, rep_e = 0;
     pictor_flux_transformer_graph_counts(g, &cap, &rep);
     pictor_flux_transformer_graph_counts(e, &cap_e, &rep_e);
     /* L=4 ids 0: eager, capture+replay, replay; ids 1: eager, (L=6: eager);
      * L=4 ids 1: capture+replay, replay */
-    CHECK(cap == 2 && rep == 4, "graphs captured %llu (want 2), replays %llu (want 4)",
-          (unsigned long long)cap, (unsigned long long)rep);
+    CHECK(cap0 == 2 && rep0 == 4, "graphs captured %llu (want 2), replays %llu (want 4)",
+          (unsigned long long)cap0, (unsigned long long)rep0);
     CHECK(cap_e == 0 && rep_e == 0, "graphs off: none captured");
 out:
     pictor_flux_transformer_close(e);

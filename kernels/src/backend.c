@@ -172,7 +172,9 @@ int pictor_backend_capture_end(pictor_backend *be, pictor_graph **out)
     char err[PICTOR_BACKEND_ERROR_LEN] = "";
     void *g = NULL;
     *out = NULL;
-    if (!pictor_backend_graphs_offered(be))
+    /* not graphs_offered: a capture begun ends even if graphs were turned
+     * off (or profiling on) meanwhile */
+    if (!be->iface->capture_end)
         return pictor_backend_fail(be, PICTOR_E_UNSUPPORTED, "graphs are not offered by %s",
                                    pictor_backend_name(be));
     int rc = be->iface->capture_end(be->ctx, &g, err, sizeof err);

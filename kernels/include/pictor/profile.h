@@ -24,7 +24,8 @@
 
 struct pictor_op_args;
 
-/* Starts (on) or stops and discards (off) profiling on be. PICTOR_OK;
+/* Starts (on) or stops and discards (off) profiling on be (not while
+ * the backend is capturing a graph: reading marks waits). PICTOR_OK;
  * PICTOR_E_UNSUPPORTED when the backend has no timing marks;
  * PICTOR_E_NOMEM. Enabling twice keeps the rows. */
 int pictor_profile_enable(pictor_backend *be, bool on);

@@ -159,7 +159,24 @@ struct t5_run {
     pictor_tensor q, k, v, o;    /* [B, L, inner] */
     pictor_tensor f0, f1;        /* [B, L, d_ff] */
     pictor_tensor bias;          /* [1, H, L, L] */
+    pictor_tensor aq, as;        /* fp8_linears: a quantised once for the
+                                    linears sharing it, codes [B, L, D] and
+                                    row scales [B * L] */
 };
+
+/* The input of the FP8 linears that share r->a (q/k/v; wi_0 and wi_1),
+ * quantised once per token (the very codes each pictor_linear_fp8 would
+ * make); r->a itself when the weights are not FP8. */
+static int shared_input(struct t5_run *r, const pictor_tensor *w, pictor_tensor *use)
+{
+    *use = r->a;
+    if (!pictor_weight_is_fp8(w) || !r->aq.data)
+        return PICTOR_OK;
+    int rc = pictor_quantize_rows(r->be, &r->a, &r->aq, &r->as);
+    if (rc == PICTOR_OK)
+        *use = pictor_fp8_rows_view(&r->aq, &r->as);
+    return rc;
+}
 
 static int run_fail(struct t5_run *r, int rc, int block, const char *what)
 {
@@ -217,11 +234,13 @@ static int t5_block_forward(struct t5_run *r, int i)
     const struct pictor_t5_config *c = &r->e->cfg;
     pictor_backend *be = r->be;
     int rc;
+    pictor_tensor x;
     if ((rc = pictor_rms_norm(be, &r->h, c->eps, &b->ln0, &r->a)))
         return run_fail(r, rc, i, "layer.0 layer_norm");
-    if ((rc = pictor_linear_fp8(be, &r->a, &b->q, NULL, &r->q)) ||
-        (rc = pictor_linear_fp8(be, &r->a, &b->k, NULL, &r->k)) ||
-        (rc = pictor_linear_fp8(be, &r->a, &b->v, NULL, &r->v)))
+    if ((rc = shared_input(r, &b->q, &x)) ||
+        (rc = pictor_linear_fp8(be, &x, &b->q, NULL, &r->q)) ||
+        (rc = pictor_linear_fp8(be, &x, &b->k, NULL, &r->k)) ||
+        (rc = pictor_linear_fp8(be, &x, &b->v, NULL, &r->v)))
         return run_fail(r, rc, i, "q/k/v");
     pictor_tensor q4 = txt_heads(&r->q, c->heads), k4 = txt_heads(&r->k, c->heads),
                   v4 = txt_heads(&r->v, c->heads), o4 = txt_heads(&r->o, c->heads);
@@ -233,10 +252,11 @@ static int t5_block_forward(struct t5_run *r, int i)
         return run_fail(r, rc, i, "o + residual");
     if ((rc = pictor_rms_norm(be, &r->h, c->eps, &b->ln1, &r->a)))
         return run_fail(r, rc, i, "layer.1 layer_norm");
-    if ((rc = pictor_linear_fp8(be, &r->a, &b->wi0, NULL, &r->f0)) ||
+    if ((rc = shared_input(r, &b->wi0, &x)) ||
+        (rc = pictor_linear_fp8(be, &x, &b->wi0, NULL, &r->f0)) ||
         (rc = pictor_unary(be, c->act, &r->f0, &r->f0)))
         return run_fail(r, rc, i, "wi_0");
-    if (c->gated && ((rc = pictor_linear_fp8(be, &r->a, &b->wi1, NULL, &r->f1)) ||
+    if (c->gated && ((rc = pictor_linear_fp8(be, &x, &b->wi1, NULL, &r->f1)) ||
                      (rc = pictor_mul(be, &r->f0, &r->f1, &r->f0))))
         return run_fail(r, rc, i, "wi_1 gate");
     if ((rc = pictor_linear_fp8(be, &r->f0, &b->wo, NULL, &r->a)) ||
@@ -278,7 +298,10 @@ int pictor_t5_encoder_forward(struct pictor_t5_encoder *e, const pictor_tensor *
         (rc = txt_alloc(be, act, &r.v, B, L, inner)) ||
         (rc = txt_alloc(be, act, &r.o, B, L, inner)) ||
         (rc = txt_alloc(be, act, &r.f0, B, L, c->d_ff)) ||
-        (c->gated && (rc = txt_alloc(be, act, &r.f1, B, L, c->d_ff)))) {
+        (c->gated && (rc = txt_alloc(be, act, &r.f1, B, L, c->d_ff))) ||
+        (c->fp8_linears && ((rc = txt_alloc(be, PICTOR_F8_E4M3, &r.aq, B, L, D)) ||
+                            (rc = pictor_tensor_alloc(be, &r.as, PICTOR_F32, 1,
+                                                      (int64_t[]){B * L}))))) {
         rc = run_fail(&r, rc, -1, "allocating activations");
         goto out;
     }
@@ -306,6 +329,8 @@ out:
     pictor_tensor_free(be, &r.v);
     pictor_tensor_free(be, &r.k);
     pictor_tensor_free(be, &r.q);
+    pictor_tensor_free(be, &r.as);
+    pictor_tensor_free(be, &r.aq);
     pictor_tensor_free(be, &r.a);
     pictor_tensor_free(be, &r.h);
     return rc;

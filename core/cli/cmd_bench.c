@@ -30,12 +30,12 @@
 
 #include "cli.h"
 #include "pictor/backend_cuda.h"
-#include "pictor/profile.h"
 #include "pictor/check.h"
 #include "pictor/common_host.h"
 #include "pictor/model_dir.h"
 #include "pictor/pipeline.h"
 #include "pictor/png.h"
+#include "pictor/profile.h"
 #include "pictor/random_model.h"
 #include "pictor/weights_random.h"
 

@@ -4,10 +4,11 @@
  * See pictor/backend.h for the contract.
  */
 #include "pictor/backend.h"
-#include "pictor/profile.h"
 
 #include <stdio.h>
 #include <stdlib.h>
+
+#include "pictor/profile.h"
 
 const char *const pictor_op_names[PICTOR_OP_COUNT] = {
     [PICTOR_OP_MATMUL] = "matmul",

@@ -8,12 +8,12 @@
  * Composite ops (linear, concat) are built here from the slots.
  */
 #include "pictor/ops.h"
-#include "pictor/profile.h"
 
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "pictor/profile.h"
 #include "pictor/tensor_util.h"
 
 #include "ops_check.h"

@@ -291,12 +291,45 @@ out:
     pictor_backend_destroy(be);
 }
 
+/* One call of the graphed model g and of the eager model e on the same
+ * fresh inputs (from seed) with L image tokens at ids [L, 3] and 3 text
+ * tokens: whether both ran and their outputs are the same bytes. g's
+ * output buffer is filled with garbage first, so an output the graph did
+ * not write shows. */
+static bool graphed_equals_eager(struct pictor_flux_transformer *g,
+                                 struct pictor_flux_transformer *e,
+                                 const struct pictor_flux_config *cfg, int64_t L,
+                                 const float *ids, uint64_t seed, char *err, size_t errlen)
+{
+    enum { B = 1, T = 3 };
+    static float buf[8192], tids[T * 3], og[512], oe[512];
+    test_fill_uniform(buf, 8192, seed, -1.0f, 1.0f);
+    pictor_tensor x = pictor_tensor_make(buf, PICTOR_F32, 3, (int64_t[]){B, L, cfg->in_channels});
+    pictor_tensor c = pictor_tensor_make(buf + 1024, PICTOR_F32, 3,
+                                         (int64_t[]){B, T, cfg->joint_attention_dim});
+    pictor_tensor p = pictor_tensor_make(buf + 2048, PICTOR_F32, 2,
+                                         (int64_t[]){B, cfg->pooled_projection_dim});
+    pictor_tensor ts = pictor_tensor_make(buf + 3000, PICTOR_F32, 1, (int64_t[]){B});
+    pictor_tensor gd = pictor_tensor_make(buf + 3001, PICTOR_F32, 1, (int64_t[]){B});
+    pictor_tensor img = pictor_tensor_make((void *)ids, PICTOR_F32, 2, (int64_t[]){L, 3});
+    pictor_tensor txt = pictor_tensor_make(tids, PICTOR_F32, 2, (int64_t[]){T, 3});
+    int64_t so[3] = {B, L, cfg->out_channels};
+    pictor_tensor o1 = pictor_tensor_make(og, PICTOR_F32, 3, so);
+    pictor_tensor o2 = pictor_tensor_make(oe, PICTOR_F32, 3, so);
+    struct pictor_flux_inputs in = {&x, &c, &p, &ts, &gd, &img, &txt};
+    memset(og, 0xff, sizeof og);
+    return pictor_flux_transformer_forward(g, &in, &o1, err, errlen) == PICTOR_OK &&
+           pictor_flux_transformer_forward(e, &in, &o2, err, errlen) == PICTOR_OK &&
+           memcmp(og, oe, (size_t)(B * L * cfg->out_channels) * sizeof(float)) == 0;
+}
+
 /* Graphs on the CPU backend's recorder (the twin of CUDA stream capture):
  * a sequence of forwards — new timesteps, latents and conditioning at each
- * call, other ids, another shape and back — gives the eager model's output
- * bit for bit at every call, and graphs were captured and replayed (the
- * recorder freezes addresses and scalars, so a replay that read a stale
- * input or a baked-in timestep would differ). */
+ * call, other ids, another shape and back, then more shapes than graphs
+ * are kept — gives the eager model's output bit for bit at every call, and
+ * graphs were captured and replayed as planned (the recorder freezes
+ * addresses and scalars, so a replay that read a stale input or a baked-in
+ * timestep would differ). */
 static void test_graphs(void)
 {
     const struct pictor_host_api *host = pictor_common_host();
@@ -315,79 +348,37 @@ static void test_graphs(void)
         goto out;
     }
     pictor_flux_transformer_set_graphs(e, false);
-    enum { B = 1, T = 3, LMAX = 6, CALLS = 7 };
-    static float buf[8192], ids[2][LMAX * 3], tids[T * 3], og[512], oe[512];
+    enum { LMAX = 6, CALLS = 7 };
+    static float ids[2][LMAX * 3];
     for (int k = 0; k < 2; k++)
         for (int l = 0; l < LMAX; l++) {
             float row[3] = {0.0f, (float)(l / 2 + 3 * k), (float)(l % 2)};
             memcpy(ids[k] + 3 * l, row, sizeof row);
         }
-    /* call: latent length, which ids */
+    /* call: latent length, which ids. L=4 ids 0: eager, capture + replay,
+     * replay; ids 1: eager; L=6: eager; L=4 ids 1: capture + replay, replay */
     const int Ls[CALLS] = {4, 4, 4, 4, 6, 4, 4}, idk[CALLS] = {0, 0, 0, 1, 0, 1, 1};
-    for (int k = 0; k < CALLS; k++) {
-        const int64_t L = Ls[k];
-        test_fill_uniform(buf, 8192, 100 + (uint32_t)k, -1.0f, 1.0f);
-        pictor_tensor x = pictor_tensor_make(buf, PICTOR_F32, 3,
-                                             (int64_t[]){B, L, cfg.in_channels});
-        pictor_tensor c = pictor_tensor_make(buf + 1024, PICTOR_F32, 3,
-                                             (int64_t[]){B, T, cfg.joint_attention_dim});
-        pictor_tensor p = pictor_tensor_make(buf + 2048, PICTOR_F32, 2,
-                                             (int64_t[]){B, cfg.pooled_projection_dim});
-        pictor_tensor ts = pictor_tensor_make(buf + 3000, PICTOR_F32, 1, (int64_t[]){B});
-        pictor_tensor gd = pictor_tensor_make(buf + 3001, PICTOR_F32, 1, (int64_t[]){B});
-        pictor_tensor img = pictor_tensor_make(ids[idk[k]], PICTOR_F32, 2, (int64_t[]){L, 3});
-        pictor_tensor txt = pictor_tensor_make(tids, PICTOR_F32, 2, (int64_t[]){T, 3});
-        int64_t so[3] = {B, L, cfg.out_channels};
-        pictor_tensor o1 = pictor_tensor_make(og, PICTOR_F32, 3, so);
-        pictor_tensor o2 = pictor_tensor_make(oe, PICTOR_F32, 3, so);
-        struct pictor_flux_inputs in = {&x, &c, &p, &ts, &gd, &img, &txt};
-        memset(og, 0xff, sizeof og);
-        CHECK(pictor_flux_transformer_forward(g, &in, &o1, err, sizeof err) == PICTOR_OK,
-              "graphed forward %d: %s", k, err);
-        CHECK(pictor_flux_transformer_forward(e, &in, &o2, err, sizeof err) == PICTOR_OK,
-              "eager forward %d: %s", k, err);
-        CHECK(memcmp(og, oe, (size_t)(B * L * cfg.out_channels) * sizeof(float)) == 0,
-              "call %d (L=%lld, ids %d): graphed output equals the eager one", k,
-              (long long)L, idk[k]);
-    }
-    /* more shapes than graphs are kept: L = 1..6, each twice in a row
-     * (eager, then capture + replay), then L = 1 again (evicted: eager) */
+    for (int k = 0; k < CALLS; k++)
+        CHECK(graphed_equals_eager(g, e, &cfg, Ls[k], ids[idk[k]], 100 + (uint64_t)k, err,
+                                   sizeof err),
+              "call %d (L=%d, ids %d): graphed output equals the eager one %s", k, Ls[k],
+              idk[k], err);
     uint64_t cap0 = 0, rep0 = 0;
     pictor_flux_transformer_graph_counts(g, &cap0, &rep0);
+    CHECK(cap0 == 2 && rep0 == 4, "graphs captured %llu (want 2), replays %llu (want 4)",
+          (unsigned long long)cap0, (unsigned long long)rep0);
+    /* more shapes than graphs are kept: L = 1..6, each twice in a row
+     * (eager, then capture + replay), then L = 1 again (evicted: eager) */
     for (int k = 0; k < 13; k++) {
         const int64_t L = k < 12 ? k / 2 + 1 : 1;
-        test_fill_uniform(buf, 8192, 300 + (uint32_t)k, -1.0f, 1.0f);
-        pictor_tensor x = pictor_tensor_make(buf, PICTOR_F32, 3,
-                                             (int64_t[]){B, L, cfg.in_channels});
-        pictor_tensor c = pictor_tensor_make(buf + 1024, PICTOR_F32, 3,
-                                             (int64_t[]){B, T, cfg.joint_attention_dim});
-        pictor_tensor p = pictor_tensor_make(buf + 2048, PICTOR_F32, 2,
-                                             (int64_t[]){B, cfg.pooled_projection_dim});
-        pictor_tensor ts = pictor_tensor_make(buf + 3000, PICTOR_F32, 1, (int64_t[]){B});
-        pictor_tensor img = pictor_tensor_make(ids[0], PICTOR_F32, 2, (int64_t[]){L, 3});
-        pictor_tensor txt = pictor_tensor_make(tids, PICTOR_F32, 2, (int64_t[]){T, 3});
-        int64_t so[3] = {B, L, cfg.out_channels};
-        pictor_tensor o1 = pictor_tensor_make(og, PICTOR_F32, 3, so);
-        pictor_tensor o2 = pictor_tensor_make(oe, PICTOR_F32, 3, so);
-        struct pictor_flux_inputs in = {&x, &c, &p, &ts, &ts, &img, &txt};
-        CHECK(pictor_flux_transformer_forward(g, &in, &o1, err, sizeof err) == PICTOR_OK &&
-                  pictor_flux_transformer_forward(e, &in, &o2, err, sizeof err) == PICTOR_OK,
-              "shape L=%lld: %s", (long long)L, err);
-        CHECK(memcmp(og, oe, (size_t)(B * L * cfg.out_channels) * sizeof(float)) == 0,
-              "evicting: L=%lld graphed = eager", (long long)L);
+        CHECK(graphed_equals_eager(g, e, &cfg, L, ids[0], 300 + (uint64_t)k, err, sizeof err),
+              "evicting: L=%lld graphed = eager %s", (long long)L, err);
     }
-    uint64_t cap1 = 0, rep1 = 0;
+    uint64_t cap1 = 0, rep1 = 0, cap_e = 0, rep_e = 0;
     pictor_flux_transformer_graph_counts(g, &cap1, &rep1);
     CHECK(cap1 - cap0 == 6 && rep1 - rep0 == 6, "six shapes: %llu captures, %llu replays",
           (unsigned long long)(cap1 - cap0), (unsigned long long)(rep1 - rep0));
-
-    uint64_t cap = 0, rep = 0, cap_e = 0, rep_e = 0;
-    pictor_flux_transformer_graph_counts(g, &cap, &rep);
     pictor_flux_transformer_graph_counts(e, &cap_e, &rep_e);
-    /* L=4 ids 0: eager, capture+replay, replay; ids 1: eager, (L=6: eager);
-     * L=4 ids 1: capture+replay, replay */
-    CHECK(cap0 == 2 && rep0 == 4, "graphs captured %llu (want 2), replays %llu (want 4)",
-          (unsigned long long)cap0, (unsigned long long)rep0);
     CHECK(cap_e == 0 && rep_e == 0, "graphs off: none captured");
 out:
     pictor_flux_transformer_close(e);

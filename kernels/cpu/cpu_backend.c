@@ -129,6 +129,7 @@ static const cpu_op_fn cpu_ops[PICTOR_OP_COUNT] = {
     [PICTOR_OP_ADA_LAYER_NORM] = cpu_op_ada_layer_norm,
     [PICTOR_OP_GATED_ADD] = cpu_op_gated_add,
     [PICTOR_OP_RMS_NORM_ROPE] = cpu_op_rms_norm_rope,
+    [PICTOR_OP_SDPA_FP8] = cpu_op_sdpa_fp8,
     [PICTOR_OP_QUANTIZE_ROWS] = cpu_op_quantize_rows,
 };
 
@@ -182,6 +183,7 @@ static const struct pictor_backend_iface cpu_iface = {
         [PICTOR_OP_ADA_LAYER_NORM] = cpu_op,
         [PICTOR_OP_GATED_ADD] = cpu_op,
         [PICTOR_OP_RMS_NORM_ROPE] = cpu_op,
+        [PICTOR_OP_SDPA_FP8] = cpu_op,
         [PICTOR_OP_QUANTIZE_ROWS] = cpu_op,
     },
 };

@@ -84,6 +84,7 @@ int cpu_op_layer_norm(void *ctx, const struct pictor_op_args *a, char *err, size
 int cpu_op_rms_norm(void *ctx, const struct pictor_op_args *a, char *err, size_t errlen);
 int cpu_op_softmax(void *ctx, const struct pictor_op_args *a, char *err, size_t errlen);
 int cpu_op_sdpa(void *ctx, const struct pictor_op_args *a, char *err, size_t errlen);
+int cpu_op_sdpa_fp8(void *ctx, const struct pictor_op_args *a, char *err, size_t errlen);
 int cpu_op_unary(void *ctx, const struct pictor_op_args *a, char *err, size_t errlen);
 int cpu_op_binary(void *ctx, const struct pictor_op_args *a, char *err, size_t errlen);
 int cpu_op_copy(void *ctx, const struct pictor_op_args *a, char *err, size_t errlen);

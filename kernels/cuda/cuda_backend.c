@@ -16,6 +16,7 @@
 #include "cuda_libs.h"
 #include "lt_plan.h"
 #include "mem_limit.h"
+#include "op_sdpa_fp8.h"
 
 /* Minimum compute capability (ARCHITECTURE.md precision policy: Ampere). */
 #define CUDA_MIN_MAJOR 8
@@ -43,6 +44,7 @@ static void cuda_destroy(void *vctx)
     cudaSetDevice(c->device);
     cudaStreamSynchronize(c->stream);
     cuda_sdpa_release(c); /* cuDNN plans go before the cuDNN handle */
+    cuda_sdpa_fp8_release(c);
     if (c->libs)
         lt_plan_store_detach(c->libs); /* saves unsaved algorithm choices */
     cuda_libs_destroy(c);
@@ -123,10 +125,12 @@ static bool cuda_bcast_row_scale_ok(const pictor_tensor *t, const pictor_tensor 
 
 /* Every validated call is supported except a broadcast FP8 operand whose
  * per-row scales no longer follow y's rows (no model does this), and FP8
- * matmul inputs (scaled FP8 GEMM is a later issue). */
+ * matmul inputs (scaled FP8 GEMM is a later issue), and sdpa_fp8 outside
+ * what cuDNN's FP8 graph runs (op_sdpa_fp8.h; no fallback kernel). */
 static bool cuda_supports(void *vctx, enum pictor_op op, const struct pictor_op_args *a)
 {
-    (void)vctx;
+    if (op == PICTOR_OP_SDPA_FP8) /* cuDNN's FP8 graph on Hopper only */
+        return cuda_sdpa_fp8_supports(vctx, a);
     if (op == PICTOR_OP_MATMUL)
         return cuda_matmul_supports(a);
     if (op == PICTOR_OP_SDPA) /* head dims <= 512 (op_sdpa_internal.h) */
@@ -184,6 +188,7 @@ static const struct pictor_backend_iface cuda_iface = {
         [PICTOR_OP_GATED_ADD] = cuda_op_gated_add,
         [PICTOR_OP_RMS_NORM_ROPE] = cuda_op_rms_norm_rope,
         [PICTOR_OP_QUANTIZE_ROWS] = cuda_op_quantize_rows,
+        [PICTOR_OP_SDPA_FP8] = cuda_op_sdpa_fp8,
     },
 };
 

@@ -31,6 +31,8 @@ struct cuda_libs; /* cuBLASLt/cuDNN state: kernels/cuda/cuda_libs.h */
 
 struct plan_cache; /* kernels/cuda/plan_cache.h */
 
+struct cuda_sdpa_fp8_state; /* kernels/cuda/op_sdpa_fp8.c */
+
 /* sdpa's routing state (kernels/cuda/op_sdpa_internal.h): the path forced by
  * PICTOR_SDPA at creation, the cuDNN probe's verdict, cuDNN plans. */
 struct cuda_sdpa_state {
@@ -38,6 +40,9 @@ struct cuda_sdpa_state {
     int dnn;                  /* 0 not probed, 1 cuDNN SDPA usable, -1 not */
     char note[256];           /* why cuDNN SDPA is off ("" when usable) */
     struct plan_cache *plans; /* cuDNN plans per shape; NULL before the probe */
+    struct cuda_sdpa_fp8_state *fp8; /* sdpa_fp8's probe, plans, latest
+                                        refusal (op_sdpa_fp8.h); NULL
+                                        until first asked */
 };
 
 struct cuda_ctx {

@@ -6,6 +6,7 @@
 #ifdef PICTOR_HAVE_CUDA
 #include "cuda_libs.h"
 #include "mem_limit.h"
+#include "op_sdpa_fp8.h"
 
 #include <dlfcn.h>
 #include <stdint.h>
@@ -153,13 +154,10 @@ static void open_lt(struct cuda_libs *l)
     }
 }
 
-/* Opens cuDNN on the stream; a failure leaves dnn_handle NULL and the
- * reason in dnn_error (conv2d then runs its fallback kernel). */
-static void open_dnn(struct cuda_ctx *ctx, struct cuda_libs *l)
+int cuda_libs_load_dnn(struct cuda_libs *l)
 {
     void *h = open_library(DNN_SONAME, l->dnn_error, sizeof l->dnn_error);
     bool ok = h != NULL;
-    char msg[256];
 
 #define LOAD_DNN(f) LOAD_FN(l->dnn, DNN_SONAME, l->dnn_error, f)
     CUDA_DNN_FUNCS(LOAD_DNN)
@@ -167,15 +165,26 @@ static void open_dnn(struct cuda_ctx *ctx, struct cuda_libs *l)
     if (h)
         dlclose(h); /* NODELETE: the code stays mapped */
     if (!ok)
-        return;
+        return PICTOR_E_UNSUPPORTED;
     l->dnn_version = l->dnn.cudnnGetVersion();
     if (DNN_MAJOR(l->dnn_version) != CUDNN_MAJOR) {
         snprintf(l->dnn_error, sizeof l->dnn_error,
                  "cuDNN %zu.%zu.%zu at run time, built against %d.%d.%d (major differs)",
                  DNN_MAJOR(l->dnn_version), DNN_MINOR(l->dnn_version),
                  DNN_PATCH(l->dnn_version), CUDNN_MAJOR, CUDNN_MINOR, CUDNN_PATCHLEVEL);
-        return;
+        return PICTOR_E_UNSUPPORTED;
     }
+    return PICTOR_OK;
+}
+
+/* Opens cuDNN on the stream; a failure leaves dnn_handle NULL and the
+ * reason in dnn_error (conv2d then runs its fallback kernel). */
+static void open_dnn(struct cuda_ctx *ctx, struct cuda_libs *l)
+{
+    char msg[256];
+
+    if (cuda_libs_load_dnn(l))
+        return;
     if (DNN_CHECK(l, l->dnn.cudnnCreate(&l->dnn_handle), msg, sizeof msg)) {
         l->dnn_handle = NULL;
         snprintf(l->dnn_error, sizeof l->dnn_error, "%s", msg);
@@ -224,6 +233,10 @@ const char *cuda_libs_describe(struct cuda_ctx *ctx)
     n = strlen(l->desc_out);
     if (ctx->sdpa.note[0] && n + 1 < sizeof l->desc_out) /* op_sdpa_route.c */
         snprintf(l->desc_out + n, sizeof l->desc_out - n, "; sdpa: %s", ctx->sdpa.note);
+    n = strlen(l->desc_out);
+    if (cuda_sdpa_fp8_note(ctx)[0] && n + 1 < sizeof l->desc_out)
+        snprintf(l->desc_out + n, sizeof l->desc_out - n, "; sdpa_fp8: %s",
+                 cuda_sdpa_fp8_note(ctx));
     return l->desc_out;
 }
 

@@ -138,6 +138,13 @@ int cuda_libs_create(struct cuda_ctx *ctx, char *err, size_t errlen);
  * NULL ctx->libs is a no-op. */
 void cuda_libs_destroy(struct cuda_ctx *ctx);
 
+/* Fills l->dnn and l->dnn_version from libcudnn.so.<CUDNN_MAJOR> (dlopen)
+ * without creating a handle, so no GPU is needed: what deviceless planning
+ * (dnn_graph.h) and cuda_libs_create use. PICTOR_OK, or
+ * PICTOR_E_UNSUPPORTED with l->dnn_error saying why (library or function
+ * missing, another major version). l may be otherwise zero (tests). */
+int cuda_libs_load_dnn(struct cuda_libs *l);
+
 /* The backend's one-line description (pictor_backend_cuda_describe):
  * device and library versions, plus the latest reason conv2d fell back
  * to its own kernel, if any. Valid until the next call. */

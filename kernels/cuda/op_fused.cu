@@ -152,7 +152,10 @@ qk_fast_kernel(cu_view x, cu_view w, cu_view cs, cu_view sn, cu_view y, bool has
                     o[j] = v[it][j] * cv[j] - v[it][j + 1] * sv[j];
                     o[j + 1] = v[it][j + 1] * cv[j + 1] + v[it][j] * sv[j + 1];
                 }
-                fz_store(y.data, y.dtype, yo + c * FZ_CH, vec.y, o);
+                if (y.dtype == PICTOR_F8_E4M3) /* FP8 attention's q, k */
+                    fz_store_e4m3(y.data, yo + c * FZ_CH, y.scale, o);
+                else
+                    fz_store(y.data, y.dtype, yo + c * FZ_CH, vec.y, o);
             }
         }
     }
@@ -236,7 +239,8 @@ extern "C" int cuda_op_rms_norm_rope(void *vctx, const struct pictor_op_args *a,
     memset(&wv, 0, sizeof wv);
     if (w)
         wv = cu_view_of(w);
-    if (fz_fast_row(x, D) && fz_fast_row(y, D) && (!w || fz_fast_row(w, D)) &&
+    if (fz_fast_row(x, D) && (fz_fast_row(y, D) || fz_fast_e4m3_row(y, D)) &&
+        (!w || fz_fast_row(w, D)) &&
         fz_fast_row(cs, D) && fz_fast_row(sn, D) &&
         D / FZ_CH <= (int64_t)QK_ITERS * CU_WARP) {
         /* Lanes per row: one chunk each up to a warp (FLUX Dh 128: 16

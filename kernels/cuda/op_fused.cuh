@@ -114,6 +114,19 @@ static __device__ __forceinline__ void fz_store(char *base, int dtype, int64_t o
     }
 }
 
+/* E4M3 codes of FZ_CH values divided by scale (as cu_store_raw: round to
+ * nearest even, not saturating), one byte each: FP8 outputs are rare
+ * enough not to need a vector store. */
+static __device__ __forceinline__ void fz_store_e4m3(char *base, int64_t off, float scale,
+                                                     const float (&v)[FZ_CH])
+{
+    uint8_t *p = (uint8_t *)base + off;
+
+#pragma unroll
+    for (int j = 0; j < FZ_CH; j++)
+        p[j] = cu_f32_to_e4m3(v[j] / scale, false);
+}
+
 /* Element offset of flat index i of v. */
 static __device__ __forceinline__ int64_t fz_off(const cu_view &v, int64_t i)
 {
@@ -133,6 +146,14 @@ static inline bool fz_fast_row(const pictor_tensor *t, int64_t D)
         return false;
     return t->ndim >= 1 && t->shape[t->ndim - 1] == D && t->stride[t->ndim - 1] == 1 &&
            D % FZ_CH == 0;
+}
+
+/* An E4M3 output with rows of D codes at unit stride, D a multiple of
+ * FZ_CH, no row scales (rms_norm_rope's fast path stores it bytewise). */
+static inline bool fz_fast_e4m3_row(const pictor_tensor *t, int64_t D)
+{
+    return t->dtype == PICTOR_F8_E4M3 && !t->row_scale && t->ndim >= 1 &&
+           t->shape[t->ndim - 1] == D && t->stride[t->ndim - 1] == 1 && D % FZ_CH == 0;
 }
 
 /* Every chunk of t starts on the 16 bytes its vector accesses need: the

@@ -21,7 +21,8 @@
  * every descriptor it was built from (tensors, op, graph, heuristics,
  * engine config) until it is freed, as cudnn-frontend's graph does.
  * Every cuDNN call goes through DNN_CHECK (its status and cuDNN's last
- * error string end up in the message).
+ * error string end up in the message); the descriptor, graph and plan
+ * helpers are dnn_graph.h's, shared with the FP8 graph (op_sdpa_fp8.h).
  * Built only with CUDA (PICTOR_HAVE_CUDA).
  */
 #ifdef PICTOR_HAVE_CUDA
@@ -30,14 +31,12 @@
 #include <string.h>
 
 #include "cuda_libs.h"
+#include "dnn_graph.h"
 #include "op_sdpa_internal.h"
 
 /* Unique ids of the graph's tensors (the variant pack's keys). */
 enum { UID_Q = 1, UID_K, UID_V, UID_O, UID_SCALE };
 #define N_TENSORS 5
-/* Engine configurations tried per heuristics mode (cuDNN lists the best
- * first; more are not worth the finalize attempts). */
-#define MAX_CONFIGS 16
 
 struct dnn_plan {
     const struct cuda_libs *libs;      /* whose functions free it */
@@ -47,56 +46,25 @@ struct dnn_plan {
     char why[320];
 };
 
-static void destroy_desc(const struct cuda_libs *l, cudnnBackendDescriptor_t d)
-{
-    if (d)
-        l->dnn.cudnnBackendDestroyDescriptor(d);
-}
-
 static void dnn_plan_free(void *v)
 {
     struct dnn_plan *p = v;
 
-    destroy_desc(p->libs, p->plan);
+    dnn_destroy(p->libs, p->plan);
     for (size_t i = 0; i < sizeof p->keep / sizeof p->keep[0]; i++)
-        destroy_desc(p->libs, p->keep[i]);
+        dnn_destroy(p->libs, p->keep[i]);
     free(p);
 }
-
-#define SET(l, d, name, type, n, val, err, errlen)                                       \
-    DNN_CHECK(l, (l)->dnn.cudnnBackendSetAttribute(d, name, type, n, val), err, errlen)
 
 /* A finalized tensor descriptor {dims} / {strides}. */
 static int make_tensor(const struct cuda_libs *l, int64_t uid, cudnnDataType_t dt,
                        const int64_t dims[4], const int64_t strides[4], bool by_value,
                        cudnnBackendDescriptor_t *out, char *err, size_t errlen)
 {
-    cudnnBackendDescriptor_t t = NULL;
-    int64_t align = CUDA_SDPA_ALIGN_BYTES;
-    bool yes = true;
-    int rc;
+    const struct dnn_tensor_spec s = { .uid = uid, .dtype = dt, .ndim = 4, .dims = dims,
+                                       .strides = strides, .by_value = by_value };
 
-    *out = NULL;
-    rc = DNN_CHECK(l, l->dnn.cudnnBackendCreateDescriptor(CUDNN_BACKEND_TENSOR_DESCRIPTOR, &t),
-                   err, errlen);
-    if (rc)
-        return rc;
-    if ((rc = SET(l, t, CUDNN_ATTR_TENSOR_DATA_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &dt, err,
-                  errlen)) ||
-        (rc = SET(l, t, CUDNN_ATTR_TENSOR_DIMENSIONS, CUDNN_TYPE_INT64, 4, dims, err, errlen)) ||
-        (rc = SET(l, t, CUDNN_ATTR_TENSOR_STRIDES, CUDNN_TYPE_INT64, 4, strides, err, errlen)) ||
-        (rc = SET(l, t, CUDNN_ATTR_TENSOR_UNIQUE_ID, CUDNN_TYPE_INT64, 1, &uid, err, errlen)) ||
-        (rc = SET(l, t, CUDNN_ATTR_TENSOR_BYTE_ALIGNMENT, CUDNN_TYPE_INT64, 1, &align, err,
-                  errlen)) ||
-        (by_value &&
-         (rc = SET(l, t, CUDNN_ATTR_TENSOR_IS_BY_VALUE, CUDNN_TYPE_BOOLEAN, 1, &yes, err,
-                   errlen))) ||
-        (rc = DNN_CHECK(l, l->dnn.cudnnBackendFinalize(t), err, errlen))) {
-        destroy_desc(l, t);
-        return rc;
-    }
-    *out = t;
-    return PICTOR_OK;
+    return dnn_tensor(l, &s, out, err, errlen);
 }
 
 /* The finalized SDPA_FWD operation over p->keep[0..4] (Q, K, V, O, scale). */
@@ -117,118 +85,15 @@ static int make_op(const struct cuda_libs *l, struct dnn_plan *p, cudnnBackendDe
     if (rc)
         return rc;
     for (int i = 0; i < N_TENSORS && !rc; i++)
-        rc = SET(l, op, names[i], CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &p->keep[i], err, errlen);
+        rc = DNN_SET(l, op, names[i], CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &p->keep[i], err, errlen);
     if (!rc)
         rc = DNN_CHECK(l, l->dnn.cudnnBackendFinalize(op), err, errlen);
     if (rc) {
-        destroy_desc(l, op);
+        dnn_destroy(l, op);
         return rc;
     }
     *out = op;
     return PICTOR_OK;
-}
-
-/* The finalized operation graph of op on the handle. */
-static int make_graph(const struct cuda_libs *l, cudnnBackendDescriptor_t op,
-                      cudnnBackendDescriptor_t *out, char *err, size_t errlen)
-{
-    cudnnBackendDescriptor_t g = NULL;
-    cudnnHandle_t h = l->dnn_handle;
-    int rc = DNN_CHECK(l, l->dnn.cudnnBackendCreateDescriptor(
-                              CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR, &g),
-                       err, errlen);
-
-    *out = NULL;
-    if (rc)
-        return rc;
-    /* The handle attribute is marked deprecated in cuDNN 9.19 (optional
-     * since 9.8) but still accepted; cudnn-frontend sets it too. */
-    if ((rc = SET(l, g, CUDNN_ATTR_OPERATIONGRAPH_OPS, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &op,
-                  err, errlen)) ||
-        (rc = SET(l, g, CUDNN_ATTR_OPERATIONGRAPH_HANDLE, CUDNN_TYPE_HANDLE, 1, &h, err,
-                  errlen)) ||
-        (rc = DNN_CHECK(l, l->dnn.cudnnBackendFinalize(g), err, errlen))) {
-        destroy_desc(l, g);
-        return rc;
-    }
-    *out = g;
-    return PICTOR_OK;
-}
-
-/* Tries the engine configs heuristics `mode` offers for graph g; on
- * success p->plan, p->workspace and the kept heur/cfg are set. An empty
- * list leaves p->plan NULL with PICTOR_OK; err holds the latest failure. */
-static int try_heuristics(const struct cuda_libs *l, cudnnBackendDescriptor_t g,
-                          cudnnBackendHeurMode_t mode, struct dnn_plan *p, char *err, size_t errlen)
-{
-    cudnnBackendDescriptor_t heur = NULL, cfg[MAX_CONFIGS] = { 0 };
-    cudnnHandle_t h = l->dnn_handle;
-    int64_t n = 0, got = 0, chosen = -1;
-    int rc = DNN_CHECK(l, l->dnn.cudnnBackendCreateDescriptor(CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR,
-                                                              &heur),
-                       err, errlen);
-
-    if (rc)
-        return rc;
-    if ((rc = SET(l, heur, CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH, CUDNN_TYPE_BACKEND_DESCRIPTOR,
-                  1, &g, err, errlen)) ||
-        (rc = SET(l, heur, CUDNN_ATTR_ENGINEHEUR_MODE, CUDNN_TYPE_HEUR_MODE, 1, &mode, err,
-                  errlen)) ||
-        (rc = DNN_CHECK(l, l->dnn.cudnnBackendFinalize(heur), err, errlen)) ||
-        (rc = DNN_CHECK(l, l->dnn.cudnnBackendGetAttribute(heur, CUDNN_ATTR_ENGINEHEUR_RESULTS,
-                                                           CUDNN_TYPE_BACKEND_DESCRIPTOR, 0, &n,
-                                                           NULL),
-                        err, errlen)))
-        goto out;
-    if (n > MAX_CONFIGS)
-        n = MAX_CONFIGS;
-    for (int64_t i = 0; i < n && !rc; i++)
-        rc = DNN_CHECK(l, l->dnn.cudnnBackendCreateDescriptor(CUDNN_BACKEND_ENGINECFG_DESCRIPTOR,
-                                                              &cfg[i]),
-                       err, errlen);
-    if (rc || n == 0)
-        goto out;
-    rc = DNN_CHECK(l, l->dnn.cudnnBackendGetAttribute(heur, CUDNN_ATTR_ENGINEHEUR_RESULTS,
-                                                      CUDNN_TYPE_BACKEND_DESCRIPTOR, n, &got,
-                                                      cfg),
-                   err, errlen);
-    for (int64_t i = 0; !rc && i < got && chosen < 0; i++) {
-        cudnnBackendDescriptor_t plan = NULL;
-        int64_t ws = 0, cnt = 0;
-
-        if (DNN_CHECK(l, l->dnn.cudnnBackendCreateDescriptor(
-                             CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR, &plan),
-                      err, errlen))
-            continue;
-        /* A config that does not finalize is skipped (err keeps why). */
-        if (SET(l, plan, CUDNN_ATTR_EXECUTION_PLAN_HANDLE, CUDNN_TYPE_HANDLE, 1, &h, err,
-                errlen) ||
-            SET(l, plan, CUDNN_ATTR_EXECUTION_PLAN_ENGINE_CONFIG, CUDNN_TYPE_BACKEND_DESCRIPTOR, 1,
-                &cfg[i], err, errlen) ||
-            DNN_CHECK(l, l->dnn.cudnnBackendFinalize(plan), err, errlen) ||
-            DNN_CHECK(l, l->dnn.cudnnBackendGetAttribute(plan,
-                                                         CUDNN_ATTR_EXECUTION_PLAN_WORKSPACE_SIZE,
-                                                         CUDNN_TYPE_INT64, 1, &cnt, &ws),
-                      err, errlen)) {
-            destroy_desc(l, plan);
-            continue;
-        }
-        p->plan = plan;
-        p->workspace = ws;
-        chosen = i;
-    }
-out:
-    for (int64_t i = 0; i < MAX_CONFIGS; i++) {
-        if (i == chosen)
-            p->keep[N_TENSORS + 3] = cfg[i];
-        else
-            destroy_desc(l, cfg[i]);
-    }
-    if (chosen >= 0)
-        p->keep[N_TENSORS + 2] = heur;
-    else
-        destroy_desc(l, heur);
-    return rc;
 }
 
 /* Builds the plan of key into p (p->libs set, the rest zero). PICTOR_OK
@@ -236,7 +101,8 @@ out:
 static int build_plan(const struct cuda_libs *l, const struct cuda_sdpa_dnn_key *k,
                       struct dnn_plan *p, char *err, size_t errlen)
 {
-    static const cudnnBackendHeurMode_t modes[] = { CUDNN_HEUR_MODE_A, CUDNN_HEUR_MODE_FALLBACK };
+    const struct dnn_target target = { .handle = l->dnn_handle };
+    struct dnn_plan_out planned;
     cudnnDataType_t dt = k->dtype == PICTOR_BF16 ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_HALF;
     const int64_t qd[4] = { k->B, k->H, k->Lq, k->D }, kd[4] = { k->B, k->H, k->Lk, k->D };
     const int64_t one[4] = { 1, 1, 1, 1 };
@@ -253,21 +119,14 @@ static int build_plan(const struct cuda_libs *l, const struct cuda_sdpa_dnn_key 
         (rc = make_op(l, p, &op, err, errlen)))
         goto out;
     p->keep[N_TENSORS] = op;
-    if ((rc = make_graph(l, op, &graph, err, errlen)))
+    if ((rc = dnn_graph(l, &op, 1, &target, &graph, err, errlen)))
         goto out;
     p->keep[N_TENSORS + 1] = graph;
-    for (size_t m = 0; m < sizeof modes / sizeof modes[0] && !p->plan; m++) {
-        /* A mode that fails outright is skipped: the next may answer. */
-        int hrc = try_heuristics(l, graph, modes[m], p, err, errlen);
-
-        if (hrc && m + 1 == sizeof modes / sizeof modes[0])
-            rc = hrc;
-    }
-    if (!p->plan && !rc) {
-        if (!err[0])
-            snprintf(err, errlen, "cuDNN heuristics offered no engine configuration");
-        rc = PICTOR_E_UNSUPPORTED;
-    }
+    rc = dnn_plan(l, graph, &target, &planned, err, errlen);
+    p->plan = planned.plan;
+    p->workspace = planned.workspace;
+    p->keep[N_TENSORS + 2] = planned.heur;
+    p->keep[N_TENSORS + 3] = planned.cfg;
 out:
     if (rc)
         snprintf(p->why, sizeof p->why, "%s", err);
@@ -292,7 +151,7 @@ static struct dnn_plan *plan_of(struct cuda_ctx *ctx, const struct cuda_sdpa_dnn
     if (build_plan(ctx->libs, key, p, err, errlen)) {
         /* Keep only the reason: the partial descriptors are not needed. */
         for (size_t i = 0; i < sizeof p->keep / sizeof p->keep[0]; i++) {
-            destroy_desc(p->libs, p->keep[i]);
+            dnn_destroy(p->libs, p->keep[i]);
             p->keep[i] = NULL;
         }
     }
@@ -375,15 +234,15 @@ int cuda_sdpa_dnn_run(struct cuda_ctx *ctx, const struct pictor_op_args *a, char
                                                           &vp),
                    err, errlen);
     if (!rc &&
-        !(rc = SET(l, vp, CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS, CUDNN_TYPE_INT64, N_TENSORS, uids,
+        !(rc = DNN_SET(l, vp, CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS, CUDNN_TYPE_INT64, N_TENSORS, uids,
                    err, errlen)) &&
-        !(rc = SET(l, vp, CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS, CUDNN_TYPE_VOID_PTR, N_TENSORS,
+        !(rc = DNN_SET(l, vp, CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS, CUDNN_TYPE_VOID_PTR, N_TENSORS,
                    ptrs, err, errlen)) &&
-        !(rc = SET(l, vp, CUDNN_ATTR_VARIANT_PACK_WORKSPACE, CUDNN_TYPE_VOID_PTR, 1, &ws, err,
+        !(rc = DNN_SET(l, vp, CUDNN_ATTR_VARIANT_PACK_WORKSPACE, CUDNN_TYPE_VOID_PTR, 1, &ws, err,
                    errlen)) &&
         !(rc = DNN_CHECK(l, l->dnn.cudnnBackendFinalize(vp), err, errlen)))
         rc = DNN_CHECK(l, l->dnn.cudnnBackendExecute(l->dnn_handle, p->plan, vp), err, errlen);
-    destroy_desc(l, vp);
+    dnn_destroy(l, vp);
     cuda_scratch_free(ctx, scratch); /* stream-ordered: after the kernels */
     return rc;
 }

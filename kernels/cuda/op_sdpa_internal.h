@@ -16,6 +16,8 @@
  *                      (mma.sync m16n8k16, bf16/f16, head dim 64 or 128)
  *   op_sdpa_generic.cu own SIMT flash kernel for everything else (f32, FP8,
  *                      mixed dtypes, head dims up to CUDA_SDPA_MAX_HEAD_DIM)
+ * (FP8 attention, PICTOR_OP_SDPA_FP8, is its own op: op_sdpa_fp8.h; the
+ * cuDNN descriptor helpers both use are dnn_graph.h's.)
  *
  * Routing (PICTOR_SDPA at backend creation, CUDA_SDPA_FORCE_*):
  *   auto   cuDNN when the call is one cuDNN can express (cuda_sdpa_dnn_

@@ -30,6 +30,7 @@ const char *const pictor_op_names[PICTOR_OP_COUNT] = {
     [PICTOR_OP_ADA_LAYER_NORM] = "ada_layer_norm",
     [PICTOR_OP_GATED_ADD] = "gated_add",
     [PICTOR_OP_RMS_NORM_ROPE] = "rms_norm_rope",
+    [PICTOR_OP_SDPA_FP8] = "sdpa_fp8",
 };
 
 const char *const pictor_unary_names[PICTOR_UNARY_COUNT] = {

@@ -72,6 +72,9 @@ int pictor_op_args_tensors(struct pictor_op_args *a,
         T(rms_norm_rope.x), T(rms_norm_rope.weight), T(rms_norm_rope.cos),
             T(rms_norm_rope.sin), T(rms_norm_rope.y);
         break;
+    case PICTOR_OP_SDPA_FP8:
+        T(sdpa_fp8.q), T(sdpa_fp8.k), T(sdpa_fp8.v), T(sdpa_fp8.o);
+        break;
     case PICTOR_OP_COUNT:
         break;
     }

@@ -173,6 +173,10 @@ static double op_flops(const struct pictor_op_args *a)
         double bhl = numel(q) / (double)q->shape[3];
         return 2.0 * bhl * (double)k->shape[2] * (double)(q->shape[3] + v->shape[3]);
     }
+    case PICTOR_OP_SDPA_FP8: { /* QK^T and PV, Dv = D */
+        const pictor_tensor *q = a->u.sdpa_fp8.q, *k = a->u.sdpa_fp8.k;
+        return 4.0 * numel(q) * (double)k->shape[2];
+    }
     default:
         return 0.0;
     }

@@ -12,7 +12,9 @@
  * Projections write straight into the token slices of q, k, v, so the joint
  * attention needs no concatenation copy. With FP8 linears each AdaLN
  * writes its tokens straight into E4M3 with per-token scales (flux_fp8_input:
- * norm1 for q/k/v, norm2 for the FF up-projection). All temporaries are
+ * norm1 for q/k/v, norm2 for the FF up-projection). With FP8 attention
+ * (r->fp8_attn) the QK norm + RoPE op writes q and k in E4M3
+ * (flux_attn_fp8.c) and attention is pictor_sdpa_fp8. All temporaries are
  * released at the end of the block.
  */
 #include "flux_internal.h"
@@ -35,7 +37,7 @@ struct stream { /* one side of the block: image or text */
 /* Modulation, normed input, q/k/v rows (RMSNorm'd and rotated with the
  * stream's rows of the RoPE tables) for one stream. */
 static int stream_qkv(struct flux_run *r, struct stream *st, pictor_tensor *q,
-                      pictor_tensor *k, pictor_tensor *v)
+                      pictor_tensor *k, pictor_tensor *v, pictor_tensor *q8, pictor_tensor *k8)
 {
     int64_t sm[2] = {r->B, 6 * r->D}, sx[3] = {r->B, st->S, r->D};
     int rc;
@@ -54,9 +56,14 @@ static int stream_qkv(struct flux_run *r, struct stream *st, pictor_tensor *q,
         (rc = flux_linear(r, &xq, st->k, &ks, "k projection")) ||
         (rc = flux_linear(r, &xq, st->v, &vs, "v projection")))
         return rc;
-    pictor_tensor qh = flux_heads(&qs, r->H), kh = flux_heads(&ks, r->H);
-    if ((rc = flux_qk_norm_rope(r, &qh, st->norm_q, st->row0, "rms_norm + rope q")) ||
-        (rc = flux_qk_norm_rope(r, &kh, st->norm_k, st->row0, "rms_norm + rope k")))
+    pictor_tensor qh = flux_heads(&qs, r->H), kh = flux_heads(&ks, r->H), qy = qh, ky = kh;
+    if (r->fp8_attn) { /* normed and rotated straight into E4M3 */
+        pictor_tensor q8s = pictor_tensor_slice(q8, 1, st->row0, st->S);
+        pictor_tensor k8s = pictor_tensor_slice(k8, 1, st->row0, st->S);
+        qy = flux_heads(&q8s, r->H), ky = flux_heads(&k8s, r->H);
+    }
+    if ((rc = flux_qk_norm_rope(r, &qh, st->norm_q, st->row0, &qy, "rms_norm + rope q")) ||
+        (rc = flux_qk_norm_rope(r, &kh, st->norm_k, st->row0, &ky, "rms_norm + rope k")))
         return rc;
     return PICTOR_OK;
 }
@@ -96,14 +103,17 @@ int flux_double_block(struct flux_run *r, const struct flux_double *b)
         .S = r->T, .mod = &b->norm1_context, .q = &b->add_q, .k = &b->add_k,
         .v = &b->add_v, .out = &b->to_add_out, .ff0 = &b->ffc0, .ff2 = &b->ffc2,
         .norm_q = &b->norm_added_q, .norm_k = &b->norm_added_k};
-    pictor_tensor q, k, v, o;
+    pictor_tensor q, k, v, o, q8, k8;
     int64_t s[3] = {r->B, r->N, r->D};
     int rc;
     if ((rc = flux_alloc(r, &q, 3, s)) || (rc = flux_alloc(r, &k, 3, s)) ||
         (rc = flux_alloc(r, &v, 3, s)) || (rc = flux_alloc(r, &o, 3, s)) ||
-        (rc = stream_qkv(r, &img, &q, &k, &v)) || (rc = stream_qkv(r, &txt, &q, &k, &v)))
+        (r->fp8_attn && (rc = flux_attn_fp8_alloc(r, b->q_bound, b->k_bound, &q8, &k8))) ||
+        (rc = stream_qkv(r, &img, &q, &k, &v, &q8, &k8)) ||
+        (rc = stream_qkv(r, &txt, &q, &k, &v, &q8, &k8)))
         goto out;
-    pictor_tensor qh = flux_heads(&q, r->H), kh = flux_heads(&k, r->H);
+    pictor_tensor qh = flux_heads(r->fp8_attn ? &q8 : &q, r->H);
+    pictor_tensor kh = flux_heads(r->fp8_attn ? &k8 : &k, r->H);
     pictor_tensor vh = flux_heads(&v, r->H), oh = flux_heads(&o, r->H);
     if ((rc = flux_attention(r, &qh, &kh, &vh, &oh)) || (rc = stream_finish(r, &img, &o)) ||
         (rc = stream_finish(r, &txt, &o)))

@@ -63,6 +63,7 @@ int pictor_eval_flux_transformer(const struct pictor_eval_request *req,
         return rc;
     cfg.compute_dtype = pictor_precision_compute_dtype(req->precision);
     cfg.fp8_linears = pictor_precision_fp8_linears(req->precision);
+    cfg.fp8_attention = cfg.fp8_linears && pictor_flux_fp8_attention_env();
     if ((rc = host->weights_open(req->model_dir, false, &src, err, errlen)))
         return rc;
     if ((rc = pictor_flux_transformer_open(&cfg, &src, be, &m, err, errlen)))

@@ -41,6 +41,7 @@ struct flux_double { /* transformer_blocks.{i} */
     struct flux_linear add_q, add_k, add_v;         /* [D, D] text */
     pictor_tensor norm_q, norm_k;                   /* [Dh] */
     pictor_tensor norm_added_q, norm_added_k;       /* [Dh] */
+    float q_bound, k_bound; /* |q|, |k| after norm + RoPE (flux_attn_fp8.c) */
     struct flux_linear to_out, to_add_out;          /* [D, D] */
     struct flux_linear ff0, ff2;                    /* [F, D], [D, F] */
     struct flux_linear ffc0, ffc2;                  /* ff_context */
@@ -50,6 +51,7 @@ struct flux_single { /* single_transformer_blocks.{j} */
     struct flux_linear norm;          /* [3D, D] */
     struct flux_linear to_q, to_k, to_v; /* [D, D] */
     pictor_tensor norm_q, norm_k;     /* [Dh] */
+    float q_bound, k_bound;           /* as in flux_double */
     struct flux_linear proj_mlp;      /* [F, D] */
     struct flux_linear proj_out;      /* [D, D + F] */
 };
@@ -86,6 +88,7 @@ struct pictor_flux_transformer {
     bool use_graphs;             /* pictor_flux_transformer_set_graphs */
     struct flux_graphs *graphs;  /* captured forwards per shape; NULL: none */
     uint64_t graph_captures, graph_replays;
+    bool fp8_attn_refused_said;  /* flux_attn_fp8_decide's note, once */
     struct flux_linear x_embedder;       /* [D, in_channels] */
     struct flux_linear context_embedder; /* [D, joint_attention_dim] */
     struct flux_mlp2 time_emb;           /* l1 [D, 256] */
@@ -155,6 +158,7 @@ struct flux_run {
     struct flux_rope_cache *rope; /* where they are cached (m->rope or a
                                      graph's own) */
     int act;                /* activation dtype: cfg compute_dtype */
+    bool fp8_attn;          /* this forward's attention is pictor_sdpa_fp8 */
 };
 
 size_t flux_scratch_mark(const struct flux_scratch *s);
@@ -204,15 +208,36 @@ int flux_modulate(struct flux_run *r, const pictor_tensor *x,
 /* x += gate * y (pictor_gated_add; y is not modified). */
 int flux_gated_add(struct flux_run *r, pictor_tensor *x, const pictor_tensor *y,
                    const pictor_tensor *gate);
-/* Per-head RMSNorm (weight [Dh]) and RoPE in place on qh [B, S, H, Dh],
- * the heads of tokens row0..row0+S-1 of the joint sequence (rows of
- * r->cos / r->sin); pictor_rms_norm_rope. */
+/* Per-head RMSNorm (weight [Dh]) and RoPE of qh [B, S, H, Dh], the heads
+ * of tokens row0..row0+S-1 of the joint sequence (rows of r->cos /
+ * r->sin), into y of qh's shape: qh itself (in place) or, under fp8_attn,
+ * the matching slice of an E4M3 tensor from flux_attn_fp8_alloc;
+ * pictor_rms_norm_rope. */
 int flux_qk_norm_rope(struct flux_run *r, pictor_tensor *qh, const pictor_tensor *weight,
-                      int64_t row0, const char *what);
+                      int64_t row0, pictor_tensor *y, const char *what);
 /* o = SDPA(q, k, v) with q, k already normed and rotated; all [B, N, H, Dh]
- * views (o may be strided), scale 1/sqrt(Dh). */
+ * views (o may be strided), scale 1/sqrt(Dh). E4M3 q and k (fp8_attn) take
+ * pictor_sdpa_fp8, 16-bit or f32 ones pictor_sdpa. */
 int flux_attention(struct flux_run *r, const pictor_tensor *q, const pictor_tensor *k,
                    const pictor_tensor *v, pictor_tensor *o);
+
+/* ---- FP8 attention (flux_attn_fp8.c) ----------------------------------- */
+
+/* Under cfg.fp8_attention, each block's q_bound / k_bound: sqrt(Dh) times
+ * the largest |weight| of its QK RMSNorms (both streams' for a double
+ * block), a bound on every |q|, |k| the norm + RoPE op can write (RMSNorm
+ * leaves a head's vector with an L2 norm of at most sqrt(Dh) before the
+ * weight; RoPE rotates channel pairs, keeping their norm). Reads the norm
+ * weights back from the backend once, at open. */
+int flux_attn_fp8_bounds(struct pictor_flux_transformer *m, char *err, size_t errlen);
+/* Sets r->fp8_attn for this forward: cfg.fp8_attention and the backend
+ * runs pictor_sdpa_fp8 at r's shape (pictor_op_supported); the first
+ * refusal is said once on stderr. */
+void flux_attn_fp8_decide(struct flux_run *r);
+/* q8, k8: fresh E4M3 [B, N, D] scratch with per-tensor scales bound / 448,
+ * for flux_qk_norm_rope to write and flux_attention to read. */
+int flux_attn_fp8_alloc(struct flux_run *r, float q_bound, float k_bound, pictor_tensor *q8,
+                        pictor_tensor *k8);
 
 /* ---- embeddings and blocks -------------------------------------------- */
 

@@ -266,6 +266,7 @@ int flux_open(const struct pictor_open_params *p, void **out, char *err, size_t 
      * PICTOR_T5_PRECISION=bf16 keeps T5 in bf16). */
     m->dit_cfg.fp8_linears = pictor_precision_fp8_linears(p->precision);
     m->t5_cfg.fp8_linears = m->dit_cfg.fp8_linears && t5_fp8_allowed();
+    m->dit_cfg.fp8_attention = m->dit_cfg.fp8_linears && pictor_flux_fp8_attention_env();
     if ((rc = open_source(m, FLUX_SRC_TRANSFORMER, "transformer", err, errlen)) ||
         (rc = open_source(m, FLUX_SRC_CLIP, "text_encoder", err, errlen)) ||
         (rc = open_source(m, FLUX_SRC_T5, "text_encoder_2", err, errlen)) ||

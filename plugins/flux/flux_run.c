@@ -167,11 +167,11 @@ int flux_gated_add(struct flux_run *r, pictor_tensor *x, const pictor_tensor *y,
 }
 
 int flux_qk_norm_rope(struct flux_run *r, pictor_tensor *qh, const pictor_tensor *weight,
-                      int64_t row0, const char *what)
+                      int64_t row0, pictor_tensor *y, const char *what)
 {
     pictor_tensor cs = pictor_tensor_slice(&r->cos, 0, row0, qh->shape[1]);
     pictor_tensor sn = pictor_tensor_slice(&r->sin, 0, row0, qh->shape[1]);
-    return flux_check(r, pictor_rms_norm_rope(r->be, qh, FLUX_NORM_EPS, weight, &cs, &sn, qh),
+    return flux_check(r, pictor_rms_norm_rope(r->be, qh, FLUX_NORM_EPS, weight, &cs, &sn, y),
                       what);
 }
 
@@ -182,5 +182,7 @@ int flux_attention(struct flux_run *r, const pictor_tensor *q, const pictor_tens
     pictor_tensor qp = pictor_tensor_permute(q, bhld), kp = pictor_tensor_permute(k, bhld),
                   vp = pictor_tensor_permute(v, bhld), op = pictor_tensor_permute(o, bhld);
     float scale = 1.0f / sqrtf((float)r->Dh);
+    if (q->dtype == PICTOR_F8_E4M3)
+        return flux_check(r, pictor_sdpa_fp8(r->be, &qp, &kp, &vp, scale, &op), "sdpa_fp8");
     return flux_check(r, pictor_sdpa(r->be, &qp, &kp, &vp, NULL, scale, false, &op), "sdpa");
 }

@@ -9,7 +9,9 @@
  *   h += gate * proj_out(cat)
  * Attention and MLP write straight into their column ranges of cat (no
  * concatenation copy). With FP8 linears the AdaLN writes ĥ straight into
- * E4M3 with per-token scales (flux_fp8_input), read by proj_mlp, q, k, v.
+ * E4M3 with per-token scales (flux_fp8_input), read by proj_mlp, q, k, v;
+ * with FP8 attention (r->fp8_attn) q and k are normed and rotated into E4M3
+ * and attention is pictor_sdpa_fp8 (flux_attn_fp8.c).
  * Temporaries are released at the end of the block.
  */
 #include "flux_internal.h"
@@ -44,11 +46,16 @@ int flux_single_block(struct flux_run *r, const struct flux_single *b)
         (rc = flux_linear(r, &hq, &b->to_k, &k, "k projection")) ||
         (rc = flux_linear(r, &hq, &b->to_v, &v, "v projection")))
         goto out;
-    pictor_tensor qh = flux_heads(&q, r->H), kh = flux_heads(&k, r->H);
-    pictor_tensor vh = flux_heads(&v, r->H), oh = flux_heads(&attn, r->H);
-    if ((rc = flux_qk_norm_rope(r, &qh, &b->norm_q, 0, "rms_norm + rope q")) ||
-        (rc = flux_qk_norm_rope(r, &kh, &b->norm_k, 0, "rms_norm + rope k")) ||
-        (rc = flux_attention(r, &qh, &kh, &vh, &oh)) ||
+    pictor_tensor qh = flux_heads(&q, r->H), kh = flux_heads(&k, r->H), qy = qh, ky = kh;
+    pictor_tensor vh = flux_heads(&v, r->H), oh = flux_heads(&attn, r->H), q8, k8;
+    if (r->fp8_attn) { /* normed and rotated straight into E4M3 */
+        if ((rc = flux_attn_fp8_alloc(r, b->q_bound, b->k_bound, &q8, &k8)))
+            goto out;
+        qy = flux_heads(&q8, r->H), ky = flux_heads(&k8, r->H);
+    }
+    if ((rc = flux_qk_norm_rope(r, &qh, &b->norm_q, 0, &qy, "rms_norm + rope q")) ||
+        (rc = flux_qk_norm_rope(r, &kh, &b->norm_k, 0, &ky, "rms_norm + rope k")) ||
+        (rc = flux_attention(r, &qy, &ky, &vh, &oh)) ||
         (rc = flux_linear(r, &cat, &b->proj_out, &hn, "proj_out")) ||
         (rc = flux_gated_add(r, &r->h, &hn, &gate)))
         goto out;

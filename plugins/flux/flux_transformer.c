@@ -58,7 +58,7 @@ int pictor_flux_transformer_open(const struct pictor_flux_config *cfg,
     pictor_params_set_dtype(&m->params, cfg->compute_dtype);
     struct load_ctx lc = {.params = &m->params, .fp8 = cfg->fp8_linears};
     flux_for_each_param(cfg, m, load_one, &lc);
-    if ((rc = m->params.status) != PICTOR_OK) {
+    if ((rc = m->params.status) != PICTOR_OK || (rc = flux_attn_fp8_bounds(m, err, errlen))) {
         pictor_flux_transformer_close(m);
         return rc;
     }
@@ -205,6 +205,7 @@ int flux_forward_run(struct pictor_flux_transformer *m, const struct pictor_flux
     int rc;
     if ((rc = flux_alloc_dtype(&r, &r.h, PICTOR_F32, 3, sh))) /* residual stream: f32 */
         goto out;
+    flux_attn_fp8_decide(&r);
     pictor_tensor hx = pictor_tensor_slice(&r.h, 1, r.T, r.L);
     pictor_tensor hc = pictor_tensor_slice(&r.h, 1, 0, r.T);
     if ((rc = flux_linear(&r, in->hidden_states, &m->x_embedder, &hx, "x_embedder")) ||

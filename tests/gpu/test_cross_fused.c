@@ -31,6 +31,10 @@
 #include "cross.h"
 
 #define EPS 1e-6f
+/* E4M3 outputs: a value whose f32 differs by an ulp across an E4M3
+ * rounding boundary takes the neighbouring code (2^-4 relative); rare, so
+ * the rel_l2 stays far below one code step. */
+#define TOL_E4M3_CODES 1e-2
 /* Timed runs per measurement on the GPU (after one untimed warm-up). */
 #define TIMED_RUNS 20
 
@@ -329,6 +333,7 @@ static void qk_case(int dt, int64_t B, int64_t N, int64_t t0, int64_t S, int64_t
     struct xt qs = xt_slice(&q, 1, t0, S), qh = xt_heads(&qs, H);
     struct xt w = xt_rand(dt, 1, (int64_t[]){ Dh }, 222, 0.5f, 1.5f);
     struct xt y = xt_rand(dt, 4, (int64_t[]){ B, S, H, Dh }, 223, 0.0f, 1.0f);
+    struct xt y8 = xt_rand(PICTOR_F8_E4M3, 4, (int64_t[]){ B, S, H, Dh }, 224, 0.0f, 1.0f);
     char what[160];
 
     rope_tables(N, Dh, &cs, &sn);
@@ -343,9 +348,19 @@ static void qk_case(int dt, int64_t B, int64_t N, int64_t t0, int64_t S, int64_t
     check_rc(what, g_cpu, pictor_rms_norm_rope(g_cpu, &qh.c, EPS, &w.c, &css.c, &sns.c, &qh.c));
     check_rc(what, g_gpu, pictor_rms_norm_rope(g_gpu, &qh.g, EPS, &w.g, &css.g, &sns.g, &qh.g));
     xt_compare(what, &q, tol_for(dt)); /* the slice, and the untouched rows around it */
+    /* Into E4M3 with a per-tensor scale (FLUX's FP8 attention: the bound
+     * sqrt(Dh) * max|w| over 448, flux_attn_fp8.c): the GPU's f32 values
+     * equal the CPU's to rounding, so nearly every code is the same. */
+    snprintf(what, sizeof what, "rms_norm_rope %s [%lld, %lld, %lld, %lld] %s into e4m3", dn,
+             (long long)B, (long long)S, (long long)H, (long long)Dh, path);
+    y8.c.scale = y8.g.scale = sqrtf((float)Dh) * 1.5f / 448.0f;
+    check_rc(what, g_cpu, pictor_rms_norm_rope(g_cpu, &qh.c, EPS, &w.c, &css.c, &sns.c, &y8.c));
+    check_rc(what, g_gpu, pictor_rms_norm_rope(g_gpu, &qh.g, EPS, &w.g, &css.g, &sns.g, &y8.g));
+    xt_compare(what, &y8, TOL_E4M3_CODES);
     xt_free(&q);
     xt_free(&w);
     xt_free(&y);
+    xt_free(&y8);
     xt_free(&cs);
     xt_free(&sn);
 }

@@ -19,6 +19,7 @@
 #include "../harness/test.h"
 #include "pictor/common_host.h"
 #include "pictor/flux_transformer.h"
+#include "pictor/params.h"
 #include "pictor/plugins.h"
 #include "pictor/tensor_util.h"
 
@@ -330,6 +331,59 @@ static bool graphed_equals_eager(struct pictor_flux_transformer *g,
  * graphs were captured and replayed as planned (the recorder freezes
  * addresses and scalars, so a replay that read a stale input or a baked-in
  * timestep would differ). */
+/* FP8 attention (cfg.fp8_attention over FP8 linears) on the dev fixture:
+ * graphed forwards equal eager ones bit for bit, as above (the E4M3 q/k
+ * tensors, their static scales and the op's inner quantisation replay
+ * like any other op), and the output differs from the same model with
+ * 16-bit attention (the FP8 path did run). */
+static void test_graphs_fp8_attention(void)
+{
+    const struct pictor_host_api *host = pictor_common_host();
+    struct pictor_flux_config cfg, cfg16;
+    struct pictor_wsource src = {0};
+    struct pictor_flux_transformer *g = NULL, *e = NULL, *a16 = NULL;
+    char path[PATH_MAX], err[512] = "";
+    pictor_backend *be = pictor_backend_cpu_create(1);
+    static float ids[4 * 3];
+    pictor_backend_cpu_set_graphs(be, true);
+    CHECK(find_data(DEV_CASE, path, sizeof path), "fixture %s not found", DEV_CASE);
+    for (int l = 0; l < 4; l++)
+        ids[3 * l + 1] = (float)(l / 2), ids[3 * l + 2] = (float)(l % 2);
+    if (pictor_flux_config_load(path, &cfg, err, sizeof err) ||
+        host->weights_open(path, false, &src, err, sizeof err)) {
+        CHECK(0, "open dev fixture: %s", err);
+        goto out;
+    }
+    cfg.compute_dtype = pictor_precision_compute_dtype(PICTOR_PRECISION_FP8);
+    cfg.fp8_linears = true;
+    cfg16 = cfg;
+    cfg.fp8_attention = true;
+    if (pictor_flux_transformer_open(&cfg, &src, be, &g, err, sizeof err) ||
+        pictor_flux_transformer_open(&cfg, &src, be, &e, err, sizeof err) ||
+        pictor_flux_transformer_open(&cfg16, &src, be, &a16, err, sizeof err)) {
+        CHECK(0, "open dev fixture at fp8: %s", err);
+        goto out;
+    }
+    pictor_flux_transformer_set_graphs(e, false);
+    pictor_flux_transformer_set_graphs(a16, false);
+    for (int k = 0; k < 4; k++)
+        CHECK(graphed_equals_eager(g, e, &cfg, 4, ids, 500 + (uint64_t)k, err, sizeof err),
+              "fp8 attention call %d: graphed output equals the eager one %s", k, err);
+    uint64_t cap = 0, rep = 0;
+    pictor_flux_transformer_graph_counts(g, &cap, &rep);
+    CHECK(cap == 1 && rep == 3, "fp8 attention: %llu captures (want 1), %llu replays (want 3)",
+          (unsigned long long)cap, (unsigned long long)rep);
+    CHECK(!graphed_equals_eager(e, a16, &cfg, 4, ids, 600, err, sizeof err) && !err[0],
+          "FP8 attention gives the output of 16-bit attention (not run?) %s", err);
+out:
+    pictor_flux_transformer_close(a16);
+    pictor_flux_transformer_close(e);
+    pictor_flux_transformer_close(g);
+    if (src.ctx)
+        host->weights_close(&src);
+    pictor_backend_destroy(be);
+}
+
 static void test_graphs(void)
 {
     const struct pictor_host_api *host = pictor_common_host();
@@ -478,6 +532,7 @@ int main(void)
     RUN(test_forward_inputs);
     RUN(test_rope_cache);
     RUN(test_graphs);
+    RUN(test_graphs_fp8_attention);
     RUN(test_manifests);
     char path[PATH_MAX + 16];
     snprintf(path, sizeof path, "%s/config.json", g_tmp);

@@ -73,6 +73,7 @@ enum pictor_op {
     PICTOR_OP_ADA_LAYER_NORM, /* fused FLUX ops (ops.h, kernels/src/ops_fused.c) */
     PICTOR_OP_GATED_ADD,
     PICTOR_OP_RMS_NORM_ROPE,
+    PICTOR_OP_SDPA_FP8,       /* FP8 attention (ops.h) */
     PICTOR_OP_COUNT
 };
 

@@ -90,6 +90,10 @@ struct pictor_cuda_stats {
     uint64_t matmul_fp8_epilogue;  /* the epilogue kernel, after an f32 D */
     uint64_t matmul_act_epilogue;  /* activations fused as cuBLASLt's
                                       epilogue (tanh-GELU) */
+    /* FP8 attention (pictor_sdpa_fp8, kernels/cuda/op_sdpa_fp8.h): */
+    uint64_t sdpa_fp8_calls;       /* sdpa_fp8 slot calls with work to do */
+    uint64_t sdpa_fp8_cudnn;       /* ... run by cuDNN's FP8 SDPA graph */
+    uint64_t sdpa_fp8_staged;      /* q/k copied to 16-byte aligned scratch */
 };
 
 /* Keeps the cuBLASLt algorithm choices of this backend in folder dir, so a

@@ -161,6 +161,13 @@ struct pictor_op_args {
             const pictor_tensor *sin;    /* [L, Dh] */
             pictor_tensor *y;            /* x's shape; may be x itself */
         } rms_norm_rope;
+        struct { /* FP8 attention (pictor_sdpa_fp8) */
+            const pictor_tensor *q; /* [B, H, Lq, D] F8_E4M3, q->scale */
+            const pictor_tensor *k; /* [B, H, Lk, D] F8_E4M3, k->scale */
+            const pictor_tensor *v; /* [B, H, Lk, D] F32, F16 or BF16 */
+            float scale;
+            pictor_tensor *o;       /* [B, H, Lq, D] F32, F16 or BF16 */
+        } sdpa_fp8;
     } u;
 };
 
@@ -217,6 +224,49 @@ int pictor_sdpa(pictor_backend *be, const pictor_tensor *q,
                 const pictor_tensor *k, const pictor_tensor *v,
                 const pictor_tensor *mask, float scale, bool causal,
                 pictor_tensor *o);
+
+/*
+ * FP8 attention: what cuDNN's per-tensor-scaled FP8 SDPA computes on
+ * Hopper (CUDA.md §2.3), defined here so that every backend computes the
+ * same thing. q and k are E4M3 codes with per-tensor dequantisation scales
+ * (real = code * q->scale; row_scale must be NULL); v and o are float.
+ * No mask, not causal; Dv = D. In f32, with e4m3() pictor_f32_to_e4m3
+ * (round to nearest even, saturating):
+ *   1. av = max |v| over the whole tensor, raised to PICTOR_FP8_AMAX_FLOOR
+ *      (NaN anywhere gives NaN); dv = av / 448;
+ *      v8 = e4m3(v * (448 / av))                (per-tensor, like V's scale)
+ *   2. s[i, j] = (sum_d q8[i, d] * k8[j, d]) * scale * q->scale * k->scale
+ *   3. p = softmax_j(s)                          (max subtracted, f32)
+ *   4. p8 = e4m3(p * PICTOR_SDPA_FP8_P_SCALE)    (p <= 1: codes <= 448)
+ *   5. O[i, :] = (sum_j p8[i, j] * v8[j, :]) / PICTOR_SDPA_FP8_P_SCALE * dv
+ *   6. so = 448 / (av * PICTOR_SDPA_FP8_O_MARGIN); o = e4m3(O * so) / so,
+ *      rounded to o's dtype. |O| <= (sum_j p8 / 448) * av, and the rounded
+ *      p8 of a row sum to at most 17/16 (each rounds up by under 2^-4), so
+ *      the margin keeps O inside E4M3's range.
+ * The CPU follows these steps in this order (sums over d and j in index
+ * order). cuDNN's fused kernel does the same arithmetic in another order
+ * (an online softmax over key blocks; whether it rounds the normalised
+ * probabilities or ones relative to a running row maximum to E4M3 is not
+ * documented), so the CUDA backend matches the CPU only to within the
+ * error FP8 itself adds (each is ~4 % rel_l2 from exact attention on
+ * random data; the two orders differ by about as much), not bit for bit;
+ * it runs only where cuDNN offers an
+ * FP8 engine for the shape (Hopper, D a multiple of 16: ask
+ * pictor_op_supported). q, k, v, o may be strided views (head dim
+ * stride 1 on CUDA); o must not overlap the inputs.
+ */
+#define PICTOR_SDPA_FP8_P_SCALE 448.0f
+#define PICTOR_SDPA_FP8_O_MARGIN 1.0625f
+int pictor_sdpa_fp8(pictor_backend *be, const pictor_tensor *q,
+                    const pictor_tensor *k, const pictor_tensor *v,
+                    float scale, pictor_tensor *o);
+
+/* Whether pictor_sdpa_fp8 (args->op PICTOR_OP_SDPA_FP8 with every operand
+ * set; shapes, dtypes and strides are read, data is not) would run on be
+ * rather than fail with PICTOR_E_UNSUPPORTED: the backend has the op and its
+ * supports() accepts the operands. The wrapper's own validation is not
+ * repeated here. Other ops work the same way. */
+bool pictor_op_supported(pictor_backend *be, const struct pictor_op_args *args);
 
 int pictor_unary(pictor_backend *be, enum pictor_unary fn,
                  const pictor_tensor *x, pictor_tensor *y);

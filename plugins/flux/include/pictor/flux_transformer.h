@@ -70,7 +70,19 @@ struct pictor_flux_config {
      * the embedders, norm_out and proj_out stay in compute_dtype. Set from
      * pictor_precision_fp8_linears. */
     bool fp8_linears;
+    /* Not from config.json: with fp8_linears, attention in FP8 too
+     * (pictor_sdpa_fp8: q and k written in E4M3 by the QK norm + RoPE op,
+     * with per-tensor scales bounded from the norm weights; v and the
+     * output quantised inside the op) wherever the backend runs it (CUDA:
+     * cuDNN's FP8 SDPA on Hopper); elsewhere attention stays 16-bit. Off
+     * unless PICTOR_FP8_ATTENTION=1 (pictor_flux_fp8_attention_env): its
+     * speed and accuracy on a GPU are not measured yet. */
+    bool fp8_attention;
 };
+
+/* PICTOR_FP8_ATTENTION: "1" on; unset, "" or "0" off; anything else is
+ * said on stderr and means off. */
+bool pictor_flux_fp8_attention_env(void);
 
 /* diffusers FluxTransformer2DModel.__init__ defaults (= FLUX.1-schnell). */
 void pictor_flux_config_default(struct pictor_flux_config *cfg);

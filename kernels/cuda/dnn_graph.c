@@ -1,0 +1,254 @@
+/*
+ * kernels/cuda/dnn_graph.c — cuDNN backend-API helpers (dnn_graph.h).
+ * Built only with CUDA (PICTOR_HAVE_CUDA).
+ */
+#ifdef PICTOR_HAVE_CUDA
+#include <stdio.h>
+#include <string.h>
+
+#include "dnn_graph.h"
+
+void dnn_destroy(const struct cuda_libs *l, cudnnBackendDescriptor_t d)
+{
+    if (d)
+        l->dnn.cudnnBackendDestroyDescriptor(d);
+}
+
+/* A new descriptor of `type` (caller destroys it). */
+static int create(const struct cuda_libs *l, cudnnBackendDescriptorType_t type,
+                  cudnnBackendDescriptor_t *out, char *err, size_t errlen)
+{
+    *out = NULL;
+    return DNN_CHECK(l, l->dnn.cudnnBackendCreateDescriptor(type, out), err, errlen);
+}
+
+int dnn_tensor(const struct cuda_libs *l, const struct dnn_tensor_spec *s,
+               cudnnBackendDescriptor_t *out, char *err, size_t errlen)
+{
+    cudnnBackendDescriptor_t t;
+    int64_t align = DNN_TENSOR_ALIGN;
+    bool yes = true;
+    int rc = create(l, CUDNN_BACKEND_TENSOR_DESCRIPTOR, &t, err, errlen);
+
+    *out = NULL;
+    if (rc)
+        return rc;
+    if ((rc = DNN_SET(l, t, CUDNN_ATTR_TENSOR_DATA_TYPE, CUDNN_TYPE_DATA_TYPE, 1, &s->dtype, err,
+                      errlen)) ||
+        (rc = DNN_SET(l, t, CUDNN_ATTR_TENSOR_DIMENSIONS, CUDNN_TYPE_INT64, s->ndim, s->dims,
+                      err, errlen)) ||
+        (rc = DNN_SET(l, t, CUDNN_ATTR_TENSOR_STRIDES, CUDNN_TYPE_INT64, s->ndim, s->strides,
+                      err, errlen)) ||
+        (rc = DNN_SET(l, t, CUDNN_ATTR_TENSOR_UNIQUE_ID, CUDNN_TYPE_INT64, 1, &s->uid, err,
+                      errlen)) ||
+        (rc = DNN_SET(l, t, CUDNN_ATTR_TENSOR_BYTE_ALIGNMENT, CUDNN_TYPE_INT64, 1, &align, err,
+                      errlen)) ||
+        (s->by_value && (rc = DNN_SET(l, t, CUDNN_ATTR_TENSOR_IS_BY_VALUE, CUDNN_TYPE_BOOLEAN,
+                                      1, &yes, err, errlen))) ||
+        (s->is_virtual && (rc = DNN_SET(l, t, CUDNN_ATTR_TENSOR_IS_VIRTUAL, CUDNN_TYPE_BOOLEAN,
+                                        1, &yes, err, errlen))) ||
+        (rc = DNN_CHECK(l, l->dnn.cudnnBackendFinalize(t), err, errlen))) {
+        dnn_destroy(l, t);
+        return rc;
+    }
+    *out = t;
+    return PICTOR_OK;
+}
+
+int dnn_graph(const struct cuda_libs *l, const cudnnBackendDescriptor_t *ops, int n,
+              const struct dnn_target *t, cudnnBackendDescriptor_t *out, char *err,
+              size_t errlen)
+{
+    cudnnBackendDescriptor_t g;
+    int rc = create(l, CUDNN_BACKEND_OPERATIONGRAPH_DESCRIPTOR, &g, err, errlen);
+
+    *out = NULL;
+    if (rc)
+        return rc;
+    if ((rc = DNN_SET(l, g, CUDNN_ATTR_OPERATIONGRAPH_OPS, CUDNN_TYPE_BACKEND_DESCRIPTOR, n, ops,
+                      err, errlen)) ||
+        (t->handle && (rc = DNN_SET(l, g, CUDNN_ATTR_OPERATIONGRAPH_HANDLE, CUDNN_TYPE_HANDLE, 1,
+                                    &t->handle, err, errlen))) ||
+        (rc = DNN_CHECK(l, l->dnn.cudnnBackendFinalize(g), err, errlen))) {
+        dnn_destroy(l, g);
+        return rc;
+    }
+    *out = g;
+    return PICTOR_OK;
+}
+
+int dnn_devprop_from_json(const struct cuda_libs *l, const char *json,
+                          cudnnBackendDescriptor_t *out, char *err, size_t errlen)
+{
+    cudnnBackendDescriptor_t d;
+    int rc = create(l, CUDNN_BACKEND_DEVICEPROP_DESCRIPTOR, &d, err, errlen);
+
+    *out = NULL;
+    if (rc)
+        return rc;
+    if ((rc = DNN_SET(l, d, CUDNN_ATTR_DEVICEPROP_JSON_REPRESENTATION, CUDNN_TYPE_CHAR,
+                      (int64_t)strlen(json), json, err, errlen)) ||
+        (rc = DNN_CHECK(l, l->dnn.cudnnBackendFinalize(d), err, errlen))) {
+        dnn_destroy(l, d);
+        return rc;
+    }
+    *out = d;
+    return PICTOR_OK;
+}
+
+/* The finalized execution plan of engine config cfg for t, with its
+ * workspace size; a config that does not finalize is an error (err says
+ * why) and leaves *out NULL. */
+static int plan_of_config(const struct cuda_libs *l, cudnnBackendDescriptor_t cfg,
+                          const struct dnn_target *t, cudnnBackendDescriptor_t *out,
+                          int64_t *ws, char *err, size_t errlen)
+{
+    cudnnBackendDescriptor_t plan;
+    int64_t cnt = 0;
+    int rc = create(l, CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR, &plan, err, errlen);
+
+    *out = NULL;
+    if (rc)
+        return rc;
+    if ((t->handle ? (rc = DNN_SET(l, plan, CUDNN_ATTR_EXECUTION_PLAN_HANDLE, CUDNN_TYPE_HANDLE,
+                                   1, &t->handle, err, errlen))
+                   : (rc = DNN_SET(l, plan, CUDNN_ATTR_EXECUTION_PLAN_DEVICEPROP,
+                                   CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &t->devprop, err,
+                                   errlen))) ||
+        (rc = DNN_SET(l, plan, CUDNN_ATTR_EXECUTION_PLAN_ENGINE_CONFIG,
+                      CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &cfg, err, errlen)) ||
+        (rc = DNN_CHECK(l, l->dnn.cudnnBackendFinalize(plan), err, errlen)) ||
+        (rc = DNN_CHECK(l, l->dnn.cudnnBackendGetAttribute(
+                               plan, CUDNN_ATTR_EXECUTION_PLAN_WORKSPACE_SIZE, CUDNN_TYPE_INT64,
+                               1, &cnt, ws),
+                        err, errlen))) {
+        dnn_destroy(l, plan);
+        return rc;
+    }
+    *out = plan;
+    return PICTOR_OK;
+}
+
+/* Tries the engine configs heuristics `mode` offers for graph g; on success
+ * out->plan, workspace, heur and cfg are set. An empty list leaves
+ * out->plan NULL with PICTOR_OK; err keeps the latest failure. Adds the
+ * number of configs returned to out->viable. */
+static int try_mode(const struct cuda_libs *l, cudnnBackendDescriptor_t g,
+                    const struct dnn_target *t, cudnnBackendHeurMode_t mode,
+                    struct dnn_plan_out *out, char *err, size_t errlen)
+{
+    cudnnBackendDescriptor_t heur, cfg[DNN_MAX_CONFIGS] = { 0 };
+    int64_t n = 0, got = 0, chosen = -1;
+    int rc = create(l, CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR, &heur, err, errlen);
+
+    if (rc)
+        return rc;
+    if ((rc = DNN_SET(l, heur, CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH,
+                      CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &g, err, errlen)) ||
+        (rc = DNN_SET(l, heur, CUDNN_ATTR_ENGINEHEUR_MODE, CUDNN_TYPE_HEUR_MODE, 1, &mode, err,
+                      errlen)) ||
+        (t->devprop && (rc = DNN_SET(l, heur, CUDNN_ATTR_ENGINEHEUR_DEVICEPROP,
+                                     CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &t->devprop, err,
+                                     errlen))) ||
+        (rc = DNN_CHECK(l, l->dnn.cudnnBackendFinalize(heur), err, errlen)) ||
+        (rc = DNN_CHECK(l, l->dnn.cudnnBackendGetAttribute(heur, CUDNN_ATTR_ENGINEHEUR_RESULTS,
+                                                           CUDNN_TYPE_BACKEND_DESCRIPTOR, 0, &n,
+                                                           NULL),
+                        err, errlen)))
+        goto out;
+    if (n > DNN_MAX_CONFIGS)
+        n = DNN_MAX_CONFIGS;
+    for (int64_t i = 0; i < n && !rc; i++)
+        rc = create(l, CUDNN_BACKEND_ENGINECFG_DESCRIPTOR, &cfg[i], err, errlen);
+    if (rc || n == 0)
+        goto out;
+    /* n counts every engine; the results are those that pass cuDNN's
+     * support checks for this graph and device. */
+    rc = DNN_CHECK(l, l->dnn.cudnnBackendGetAttribute(heur, CUDNN_ATTR_ENGINEHEUR_RESULTS,
+                                                      CUDNN_TYPE_BACKEND_DESCRIPTOR, n, &got,
+                                                      cfg),
+                   err, errlen);
+    if (!rc)
+        out->viable += got;
+    for (int64_t i = 0; !rc && i < got && chosen < 0; i++) {
+        /* A config that does not finalize is skipped (err keeps why). */
+        if (plan_of_config(l, cfg[i], t, &out->plan, &out->workspace, err, errlen) == PICTOR_OK)
+            chosen = i;
+    }
+out:
+    for (int64_t i = 0; i < DNN_MAX_CONFIGS; i++) {
+        if (i == chosen)
+            out->cfg = cfg[i];
+        else
+            dnn_destroy(l, cfg[i]);
+    }
+    if (chosen >= 0)
+        out->heur = heur;
+    else
+        dnn_destroy(l, heur);
+    return rc;
+}
+
+int dnn_plan(const struct cuda_libs *l, cudnnBackendDescriptor_t g, const struct dnn_target *t,
+             struct dnn_plan_out *out, char *err, size_t errlen)
+{
+    static const cudnnBackendHeurMode_t modes[] = { CUDNN_HEUR_MODE_A, CUDNN_HEUR_MODE_FALLBACK };
+    const size_t nmodes = sizeof modes / sizeof modes[0];
+    int rc = PICTOR_OK;
+
+    memset(out, 0, sizeof *out);
+    err[0] = '\0';
+    for (size_t m = 0; m < nmodes && !out->plan; m++) {
+        /* A mode that fails outright is skipped: the next may answer. */
+        int hrc = try_mode(l, g, t, modes[m], out, err, errlen);
+
+        if (hrc && m + 1 == nmodes)
+            rc = hrc;
+    }
+    if (out->plan)
+        return PICTOR_OK;
+    if (!rc) {
+        if (!err[0])
+            snprintf(err, errlen, "cuDNN heuristics offered no engine configuration");
+        rc = PICTOR_E_UNSUPPORTED;
+    }
+    return rc;
+}
+
+/* ---- bag ----------------------------------------------------------------- */
+
+void dnn_bag_init(struct dnn_bag *b, const struct cuda_libs *l)
+{
+    memset(b, 0, sizeof *b);
+    b->l = l;
+}
+
+int dnn_bag_add(struct dnn_bag *b, cudnnBackendDescriptor_t d, char *err, size_t errlen)
+{
+    if (b->n == DNN_BAG_MAX) {
+        dnn_destroy(b->l, d);
+        snprintf(err, errlen, "more than %d cuDNN descriptors in one graph (DNN_BAG_MAX)",
+                 DNN_BAG_MAX);
+        return PICTOR_E_INVALID;
+    }
+    b->d[b->n++] = d;
+    return PICTOR_OK;
+}
+
+int dnn_bag_new(struct dnn_bag *b, cudnnBackendDescriptorType_t type,
+                cudnnBackendDescriptor_t *out, char *err, size_t errlen)
+{
+    int rc = create(b->l, type, out, err, errlen);
+
+    if (!rc && (rc = dnn_bag_add(b, *out, err, errlen)))
+        *out = NULL;
+    return rc;
+}
+
+void dnn_bag_free(struct dnn_bag *b)
+{
+    while (b->n > 0)
+        dnn_destroy(b->l, b->d[--b->n]);
+}
+
+#endif /* PICTOR_HAVE_CUDA */

@@ -96,13 +96,15 @@ static int make_op(const struct cuda_libs *l, struct dnn_plan *p, cudnnBackendDe
     return PICTOR_OK;
 }
 
-/* Builds the plan of key into p (p->libs set, the rest zero). PICTOR_OK
- * with p->plan set, or an error with err (and p->why) saying why. */
-static int build_plan(const struct cuda_libs *l, const struct cuda_sdpa_dnn_key *k,
-                      struct dnn_plan *p, char *err, size_t errlen)
+/* Builds the plan of key for target t into p (p->libs set, the rest
+ * zero). PICTOR_OK with p->plan set, or an error with err (and p->why)
+ * saying why; *viable (may be NULL) gets the engine configs the heuristics
+ * offered after their support checks. */
+static int build_plan_for(const struct cuda_libs *l, const struct cuda_sdpa_dnn_key *k,
+                          const struct dnn_target *t, struct dnn_plan *p, int64_t *viable,
+                          char *err, size_t errlen)
 {
-    const struct dnn_target target = { .handle = l->dnn_handle };
-    struct dnn_plan_out planned;
+    struct dnn_plan_out planned = { 0 };
     cudnnDataType_t dt = k->dtype == PICTOR_BF16 ? CUDNN_DATA_BFLOAT16 : CUDNN_DATA_HALF;
     const int64_t qd[4] = { k->B, k->H, k->Lq, k->D }, kd[4] = { k->B, k->H, k->Lk, k->D };
     const int64_t one[4] = { 1, 1, 1, 1 };
@@ -119,10 +121,12 @@ static int build_plan(const struct cuda_libs *l, const struct cuda_sdpa_dnn_key 
         (rc = make_op(l, p, &op, err, errlen)))
         goto out;
     p->keep[N_TENSORS] = op;
-    if ((rc = dnn_graph(l, &op, 1, &target, &graph, err, errlen)))
+    if ((rc = dnn_graph(l, &op, 1, t, &graph, err, errlen)))
         goto out;
     p->keep[N_TENSORS + 1] = graph;
-    rc = dnn_plan(l, graph, &target, &planned, err, errlen);
+    rc = dnn_plan(l, graph, t, &planned, err, errlen);
+    if (viable)
+        *viable = planned.viable;
     p->plan = planned.plan;
     p->workspace = planned.workspace;
     p->keep[N_TENSORS + 2] = planned.heur;
@@ -130,6 +134,34 @@ static int build_plan(const struct cuda_libs *l, const struct cuda_sdpa_dnn_key 
 out:
     if (rc)
         snprintf(p->why, sizeof p->why, "%s", err);
+    return rc;
+}
+
+static int build_plan(const struct cuda_libs *l, const struct cuda_sdpa_dnn_key *k,
+                      struct dnn_plan *p, char *err, size_t errlen)
+{
+    const struct dnn_target target = { .handle = l->dnn_handle };
+
+    return build_plan_for(l, k, &target, p, NULL, err, errlen);
+}
+
+int cuda_sdpa_dnn_viable(const struct cuda_libs *l, const struct cuda_sdpa_dnn_key *k,
+                         const struct dnn_target *t, int64_t *viable, bool *planned, char *err,
+                         size_t errlen)
+{
+    struct dnn_plan *p = calloc(1, sizeof *p);
+    int rc;
+
+    *viable = 0;
+    *planned = false;
+    if (!p) {
+        snprintf(err, errlen, "out of memory for a cuDNN SDPA plan");
+        return PICTOR_E_NOMEM;
+    }
+    p->libs = l;
+    rc = build_plan_for(l, k, t, p, viable, err, errlen);
+    *planned = p->plan != NULL;
+    dnn_plan_free(p);
     return rc;
 }
 

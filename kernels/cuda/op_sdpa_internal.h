@@ -175,6 +175,15 @@ int cuda_sdpa_dnn_probe(struct cuda_ctx *ctx, char *err, size_t errlen);
 int cuda_sdpa_dnn_run(struct cuda_ctx *ctx, const struct pictor_op_args *a, char *err,
                       size_t errlen);
 
+/* op_sdpa_cudnn.c: builds (and frees) the plan of key for target t —
+ * a handle, or deviceless a devprop descriptor (dnn_graph.h) — for tests:
+ * *viable gets the engine configs cuDNN's heuristics offered after their
+ * support checks, *planned whether one finalized. The status of building. */
+struct dnn_target;
+int cuda_sdpa_dnn_viable(const struct cuda_libs *l, const struct cuda_sdpa_dnn_key *k,
+                         const struct dnn_target *t, int64_t *viable, bool *planned, char *err,
+                         size_t errlen);
+
 /* op_sdpa_cudnn.c: frees the plan cache (ctx->sdpa.plans). */
 void cuda_sdpa_dnn_release(struct cuda_ctx *ctx);
 

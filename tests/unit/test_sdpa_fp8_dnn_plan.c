@@ -3,7 +3,8 @@
  * (kernels/cuda/op_sdpa_fp8.h) without a GPU:
  *   - which calls cuDNN's FP8 graph takes and their plan keys (pure C, in
  *     every build, the ASan one included);
- *   - in CUDA builds, cuDNN's own verdict on the graph: cuDNN is loaded
+ *   - in CUDA builds, cuDNN's own verdict on the graph (and on the bf16
+ *     unified SDPA op of op_sdpa_cudnn.c at FLUX's shape): cuDNN is loaded
  *     without a handle, the driver too (the real libcuda.so.1, else the
  *     toolkit's stub, which lets cuDNN's support checks run but cannot load
  *     kernels), and the graph is planned "deviceless" for an H100 described
@@ -33,6 +34,7 @@
 #include <libgen.h>
 
 #include "../../kernels/cuda/op_sdpa_fp8_graph.h"
+#include "../../kernels/cuda/op_sdpa_internal.h"
 #endif
 
 /* FLUX.1's attention: 24 heads of 128 over 4096 image + 256 text tokens
@@ -351,6 +353,45 @@ static void test_dnn_plan(void)
         finalizes_on_gpu("small shape", &small);
     }
 }
+
+/* The bf16 attention the CUDA backend already runs (op_sdpa_cudnn.c, the
+ * unified SDPA_FWD op of cuDNN >= 9.13.1), planned the same way: cuDNN
+ * must offer an engine at FLUX's shape. */
+static void test_bf16_dnn_plan(void)
+{
+    pictor_tensor q = bshd(PICTOR_BF16, FLUX_B, FLUX_H, FLUX_L, FLUX_D);
+    struct pictor_op_args a;
+    struct cuda_sdpa_dnn_key key;
+    cudnnBackendDescriptor_t devprop = NULL;
+    int64_t viable = 0;
+    bool planned = false;
+    char err[512] = "";
+    int rc;
+
+    if (g_libs.dnn_version < CUDA_SDPA_DNN_MIN_VERSION) {
+        printf("# cuDNN %zu has no unified SDPA op: bf16 plan not checked\n",
+               g_libs.dnn_version);
+        return;
+    }
+    memset(&a, 0, sizeof a);
+    a.op = PICTOR_OP_SDPA;
+    a.u.sdpa.q = a.u.sdpa.k = a.u.sdpa.v = &q;
+    a.u.sdpa.o = &q;
+    a.u.sdpa.scale = 0.125f;
+    cuda_sdpa_dnn_key_of(&a, &key);
+    rc = dnn_devprop_from_json(&g_libs, k_h100_json, &devprop, err, sizeof err);
+    CHECK(rc == PICTOR_OK, "H100 devprop from JSON: %s", err);
+    if (rc)
+        return;
+    const struct dnn_target t = { .devprop = devprop };
+
+    rc = cuda_sdpa_dnn_viable(&g_libs, &key, &t, &viable, &planned, err, sizeof err);
+    printf("# bf16 unified SDPA, FLUX BSHD: %lld viable engine config(s)%s%s\n",
+           (long long)viable, planned ? ", plan finalized" : "; plan: ", planned ? "" : err);
+    CHECK(rc == PICTOR_OK || rc == PICTOR_E_UNSUPPORTED, "bf16 graph: %s", err);
+    CHECK(viable >= 1, "cuDNN offers no engine for FLUX's bf16 attention on an H100");
+    dnn_destroy(&g_libs, devprop);
+}
 #endif /* PICTOR_HAVE_CUDA */
 
 int main(void)
@@ -360,10 +401,11 @@ int main(void)
     RUN(test_eligible);
     RUN(test_keys);
 #ifdef PICTOR_HAVE_CUDA
-    if (dnn_ready(why, sizeof why))
+    if (dnn_ready(why, sizeof why)) {
         RUN(test_dnn_plan);
-    else
+        RUN(test_bf16_dnn_plan);
+    } else
 #endif
-        printf("SKIP test_dnn_plan: %s\n", why);
+        printf("SKIP test_dnn_plan, test_bf16_dnn_plan: %s\n", why);
     TEST_MAIN_END();
 }

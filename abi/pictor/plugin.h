@@ -48,8 +48,9 @@
  * pictor_backend_iface and pictor_op_args (kernels/include/pictor/) cross
  * the boundary inside pictor_job_ctx, so a change of their layout bumps this
  * number. 2: the FP8 quantise and fused FLUX ops, graphs, trim and the
- * op profiler's marks in the iface. 3: the sdpa_fp8 op (one more op slot). */
-#define PICTOR_KERNELS_IFACE 3
+ * op profiler's marks in the iface. 3: the sdpa_fp8 op (one more op slot).
+ * 4: matmul's gate (pictor_op_args grows: the gated residual linear). */
+#define PICTOR_KERNELS_IFACE 4
 
 /* Layout fingerprint host and plugin must share (a constant expression):
  * pointer size, byte order, tensor descriptor size, kernels interface. A

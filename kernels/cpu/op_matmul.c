@@ -8,7 +8,10 @@
  * product before the bias is added, and an activation (has_act) comes
  * last, still in f32. A c that is not f32
  * with unit column stride is computed into a contiguous f32 buffer and
- * scattered (rounded) afterwards.
+ * scattered (rounded) afterwards. With a gate (pictor_linear_gated) the
+ * product always goes to that buffer, and c (f32) accumulates it:
+ * c += gate * v, the very operations of pictor_gated_add (op_fused.c) on
+ * an f32 y, so the fused op equals that composition bit for bit.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -95,6 +98,63 @@ static void epilogue(const struct matmul_job *j, const struct cpu_gemm *g,
     }
 }
 
+/* c += gate * v: v contiguous f32 in c's flat order, the gate gathered
+ * into contiguous f32 g and addressed through its strides along c's dims
+ * (0 where it repeats). */
+struct gate_job {
+    pictor_tensor *c;
+    const float *v, *g;
+    int64_t gs[PICTOR_MAX_DIMS];
+};
+
+static void gate_chunk(void *arg, int64_t begin, int64_t end)
+{
+    const struct gate_job *j = arg;
+    const pictor_tensor *c = j->c;
+    int64_t len = cpu_row_len(c), step = j->gs[c->ndim - 1], cnt;
+    float buf[CPU_BLOCK];
+
+    for (int64_t i = begin; i < end; i += cnt) {
+        int64_t off = 0, rem = i;
+
+        for (int d = c->ndim - 1; d >= 0 && rem > 0; d--) {
+            off += (rem % c->shape[d]) * j->gs[d];
+            rem /= c->shape[d];
+        }
+        cnt = cpu_seg_len(len, i, end);
+        cpu_load_seg(c, i, cnt, buf);
+        for (int64_t k = 0; k < cnt; k++) {
+            float gv = j->g[off + k * step] * j->v[i + k];
+
+            buf[k] += gv;
+        }
+        cpu_store_seg(j->c, i, cnt, buf, false);
+    }
+}
+
+static int gate_accumulate(struct cpu_ctx *ctx, pictor_tensor *c, const pictor_tensor *gate,
+                           const float *v)
+{
+    struct gate_job j = { .c = c, .v = v };
+    int lead = c->ndim - gate->ndim;
+    int64_t s = 1;
+    bool owned;
+
+    for (int d = c->ndim - 1; d >= 0; d--) {
+        int dg = d - lead;
+
+        j.gs[d] = (dg < 0 || gate->shape[dg] == 1) ? 0 : s;
+        if (dg >= 0)
+            s *= gate->shape[dg];
+    }
+    j.g = cpu_gather_f32(gate, &owned);
+    if (!j.g)
+        return PICTOR_E_NOMEM;
+    cpu_parallel_for(ctx, pictor_tensor_numel(c), CPU_GRAIN, gate_chunk, &j);
+    cpu_release((float *)j.g, owned);
+    return PICTOR_OK;
+}
+
 static float *c_of(const void *ctx, int64_t t)
 {
     const struct matmul_job *j = ctx;
@@ -124,6 +184,7 @@ int cpu_op_matmul(void *vctx, const struct pictor_op_args *args, char *err,
     const pictor_tensor *a = args->u.matmul.a, *b = args->u.matmul.b;
     const pictor_tensor *bias = args->u.matmul.bias;
     pictor_tensor *c = args->u.matmul.c;
+    const pictor_tensor *gate = args->u.matmul.gate;
     struct cpu_f32_view va, vb;
     struct matmul_job job = { .nb = c->ndim - MAT_DIMS };
     struct cpu_gemm g = { .alpha = args->u.matmul.alpha };
@@ -155,8 +216,9 @@ int cpu_op_matmul(void *vctx, const struct pictor_op_args *args, char *err,
         }
     }
 
-    /* c straight from the GEMM when it is f32 with unit column stride. */
-    direct = c->dtype == PICTOR_F32 &&
+    /* c straight from the GEMM when it is f32 with unit column stride
+     * (and not accumulated into: no gate). */
+    direct = !gate && c->dtype == PICTOR_F32 &&
              (g.N == 1 || c->stride[c->ndim - 1] == 1);
     if (direct) {
         job.c = c->data;
@@ -194,7 +256,9 @@ int cpu_op_matmul(void *vctx, const struct pictor_op_args *args, char *err,
         goto err_free_c;
     if (args->u.matmul.col_scale || args->u.matmul.has_act)
         epilogue(&job, &g, args, bias_f);
-    if (!direct)
+    if (gate && (rc = gate_accumulate(ctx, c, gate, cbuf)))
+        goto err_free_c;
+    if (!direct && !gate)
         cpu_scatter_f32_mt(ctx, c, cbuf, false);
 
     free(cbuf);

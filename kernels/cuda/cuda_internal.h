@@ -101,12 +101,20 @@ int cuda_op_quantize_rows(void *ctx, const struct pictor_op_args *a, char *err, 
 int cuda_op_matmul(void *ctx, const struct pictor_op_args *a, char *err, size_t errlen);
 /* c = act(d * row_scale[m] * col_scale[n] + bias[n]) (each part optional;
  * act an enum pictor_unary or -1), one rounding into c; d is the f32 result
- * of a GEMM with c's shape (may be c itself).
+ * of a GEMM with c's shape (may be c itself, except with a gate). With a
+ * gate (broadcasting to c) c += gate * that value instead.
  * kernels/cuda/op_matmul_epilogue.cu. */
 int cuda_matmul_scale_epilogue(struct cuda_ctx *ctx, const pictor_tensor *d,
                                const float *row_scale, const float *col_scale,
-                               const pictor_tensor *bias, int act, pictor_tensor *c, char *err,
-                               size_t errlen);
+                               const pictor_tensor *bias, int act, const pictor_tensor *gate,
+                               pictor_tensor *c, char *err, size_t errlen);
+/* The gate folded into an FP8 GEMM's operands (fp8_route.h): sa[n] =
+ * col_scale[n] * g[n] (f32) and, with a bias, bias_out[n] = g[n] * bias[n]
+ * rounded to bias_out's dtype; g is the 1-D gate row [n] or [1].
+ * kernels/cuda/op_matmul_epilogue.cu. */
+int cuda_matmul_gate_fold(struct cuda_ctx *ctx, const float *col_scale,
+                          const pictor_tensor *gate, const pictor_tensor *bias, int64_t n,
+                          float *sa, pictor_tensor *bias_out, char *err, size_t errlen);
 int cuda_op_conv2d(void *ctx, const struct pictor_op_args *a, char *err, size_t errlen);
 int cuda_conv2d_direct(struct cuda_ctx *ctx, const struct pictor_op_args *a, char *err,
                        size_t errlen);

@@ -15,7 +15,7 @@ const char *const fp8_why_names[FP8_WHY_COUNT] = {
     [FP8_WHY_ARCH] = "arch",       [FP8_WHY_LIBRARY] = "library",
     [FP8_WHY_SCALES] = "scales",   [FP8_WHY_ALIGN] = "align",
     [FP8_WHY_ACT] = "act",         [FP8_WHY_BIAS] = "bias",
-    [FP8_WHY_DTYPE] = "dtype",
+    [FP8_WHY_DTYPE] = "dtype",     [FP8_WHY_GATE] = "gate",
 };
 
 bool fp8_scaling_parse(const char *value, enum fp8_scaling *out)
@@ -55,11 +55,15 @@ static enum fp8_why why_not(const struct fp8_route_in *in)
         return FP8_WHY_SCALES;
     if (!aligned(in->row_scale) || !aligned(in->col_scale))
         return FP8_WHY_ALIGN;
-    if (y != PICTOR_F32 && y != PICTOR_F16 && y != PICTOR_BF16)
+    if ((y != PICTOR_F32 && y != PICTOR_F16 && y != PICTOR_BF16) ||
+        (in->gated && y != PICTOR_F32))
         return FP8_WHY_DTYPE;
     if (in->act >= 0 && in->act != PICTOR_UNARY_GELU_TANH)
         return FP8_WHY_ACT;
-    if (in->has_bias && (in->bias_dtype != fp8_route_bias_dtype(y) ||
+    if (in->gated && (!in->gate_uniform || in->act >= 0))
+        return FP8_WHY_GATE;
+    /* A gated call's bias is rewritten (gate ⊙ bias, bf16) by the fold. */
+    if (in->has_bias && !in->gated && (in->bias_dtype != fp8_route_bias_dtype(y) ||
                          (in->bias_len > 1 && in->bias_stride != 1)))
         return FP8_WHY_BIAS;
     return FP8_WHY_NONE;
@@ -78,4 +82,5 @@ void fp8_route_pick(const struct fp8_route_in *in, struct fp8_route *out)
     }
     if (in->act == PICTOR_UNARY_GELU_TANH)
         out->epilogue |= GEMM_EPI_GELU;
+    out->accumulate = in->gated;
 }

@@ -28,8 +28,23 @@
  * GEMM problem by its heuristic (lt_plan.h): with GELU it may fall back to
  * the bias epilogue alone (the activation then runs in place on y), and
  * with no algorithm at all the problem takes the epilogue path.
+ *
+ * Gated calls (pictor_linear_gated: y += gate * (x W^T + b), y f32). On
+ * outer_vec the gate folds into cuBLASLt's operands: A's scale vector
+ * becomes col_scale ⊙ gate and the bias gate ⊙ bias (a tiny kernel per
+ * call into stream-ordered scratch; the bias in bf16, the BIAS_DATA_TYPE
+ * cuBLASLt's FP8 kernels take beside an f32 D: one bf16 rounding of
+ * gate·bias that the epilogue path does not make), and C = D = y with
+ * beta 1 (r.accumulate). That needs a gate equal for every row of the
+ * GEMM (gate_uniform: [N], [1, N], or one batch item's [1, 1, N]) and no
+ * activation (act(g·v) is not g·act(v)); any bias dtype and stride will
+ * do (the fold kernel writes the bf16 one). Whether cuBLASLt offers an
+ * algorithm for E4M3 x E4M3 with OUTER_VEC scales, f32 C and D and beta 1
+ * is again the heuristic's verdict, asked once per problem (the plan key
+ * has the accumulate flag); none sends the problem to the epilogue path,
+ * where the kernel does y += gate * v after an f32 D of scratch.
  * Pure C: built in every configuration, unit-tested on the CPU
- * (tests/unit/test_fp8_route.c).
+ * (tests/unit/test_fp8_route.c, test_fp8_route_gate.c).
  */
 #ifndef PICTOR_FP8_ROUTE_H
 #define PICTOR_FP8_ROUTE_H
@@ -70,7 +85,8 @@ enum fp8_why {
     FP8_WHY_ALIGN,   /* a scale vector not 16-byte aligned */
     FP8_WHY_ACT,     /* an activation cuBLASLt's epilogue lacks */
     FP8_WHY_BIAS,    /* a bias dtype or stride cuBLASLt's FP8 kernels lack */
-    FP8_WHY_DTYPE,   /* y not f32, f16 or bf16 */
+    FP8_WHY_DTYPE,   /* y not f32, f16 or bf16 (or not f32 with a gate) */
+    FP8_WHY_GATE,    /* a gate that varies across rows, or with an act */
     FP8_WHY_COUNT
 };
 
@@ -90,6 +106,8 @@ struct fp8_route_in {
     bool has_bias;
     int bias_dtype;         /* enum pictor_dtype (with has_bias) */
     int64_t bias_len, bias_stride; /* elements (with has_bias) */
+    bool gated;             /* y += gate * result (pictor_linear_gated) */
+    bool gate_uniform;      /* with gated: one gate row for all of y's rows */
 };
 
 struct fp8_route {
@@ -98,6 +116,8 @@ struct fp8_route {
     uint32_t epilogue;  /* with outer_vec: GEMM_EPI_* to ask cuBLASLt for */
     int bias_dtype;     /* with GEMM_EPI_BIAS: the BIAS_DATA_TYPE, as an
                            enum pictor_dtype */
+    bool accumulate;    /* with outer_vec, gated: the gate folded into A's
+                           scales and the bias, C = D = y, beta 1 */
 };
 
 /* The bias dtype cuBLASLt's FP8 kernels take beside a D of y_dtype (the

@@ -111,11 +111,12 @@ static void append_key(const struct gemm_key *k, char *err, size_t errlen)
         return;
     snprintf(err + used, errlen - used, " (m=%lld n=%lld k=%lld, types %d/%d, ops %d/%d, lds "
              "%lld/%lld/%lld, batch %d strides %lld/%lld/%lld, alignments %u/%u/%u, epilogue "
-             "%d, scale mode %d, bias type %d)", (long long)k->m, (long long)k->n,
+             "%d, scale mode %d, bias type %d%s)", (long long)k->m, (long long)k->n,
              (long long)k->k, k->type_ab, k->type_d, k->op_a, k->op_b, (long long)k->ld_a,
              (long long)k->ld_b, (long long)k->ld_d, k->batch, (long long)k->stride_a,
              (long long)k->stride_b, (long long)k->stride_d, k->align_a, k->align_b,
-             k->align_d, k->epilogue, k->scale_mode, k->bias_type);
+             k->align_d, k->epilogue, k->scale_mode, k->bias_type,
+             k->accumulate ? ", beta 1" : "");
 }
 
 static int desc_set(const struct cuda_libs *l, cublasLtMatmulDesc_t d,
@@ -355,7 +356,7 @@ static cublasStatus_t launch(struct cuda_ctx *ctx, struct gemm_plan *p, float al
 {
     struct cuda_libs *l = ctx->libs;
     cublasStatus_t s = CUBLAS_STATUS_NOT_SUPPORTED;
-    float beta = 0.0f;
+    float beta = p->key.accumulate ? 1.0f : 0.0f; /* C is D */
 
     for (int i = 0; i < p->n_algos; i++) {
         s = l->lt.cublasLtMatmul(l->lt_handle, p->desc, &alpha, A, p->la, B, p->lb, &beta, D,

@@ -7,7 +7,11 @@
  *
  * Compute is always CUBLAS_COMPUTE_32F with f32 scale (alpha), beta 0 and
  * C = D (same type: the FP8 type table pairs C and D types alike for
- * 16/32-bit D). The heuristic is told the real pointer alignments
+ * 16/32-bit D); a key with `accumulate` set runs with beta 1 instead, D
+ * read as C and written in place (D = alpha op(A) op(B) + bias + D: the
+ * gated FP8 linear, fp8_route.h). Its plans are apart from beta-0 ones:
+ * an algorithm cuBLASLt refuses at launch is dropped from its plan. The
+ * heuristic is told the real pointer alignments
  * (CUBLASLT_MATMUL_PREF_MIN_ALIGNMENT_*: part of the key), so a view at an
  * odd offset never gets an algorithm that assumes 256-byte alignment, and
  * may use the whole shared workspace. It runs once per problem: a
@@ -56,6 +60,7 @@ struct gemm_key {
     int32_t bias_type;       /* cudaDataType_t set as BIAS_DATA_TYPE with
                                 the bias epilogue; -1: left at the default
                                 (D's type) */
+    int32_t accumulate;      /* 1: beta 1, C = D (D += the product) */
     int64_t m, n, k;
     int64_t rows_a, cols_a, ld_a, rows_b, cols_b, ld_b, ld_d;
     int64_t stride_a, stride_b, stride_d; /* batch strides, elements */
@@ -65,7 +70,7 @@ struct gemm_plan {
     const struct cuda_libs *libs; /* the tables that made it (for freeing) */
     struct gemm_key key;          /* for messages */
     cublasLtMatmulDesc_t desc;
-    cublasLtMatrixLayout_t la, lb, ld; /* ld also serves as C (beta 0) */
+    cublasLtMatrixLayout_t la, lb, ld; /* ld also serves as C (C = D) */
     uint32_t epilogue;                 /* GEMM_EPI_* the descriptor has */
     bool from_store;                   /* algos came from the plan folder
                                           and none has run yet */
@@ -96,8 +101,9 @@ struct lt_stored_algos {
 /* Version of what struct gemm_key and struct lt_stored_algos mean, written
  * in the file's line 1 (layout=): bump it when a field's meaning changes
  * without a size change (a size change alone already rejects old files).
- * 2: epilogue flags (GEMM_EPI_*), scale_mode and bias_type in the key. */
-#define LT_PLAN_STORE_LAYOUT 2
+ * 2: epilogue flags (GEMM_EPI_*), scale_mode and bias_type in the key.
+ * 3: accumulate (beta 1) in the key. */
+#define LT_PLAN_STORE_LAYOUT 3
 /* Most problems one file keeps (lt_algo_store.h: later ones are used but
  * not saved); ~830 bytes each in the file. */
 #define LT_PLAN_STORE_MAX 4096
@@ -115,7 +121,8 @@ int lt_plan_get(struct cuda_libs *l, const struct gemm_key *k, const struct gemm
                 struct gemm_plan **out, char *err, size_t errlen);
 
 /* Queues D = alpha scale_a[i] scale_b[j] op(A) op(B), then p->epilogue
- * (bias, GELU), on the stream with the plan's algorithms in order; refused
+ * (bias, GELU), plus D itself when p->key.accumulate (beta 1), on the
+ * stream with the plan's algorithms in order; refused
  * ones (NOT_SUPPORTED, INVALID_VALUE) are dropped from the plan. Pointers
  * are the first batch item's. */
 int lt_plan_run(struct cuda_ctx *ctx, struct gemm_plan *p, float alpha, const void *A,

@@ -37,6 +37,13 @@
  * epilogue, or c is column-major, the binary-add kernel adds it after the
  * GEMM (a 16-bit c is then rounded twice: within the f16/bf16 tolerance).
  *
+ * Gate (pictor_linear_gated: c f32 += gate * result). The GEMM writes f32
+ * scratch, never c, and the epilogue kernel does the rest (scales, bias,
+ * activation, c += gate * v) in one pass: every dtype and layout, bf16
+ * matmuls included (none of the models gates one today: FLUX gates only
+ * its FP8 linears). FP8 linears may instead fold the gate into cuBLASLt's
+ * OUTER_VEC call (op_matmul_fp8.c, fp8_route.h).
+ *
  * Plans. The cuBLASLt descriptors and algorithms of each problem are
  * cached (lt_plan.h); the heuristic runs once per problem.
  * Thread: the backend's worker thread.
@@ -59,11 +66,15 @@ static bool is_fp8(int dtype)
     return dtype == PICTOR_F8_E4M3 || dtype == PICTOR_F8_E5M2;
 }
 
-/* Every dtype combination runs (FP8 operands staged, see the header). */
+/* Every dtype combination runs (FP8 operands staged, see the header),
+ * except an FP8 gate whose row scales no longer follow c's rows once
+ * broadcast (the epilogue kernel's view drops them; no model does this). */
 bool cuda_matmul_supports(const struct pictor_op_args *args)
 {
-    (void)args;
-    return true;
+    const pictor_tensor *g = args->u.matmul.gate, *c = args->u.matmul.c;
+
+    return !g || !g->row_scale || !is_fp8(g->dtype) ||
+           (g->ndim == c->ndim && (g->ndim == 0 || g->shape[0] == c->shape[0]));
 }
 
 /* The dtype a and b are multiplied in. One dtype in {f32, f16, bf16}: that
@@ -109,6 +120,29 @@ static int zero_k(struct cuda_ctx *ctx, const pictor_tensor *bias, pictor_tensor
     return bias ? add_bias(ctx, c, bias, err, errlen) : PICTOR_OK;
 }
 
+/* K == 0 with a gate: c += gate * act(bias or 0), through a zeroed f32 D
+ * and the epilogue kernel. */
+static int zero_k_gated(struct cuda_ctx *ctx, const struct pictor_op_args *args, char *err,
+                        size_t errlen)
+{
+    struct pictor_op_args f = { .op = PICTOR_OP_FILL };
+    struct gemm_call g;
+    int rc;
+
+    memset(&g, 0, sizeof g);
+    if ((rc = matmul_prep_output(ctx, args->u.matmul.c, PICTOR_F32, true, &g.d, &g.copy_back,
+                                 err, errlen)))
+        goto out;
+    f.u.fill.value = 0.0f;
+    f.u.fill.y = &g.d.t;
+    if ((rc = cuda_op_fill(ctx, &f, err, errlen)))
+        goto out;
+    rc = matmul_complete(ctx, NULL, &g, NULL, NULL, NULL, args, err, errlen);
+out:
+    matmul_release(ctx, &g);
+    return rc;
+}
+
 /* Copies src into fresh contiguous scratch of `dtype` (copy kernel: dtype
  * conversion, FP8 scale and row_scale). */
 static int stage(struct cuda_ctx *ctx, const pictor_tensor *src, int dtype, const char *what,
@@ -140,7 +174,7 @@ static int prep_input(struct cuda_ctx *ctx, const pictor_tensor *t, int dtype, c
     return stage(ctx, t, dtype, what, o, err, errlen);
 }
 
-int matmul_prep_output(struct cuda_ctx *ctx, pictor_tensor *c, int in_dtype,
+int matmul_prep_output(struct cuda_ctx *ctx, pictor_tensor *c, int in_dtype, bool read_c,
                        struct gemm_opnd *o, bool *copy_back, char *err, size_t errlen)
 {
     size_t bytes = (size_t)pictor_tensor_numel(c) * sizeof(float);
@@ -148,15 +182,16 @@ int matmul_prep_output(struct cuda_ctx *ctx, pictor_tensor *c, int in_dtype,
 
     o->t = *c;
     *copy_back = false;
-    if ((c->dtype == in_dtype || c->dtype == PICTOR_F32) && gemm_lt_describable(c))
+    if (!read_c && (c->dtype == in_dtype || c->dtype == PICTOR_F32) && gemm_lt_describable(c))
         return PICTOR_OK;
     if ((rc = cuda_scratch_alloc(ctx, bytes, "matmul output", &o->owned, err, errlen)))
         return rc;
     o->t = pictor_tensor_make(o->owned, PICTOR_F32, c->ndim, c->shape);
     o->t.device = PICTOR_DEVICE_CUDA;
     o->t.device_index = c->device_index;
-    *copy_back = true;
-    ctx->libs->stats.matmul_staged++;
+    *copy_back = !read_c;
+    if (!read_c) /* a gated call's D is its working buffer, not a stage */
+        ctx->libs->stats.matmul_staged++;
     return PICTOR_OK;
 }
 
@@ -291,13 +326,17 @@ int matmul_complete(struct cuda_ctx *ctx, const struct gemm_plan *p, struct gemm
                     const struct pictor_op_args *args, char *err, size_t errlen)
 {
     pictor_tensor *c = args->u.matmul.c;
+    const pictor_tensor *gate = args->u.matmul.gate;
     int rc;
 
-    if (row_scale || col_scale) {
-        ctx->libs->stats.matmul_fp8_epilogue++;
+    if (row_scale || col_scale || gate) {
+        if (row_scale || col_scale)
+            ctx->libs->stats.matmul_fp8_epilogue++;
+        if (gate)
+            ctx->libs->stats.matmul_gate_epilogue++;
         return cuda_matmul_scale_epilogue(ctx, &g->d.t, row_scale, col_scale,
-                                          args->u.matmul.bias, matmul_act_of(args), c, err,
-                                          errlen);
+                                          args->u.matmul.bias, matmul_act_of(args), gate, c,
+                                          err, errlen);
     }
     if ((rc = matmul_finish(ctx, p, g, bias_ptr, c, err, errlen)))
         return rc;
@@ -326,6 +365,7 @@ int cuda_op_matmul(void *vctx, const struct pictor_op_args *args, char *err, siz
     const pictor_tensor *bias = args->u.matmul.bias;
     const float *col_scale = args->u.matmul.col_scale;
     pictor_tensor *c = args->u.matmul.c;
+    const bool gated = args->u.matmul.gate != NULL;
     int in_dtype = gemm_dtype(a->dtype, b->dtype);
     const void *bias_ptr = NULL;
     struct gemm_plan *plan;
@@ -341,6 +381,8 @@ int cuda_op_matmul(void *vctx, const struct pictor_op_args *args, char *err, siz
     }
     if (a->shape[a->ndim - 1] == 0) {
         l->stats.matmul_calls++;
+        if (gated)
+            return zero_k_gated(ctx, args, err, errlen);
         if ((rc = zero_k(ctx, bias, c, err, errlen)))
             return rc;
         return matmul_apply_act(ctx, args, c, err, errlen);
@@ -356,8 +398,8 @@ int cuda_op_matmul(void *vctx, const struct pictor_op_args *args, char *err, siz
     memset(&g, 0, sizeof g);
     if ((rc = prep_input(ctx, a, in_dtype, "matmul a", &g.a, err, errlen)) ||
         (rc = prep_input(ctx, b, in_dtype, "matmul b", &g.b, err, errlen)) ||
-        (rc = matmul_prep_output(ctx, c, col_scale ? PICTOR_F32 : in_dtype, &g.d,
-                                 &g.copy_back, err, errlen)))
+        (rc = matmul_prep_output(ctx, c, col_scale || gated ? PICTOR_F32 : in_dtype, gated,
+                                 &g.d, &g.copy_back, err, errlen)))
         goto out;
     gemm_lt_map(&g.a.t, &g.b.t, &g.d.t, &g.lt);
     if (g.lt.batch > INT32_MAX) {
@@ -368,8 +410,10 @@ int cuda_op_matmul(void *vctx, const struct pictor_op_args *args, char *err, siz
     }
     g.A = g.lt.swapped ? g.b.t.data : g.a.t.data;
     g.B = g.lt.swapped ? g.a.t.data : g.b.t.data;
-    /* With col_scale the bias comes after the scaling: the epilogue kernel. */
-    if (!col_scale && bias && (rc = matmul_prep_bias(ctx, bias, &g, &bias_ptr, err, errlen)))
+    /* With col_scale the bias comes after the scaling, with a gate before
+     * it: the epilogue kernel. */
+    if (!col_scale && !gated && bias &&
+        (rc = matmul_prep_bias(ctx, bias, &g, &bias_ptr, err, errlen)))
         goto out;
 
     matmul_make_key(&g, bias_ptr, &key);

@@ -21,7 +21,10 @@
  *
  * Which route applies the scales is fp8_route.h's decision; the
  * per-tensor scales a->scale and b->scale fold into alpha (an f32 host
- * scalar) on both routes.
+ * scalar) on both routes. A gated call (c f32 += gate * result) on the
+ * OUTER_VEC route runs with A's scales col_scale ⊙ gate, the bias gate ⊙
+ * bias (bf16) and C = D = c, beta 1 (fp8_route.h); on the epilogue route
+ * the GEMM writes f32 scratch and the kernel accumulates into c.
  * Built only with CUDA. Thread: the backend's worker thread.
  */
 #ifdef PICTOR_HAVE_CUDA
@@ -62,11 +65,34 @@ static bool fp8_direct_ok(const struct cuda_ctx *ctx, const pictor_tensor *a,
 
 /* ---- the scales applied by cuBLASLt (OUTER_VEC_32F, sm_90) ---------- */
 
+/* Whether every row of c takes the same gate row: the gate's dims other
+ * than the last are all 1 (so it broadcasts as one [N] or [1] vector). */
+static bool gate_uniform(const pictor_tensor *gate)
+{
+    if (gate->row_scale && (gate->dtype == PICTOR_F8_E4M3 || gate->dtype == PICTOR_F8_E5M2))
+        return false; /* per-row FP8 scales: the epilogue kernel's view */
+    for (int d = 0; d + 1 < gate->ndim; d++)
+        if (gate->shape[d] != 1)
+            return false;
+    return true;
+}
+
+/* The gate of a uniform-gate call as the 1-D [N] (or [1]) vector. */
+static pictor_tensor gate_row(const pictor_tensor *gate)
+{
+    pictor_tensor v = *gate;
+
+    v.ndim = 1;
+    v.shape[0] = gate->ndim ? gate->shape[gate->ndim - 1] : 1;
+    v.stride[0] = gate->ndim ? gate->stride[gate->ndim - 1] : 0;
+    return v;
+}
+
 /* The route of a call fp8_direct_ok accepted (fp8_route.h). */
 static void fp8_pick(const struct cuda_ctx *ctx, const struct pictor_op_args *args,
                      struct fp8_route *r)
 {
-    const pictor_tensor *bias = args->u.matmul.bias;
+    const pictor_tensor *bias = args->u.matmul.bias, *gate = args->u.matmul.gate;
     struct fp8_route_in in = {
         .mode = ctx->libs->fp8_scaling,
         .sm = ctx->sm,
@@ -79,9 +105,56 @@ static void fp8_pick(const struct cuda_ctx *ctx, const struct pictor_op_args *ar
         .bias_dtype = bias ? bias->dtype : PICTOR_F32,
         .bias_len = bias ? bias->shape[0] : 0,
         .bias_stride = bias ? bias->stride[0] : 0,
+        .gated = gate != NULL,
+        .gate_uniform = gate && gate_uniform(gate),
     };
 
     fp8_route_pick(&in, r);
+}
+
+/* Byte offset of the folded bias in a gated call's fold scratch (after
+ * the [N] f32 scales, at the alignment cudaMallocAsync gives the start). */
+#define FOLD_ALIGN 256
+static size_t fold_bias_offset(int64_t N)
+{
+    return ((size_t)N * sizeof(float) + FOLD_ALIGN - 1) / FOLD_ALIGN * FOLD_ALIGN;
+}
+
+/* A gated call's operands for cuBLASLt (r->accumulate): stream-ordered
+ * scratch *fold holding A's scales col_scale ⊙ gate [N] f32 and, with a
+ * bias, gate ⊙ bias [N] in r->bias_dtype; ptrs pointed at them. The fold
+ * kernel is queued only by fold_run, once cuBLASLt has a plan. */
+static int fold_alloc(struct cuda_ctx *ctx, const struct pictor_op_args *args,
+                      const struct fp8_route *r, void **fold, pictor_tensor *bias_out,
+                      struct gemm_ptrs *ptrs, char *err, size_t errlen)
+{
+    const pictor_tensor *c = args->u.matmul.c;
+    int64_t N = c->shape[c->ndim - 1];
+    size_t off = fold_bias_offset(N);
+    int rc;
+
+    if ((rc = cuda_scratch_alloc(ctx, off + (size_t)N * pictor_dtype_size(r->bias_dtype),
+                                 "gated matmul scales", fold, err, errlen)))
+        return rc;
+    ptrs->scale_a = *fold;
+    if (args->u.matmul.bias) {
+        *bias_out = pictor_tensor_make((char *)*fold + off, r->bias_dtype, 1, &N);
+        bias_out->device = PICTOR_DEVICE_CUDA;
+        bias_out->device_index = c->device_index;
+        ptrs->bias = bias_out->data;
+    }
+    return PICTOR_OK;
+}
+
+static int fold_run(struct cuda_ctx *ctx, const struct pictor_op_args *args, void *fold,
+                    pictor_tensor *bias_out, char *err, size_t errlen)
+{
+    const pictor_tensor *c = args->u.matmul.c, *bias = args->u.matmul.bias;
+    pictor_tensor gv = gate_row(args->u.matmul.gate);
+
+    return cuda_matmul_gate_fold(ctx, args->u.matmul.col_scale, &gv, bias,
+                                 c->shape[c->ndim - 1], fold, bias ? bias_out : NULL, err,
+                                 errlen);
 }
 
 /*
@@ -90,7 +163,9 @@ static void fp8_pick(const struct cuda_ctx *ctx, const struct pictor_op_args *ar
  * own dtype (one rounding from f32), the bias and a tanh-GELU in cuBLASLt's
  * epilogue (r->epilogue) with BIAS_DATA_TYPE r->bias_dtype. When the
  * plan's algorithms lack the GELU (lt_plan.h: the epilogue falls back to
- * the bias alone) the unary kernel applies it in place on c. *done false:
+ * the bias alone) the unary kernel applies it in place on c. A gated call
+ * (r->accumulate) adds gate[j] times that to the f32 c instead: C = D =
+ * c with beta 1, the gate folded into col_scale and the bias. *done false:
  * cuBLASLt has no algorithm for the problem in this mode (a verdict the
  * plan cache keeps), or the mapping is not one TN GEMM; the caller then
  * takes the epilogue route.
@@ -101,7 +176,7 @@ static int fp8_outer_vec(struct cuda_ctx *ctx, const struct pictor_op_args *args
     struct cuda_libs *l = ctx->libs;
     const pictor_tensor *a = args->u.matmul.a, *b = args->u.matmul.b;
     const pictor_tensor *bias = args->u.matmul.bias;
-    pictor_tensor *c = args->u.matmul.c;
+    pictor_tensor *c = args->u.matmul.c, bias_out = { 0 };
     float alpha = args->u.matmul.alpha * a->scale * b->scale;
     /* cuBLASLt's A is our b (scale per output channel, its m = N) and its
      * B our a (scale per token, its n = M): see the top of this file. */
@@ -113,6 +188,7 @@ static int fp8_outer_vec(struct cuda_ctx *ctx, const struct pictor_op_args *args
     struct gemm_plan *plan;
     struct gemm_call g;
     struct gemm_key key;
+    void *fold = NULL;
     int rc;
 
     *done = false;
@@ -126,30 +202,41 @@ static int fp8_outer_vec(struct cuda_ctx *ctx, const struct pictor_op_args *args
         return PICTOR_OK;
     g.A = b->data;
     g.B = a->data;
+    if (r->accumulate && (rc = fold_alloc(ctx, args, r, &fold, &bias_out, &ptrs, err, errlen)))
+        return rc;
     matmul_make_key(&g, ptrs.bias, &key);
     key.epilogue = (int32_t)r->epilogue;
     key.scale_mode = CUBLASLT_MATMUL_MATRIX_SCALE_OUTER_VEC_32F;
     key.bias_type = bias ? (int32_t)lt_type(r->bias_dtype) : -1;
+    key.accumulate = r->accumulate;
     rc = lt_plan_get(l, &key, &ptrs, &plan, err, errlen);
     if (rc == PICTOR_E_UNSUPPORTED) { /* no algorithm in this mode */
         if (errlen)
             err[0] = '\0';
-        return PICTOR_OK;
+        rc = PICTOR_OK;
+        goto out;
     }
     if (rc)
-        return rc;
+        goto out;
     *done = true; /* from here on a failure is the call's */
     l->stats.matmul_calls++;
     l->stats.matmul_fp8_outer_vec++;
+    if (r->accumulate) {
+        l->stats.matmul_gate_outer_vec++;
+        if ((rc = fold_run(ctx, args, fold, &bias_out, err, errlen)))
+            goto out;
+    }
     if ((rc = lt_plan_run(ctx, plan, alpha, g.A, g.B, c->data, &ptrs, err, errlen)))
-        return rc;
+        goto out;
     if (plan->epilogue & GEMM_EPI_BIAS) /* always, with a bias (lt_plan.h) */
         l->stats.matmul_bias_epilogue++;
-    if (plan->epilogue & GEMM_EPI_GELU) {
+    if (plan->epilogue & GEMM_EPI_GELU)
         l->stats.matmul_act_epilogue++;
-        return PICTOR_OK;
-    }
-    return matmul_apply_act(ctx, args, c, err, errlen);
+    else /* never with a gate (fp8_route.h: no activation then) */
+        rc = matmul_apply_act(ctx, args, c, err, errlen);
+out:
+    cuda_scratch_free(ctx, fold);
+    return rc;
 }
 
 /* ---- the scales applied by the epilogue kernel ------------------------ */
@@ -159,9 +246,10 @@ static int fp8_outer_vec(struct cuda_ctx *ctx, const struct pictor_op_args *args
  * (tokens) and the col_scale (a linear's per-output-channel weight scales)
  * applied by one epilogue kernel, as torch._scaled_mm does for row-wise
  * scaling where cuBLASLt has no mode for it (CUDA.md §1.7): c = act(D *
- * sa[m] * sw[n] + bias), one rounding into c. Without those scales D is c
- * (or scratch of the GEMM's choice) and the bias rides the epilogue as on
- * the ordinary path. *done as cuda_matmul_fp8_direct's.
+ * sa[m] * sw[n] + bias), one rounding into c. With a gate D is always
+ * f32 scratch and the kernel does c += gate * that. Without scales or a
+ * gate D is c (or scratch of the GEMM's choice) and the bias rides the
+ * epilogue as on the ordinary path. *done as cuda_matmul_fp8_direct's.
  */
 static int fp8_scale_kernel(struct cuda_ctx *ctx, const struct pictor_op_args *args, bool *done,
                             char *err, size_t errlen)
@@ -172,7 +260,8 @@ static int fp8_scale_kernel(struct cuda_ctx *ctx, const struct pictor_op_args *a
     pictor_tensor *c = args->u.matmul.c;
     float alpha = args->u.matmul.alpha * a->scale * b->scale;
     const float *col_scale = args->u.matmul.col_scale;
-    bool scaled = a->row_scale || col_scale;
+    const bool gated = args->u.matmul.gate != NULL;
+    bool kernel = a->row_scale || col_scale || gated; /* the epilogue kernel ends it */
     const void *bias_ptr = NULL;
     struct gemm_plan *plan;
     struct gemm_call g;
@@ -183,9 +272,10 @@ static int fp8_scale_kernel(struct cuda_ctx *ctx, const struct pictor_op_args *a
     memset(&g, 0, sizeof g);
     g.a.t = *a;
     g.b.t = *b;
-    /* With row/column scales D is f32 (c itself when f32, else scratch). */
-    if ((rc = matmul_prep_output(ctx, c, scaled ? PICTOR_F32 : c->dtype, &g.d, &g.copy_back,
-                                 err, errlen)))
+    /* With row/column scales D is f32 (c itself when f32 and not gated,
+     * else scratch). */
+    if ((rc = matmul_prep_output(ctx, c, kernel ? PICTOR_F32 : c->dtype, gated, &g.d,
+                                 &g.copy_back, err, errlen)))
         goto out;
     gemm_lt_map(&g.a.t, &g.b.t, &g.d.t, &g.lt);
     if (!g.lt.swapped || g.lt.op_a != GEMM_OP_T || g.lt.op_b != GEMM_OP_N ||
@@ -193,7 +283,7 @@ static int fp8_scale_kernel(struct cuda_ctx *ctx, const struct pictor_op_args *a
         goto out; /* not TN: staged path */
     g.A = g.b.t.data;
     g.B = g.a.t.data;
-    if (!scaled && bias && (rc = matmul_prep_bias(ctx, bias, &g, &bias_ptr, err, errlen)))
+    if (!kernel && bias && (rc = matmul_prep_bias(ctx, bias, &g, &bias_ptr, err, errlen)))
         goto out;
     /* With f32 D the FP8 kernels' default bias type is not D's
      * (cublasLt.h BIAS_DATA_TYPE, CUDA.md §1.2): the add kernel adds it. */

@@ -31,8 +31,9 @@ struct gemm_call {
 
 /* D into o: c itself when its dtype is in_dtype or f32 and cuBLASLt can
  * describe its layout, else f32 scratch of c's shape (*copy_back: round
- * it into c afterwards, matmul_finish). */
-int matmul_prep_output(struct cuda_ctx *ctx, pictor_tensor *c, int in_dtype,
+ * it into c afterwards, matmul_finish). read_c (a gated call: c is read
+ * by the epilogue kernel after the GEMM) always takes the scratch. */
+int matmul_prep_output(struct cuda_ctx *ctx, pictor_tensor *c, int in_dtype, bool read_c,
                        struct gemm_opnd *o, bool *copy_back, char *err, size_t errlen);
 
 /* The bias as the call uses it (g->has_bias set). With row-major D
@@ -65,9 +66,9 @@ int matmul_act_of(const struct pictor_op_args *args);
 int matmul_apply_act(struct cuda_ctx *ctx, const struct pictor_op_args *args, pictor_tensor *c,
                      char *err, size_t errlen);
 
-/* After the GEMM into g's D: with row or column scales, the epilogue
- * kernel (scales, bias, activation, one rounding into args' c); without,
- * matmul_finish then matmul_apply_act. */
+/* After the GEMM into g's D: with row or column scales or args' gate, the
+ * epilogue kernel (scales, bias, activation, one rounding into args' c, or
+ * c += gate * that); without, matmul_finish then matmul_apply_act. */
 int matmul_complete(struct cuda_ctx *ctx, const struct gemm_plan *p, struct gemm_call *g,
                     const void *bias_ptr, const float *row_scale, const float *col_scale,
                     const struct pictor_op_args *args, char *err, size_t errlen);

@@ -175,12 +175,27 @@ int ops_dispatch(pictor_backend *be, struct pictor_op_args *args)
 
 /* ---- linear algebra ------------------------------------------------------ */
 
-/* pictor_matmul with an optional col_scale [N] (device f32) and
- * activation epilogue (act < 0: none). */
+/* A matmul's gate (pictor_linear_gated): c f32, gate broadcasting to c. */
+static int check_gate(pictor_backend *be, const char *op, const pictor_tensor *gate,
+                      const pictor_tensor *c)
+{
+    int rc;
+
+    if ((rc = ops_check_operand(be, op, "gate", gate, OPERAND_FLOAT)) ||
+        (rc = ops_check_broadcast(be, op, "gate", gate, "c", c)))
+        return rc;
+    if (c->dtype != PICTOR_F32)
+        return ops_bad(be, op, "c", c, "must be f32 with a gate (it accumulates the "
+                       "gated product: a residual stream)");
+    return PICTOR_OK;
+}
+
+/* pictor_matmul with an optional col_scale [N] (device f32), activation
+ * epilogue (act < 0: none) and gate (NULL: none; c += gate * result). */
 static int matmul_scaled(pictor_backend *be, const pictor_tensor *a,
                          const pictor_tensor *b, const float *col_scale,
                          const pictor_tensor *bias, float alpha, int act,
-                         pictor_tensor *c)
+                         const pictor_tensor *gate, pictor_tensor *c)
 {
     const char *op = pictor_op_names[PICTOR_OP_MATMUL];
     struct pictor_op_args args = { .op = PICTOR_OP_MATMUL };
@@ -209,7 +224,8 @@ static int matmul_scaled(pictor_backend *be, const pictor_tensor *a,
         return ops_bad(be, op, "a", a, "batch dims do not broadcast to c's");
     if (!ops_broadcasts_to(b->shape, b->ndim - 2, c->shape, c->ndim - 2))
         return ops_bad(be, op, "b", b, "batch dims do not broadcast to c's");
-    if ((rc = ops_check_vector(be, op, "bias", bias, N)))
+    if ((rc = ops_check_vector(be, op, "bias", bias, N)) ||
+        (gate && (rc = check_gate(be, op, gate, c))))
         return rc;
     args.u.matmul.a = a;
     args.u.matmul.b = b;
@@ -219,6 +235,7 @@ static int matmul_scaled(pictor_backend *be, const pictor_tensor *a,
     args.u.matmul.act = act >= 0 ? (enum pictor_unary)act : PICTOR_UNARY_GELU_ERF;
     args.u.matmul.alpha = alpha;
     args.u.matmul.c = c;
+    args.u.matmul.gate = gate;
     return ops_dispatch(be, &args);
 }
 
@@ -226,7 +243,7 @@ int pictor_matmul(pictor_backend *be, const pictor_tensor *a,
                   const pictor_tensor *b, const pictor_tensor *bias,
                   float alpha, pictor_tensor *c)
 {
-    return matmul_scaled(be, a, b, NULL, bias, alpha, -1, c);
+    return matmul_scaled(be, a, b, NULL, bias, alpha, -1, NULL, c);
 }
 
 /*
@@ -235,12 +252,13 @@ int pictor_matmul(pictor_backend *be, const pictor_tensor *a,
  * they go to matmul as its col_scale: y = (x @ w_code^T * scale) *
  * row_scale + bias, one rounding into y.
  */
-/* pictor_linear / pictor_linear_act (act < 0: none). */
+/* pictor_linear / pictor_linear_act (act < 0: none) / pictor_linear_gated
+ * (gate non-NULL). */
 static int linear_act(pictor_backend *be, const pictor_tensor *x,
                       const pictor_tensor *w, const pictor_tensor *bias,
-                      int act, pictor_tensor *y)
+                      int act, const pictor_tensor *gate, pictor_tensor *y)
 {
-    const char *op = "linear";
+    const char *op = gate ? "linear_gated" : "linear";
     pictor_tensor wt, x2, y2;
     int64_t N, K;
     int rc;
@@ -265,6 +283,12 @@ static int linear_act(pictor_backend *be, const pictor_tensor *x,
             return ops_bad(be, op, "y", y, "leading dims must match x");
     if ((rc = ops_check_vector(be, op, "bias", bias, N)))
         return rc;
+    if (gate && ((rc = ops_check_operand(be, op, "gate", gate, OPERAND_FLOAT)) ||
+                 (rc = ops_check_broadcast(be, op, "gate", gate, "y", y))))
+        return rc;
+    if (gate && y->dtype != PICTOR_F32)
+        return ops_bad(be, op, "y", y, "must be f32 (the residual stream the gated "
+                       "product is added to)");
 
     wt = pictor_tensor_transpose(w, 0, 1);
     x2 = *x;
@@ -274,15 +298,15 @@ static int linear_act(pictor_backend *be, const pictor_tensor *x,
         y2 = pictor_tensor_unsqueeze(y, 0);
     }
     if (w->row_scale && (w->dtype == PICTOR_F8_E4M3 || w->dtype == PICTOR_F8_E5M2))
-        return matmul_scaled(be, &x2, &wt, w->row_scale, bias, 1.0f, act, &y2);
-    return matmul_scaled(be, &x2, &wt, NULL, bias, 1.0f, act, &y2);
+        return matmul_scaled(be, &x2, &wt, w->row_scale, bias, 1.0f, act, gate, &y2);
+    return matmul_scaled(be, &x2, &wt, NULL, bias, 1.0f, act, gate, &y2);
 }
 
 int pictor_linear(pictor_backend *be, const pictor_tensor *x,
                   const pictor_tensor *w, const pictor_tensor *bias,
                   pictor_tensor *y)
 {
-    return linear_act(be, x, w, bias, -1, y);
+    return linear_act(be, x, w, bias, -1, NULL, y);
 }
 
 int pictor_linear_act(pictor_backend *be, const pictor_tensor *x,
@@ -292,7 +316,16 @@ int pictor_linear_act(pictor_backend *be, const pictor_tensor *x,
     if ((unsigned)act >= PICTOR_UNARY_COUNT)
         return pictor_backend_fail(be, PICTOR_E_INVALID,
                                    "linear: unknown activation %d", (int)act);
-    return linear_act(be, x, w, bias, (int)act, y);
+    return linear_act(be, x, w, bias, (int)act, NULL, y);
+}
+
+int pictor_linear_gated(pictor_backend *be, const pictor_tensor *x,
+                        const pictor_tensor *w, const pictor_tensor *bias,
+                        const pictor_tensor *gate, pictor_tensor *y)
+{
+    if (!gate)
+        return pictor_backend_fail(be, PICTOR_E_INVALID, "linear_gated: gate is NULL");
+    return linear_act(be, x, w, bias, -1, gate, y);
 }
 
 int pictor_conv2d(pictor_backend *be, const pictor_tensor *x,

@@ -14,7 +14,7 @@ int pictor_op_args_tensors(struct pictor_op_args *a,
     int n = 0;
     switch (a->op) {
     case PICTOR_OP_MATMUL:
-        T(matmul.a), T(matmul.b), T(matmul.bias), T(matmul.c);
+        T(matmul.a), T(matmul.b), T(matmul.bias), T(matmul.c), T(matmul.gate);
         break;
     case PICTOR_OP_CONV2D:
         T(conv2d.x), T(conv2d.w), T(conv2d.bias), T(conv2d.y);

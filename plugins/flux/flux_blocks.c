@@ -9,6 +9,9 @@
  *           then SDPA over all N tokens (text first)
  *   x += gate_msa * to_out.0(O[T:]);  c += c_gate_msa * to_add_out(O[:T])
  *   x += gate_mlp * ff(LN(x)(1 + scale_mlp) + shift_mlp), same for c
+ *           (each gated residual one flux_linear_gated: with FP8 linears
+ *           the projection accumulates into the f32 stream in the GEMM's
+ *           epilogue, never rounded to the activation dtype)
  * Projections write straight into the token slices of q, k, v, so the joint
  * attention needs no concatenation copy. With FP8 linears each AdaLN
  * writes its tokens straight into E4M3 with per-token scales (flux_fp8_input:
@@ -78,14 +81,12 @@ static int stream_finish(struct flux_run *r, struct stream *st, const pictor_ten
     pictor_tensor gate_mlp = flux_chunk(&st->m, GATE_MLP, r->D);
     int64_t sf[3] = {r->B, st->S, FLUX_MLP_RATIO * r->D};
     int rc;
-    if ((rc = flux_linear(r, &os, st->out, &st->xn, "attention output")) ||
-        (rc = flux_gated_add(r, &st->x, &st->xn, &gate)) ||
+    if ((rc = flux_linear_gated(r, &os, st->out, &gate, &st->x, &st->xn, "attention output")) ||
         (rc = flux_fp8_input(r, &st->xn, st->ff0, &xf)) ||
         (rc = flux_modulate(r, &st->x, &shift, &scale, &xf)) ||
         (rc = flux_alloc(r, &f, 3, sf)) ||
         (rc = flux_linear_gelu(r, &xf, st->ff0, &f, "ff")) ||
-        (rc = flux_linear(r, &f, st->ff2, &st->xn, "ff")) ||
-        (rc = flux_gated_add(r, &st->x, &st->xn, &gate_mlp)))
+        (rc = flux_linear_gated(r, &f, st->ff2, &gate_mlp, &st->x, &st->xn, "ff")))
         return rc;
     return PICTOR_OK;
 }

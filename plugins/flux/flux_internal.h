@@ -191,6 +191,15 @@ int flux_linear(struct flux_run *r, const pictor_tensor *x,
 int flux_linear_gelu(struct flux_run *r, const pictor_tensor *x,
                      const struct flux_linear *l, pictor_tensor *y,
                      const char *what);
+/* y += gate * (x @ w^T + b), the gated residual after a block's output
+ * projections: y the f32 residual stream (a [B, S, D] view of r->h), gate
+ * a [B, 1, D] chunk. An E4M3 weight takes pictor_linear_fp8_gated (the
+ * product accumulated in f32, never rounded to the activation dtype);
+ * any other weight flux_linear into `scratch` (x's shape but D columns,
+ * activation dtype) and flux_gated_add, as the unfused layer. */
+int flux_linear_gated(struct flux_run *r, const pictor_tensor *x, const struct flux_linear *l,
+                      const pictor_tensor *gate, pictor_tensor *y, pictor_tensor *scratch,
+                      const char *what);
 /* Where the input of FP8 linears like l goes when it has x's shape
  * [..., K] (flux_fp8.c): *out is a fresh scratch [rows, K] E4M3 rows view
  * with its per-row scales (pictor_fp8_rows_view), for flux_modulate to

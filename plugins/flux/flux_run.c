@@ -153,6 +153,18 @@ int flux_linear_gelu(struct flux_run *r, const pictor_tensor *x, const struct fl
     return linear(r, x, l, true, y, what);
 }
 
+int flux_linear_gated(struct flux_run *r, const pictor_tensor *x, const struct flux_linear *l,
+                      const pictor_tensor *gate, pictor_tensor *y, pictor_tensor *scratch,
+                      const char *what)
+{
+    int rc;
+    if (pictor_weight_is_fp8(&l->w))
+        return flux_check(r, pictor_linear_fp8_gated(r->be, x, &l->w, &l->b, gate, y), what);
+    if ((rc = flux_linear(r, x, l, scratch, what)))
+        return rc;
+    return flux_gated_add(r, y, scratch, gate);
+}
+
 int flux_modulate(struct flux_run *r, const pictor_tensor *x, const pictor_tensor *shift,
                   const pictor_tensor *scale, pictor_tensor *y)
 {

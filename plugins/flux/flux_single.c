@@ -6,7 +6,7 @@
  *   cat [B, N, D + F]: cat[..., :D] = SDPA(RoPE(RMSNorm(q, k)), v) with
  *                      q, k, v = to_q/k/v(ĥ) (no output projection);
  *                      cat[..., D:] = GELU_tanh(proj_mlp(ĥ))
- *   h += gate * proj_out(cat)
+ *   h += gate * proj_out(cat)   (flux_linear_gated: fused under FP8 linears)
  * Attention and MLP write straight into their column ranges of cat (no
  * concatenation copy). With FP8 linears the AdaLN writes ĥ straight into
  * E4M3 with per-token scales (flux_fp8_input), read by proj_mlp, q, k, v;
@@ -56,8 +56,7 @@ int flux_single_block(struct flux_run *r, const struct flux_single *b)
     if ((rc = flux_qk_norm_rope(r, &qh, &b->norm_q, 0, &qy, "rms_norm + rope q")) ||
         (rc = flux_qk_norm_rope(r, &kh, &b->norm_k, 0, &ky, "rms_norm + rope k")) ||
         (rc = flux_attention(r, &qy, &ky, &vh, &oh)) ||
-        (rc = flux_linear(r, &cat, &b->proj_out, &hn, "proj_out")) ||
-        (rc = flux_gated_add(r, &r->h, &hn, &gate)))
+        (rc = flux_linear_gated(r, &cat, &b->proj_out, &gate, &r->h, &hn, "proj_out")))
         goto out;
 out:
     flux_scratch_release(&r->s, mark);

@@ -94,6 +94,11 @@ struct pictor_cuda_stats {
     uint64_t sdpa_fp8_calls;       /* sdpa_fp8 slot calls with work to do */
     uint64_t sdpa_fp8_cudnn;       /* ... run by cuDNN's FP8 SDPA graph */
     uint64_t sdpa_fp8_staged;      /* q/k copied to 16-byte aligned scratch */
+    /* Gated matmuls (pictor_linear_gated: c += gate * product), by where
+     * the gate was applied (kernels/cuda/fp8_route.h): */
+    uint64_t matmul_gate_outer_vec; /* folded into cuBLASLt's OUTER_VEC_32F
+                                       scales and bias, C = D = c, beta 1 */
+    uint64_t matmul_gate_epilogue;  /* the epilogue kernel, after an f32 D */
 };
 
 /* Keeps the cuBLASLt algorithm choices of this backend in folder dir, so a

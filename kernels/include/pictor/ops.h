@@ -36,7 +36,8 @@ typedef struct pictor_tensor pictor_tensor;
 struct pictor_op_args {
     enum pictor_op op;
     union {
-        struct { /* c = act(alpha * (a @ b) * col_scale + bias) */
+        struct { /* c = act(alpha * (a @ b) * col_scale + bias), or with
+                    a gate c += gate * act(...) (pictor_linear_gated) */
             const pictor_tensor *a;    /* [..., M, K] */
             const pictor_tensor *b;    /* [..., K, N] */
             const pictor_tensor *bias; /* [N] or NULL */
@@ -48,6 +49,11 @@ struct pictor_op_args {
             float alpha;
             pictor_tensor *c; /* [..., M, N]; batch dims of a and b broadcast
                                  (NumPy rules) to those of c */
+            const pictor_tensor *gate; /* NULL: c is written. Else c (f32)
+                                          is read and written: c += gate *
+                                          act(...), the gate broadcasting
+                                          to c (e.g. [B, 1, N] or [N]);
+                                          it must not overlap c */
         } matmul;
         struct {
             const pictor_tensor *x;    /* [B, Cin, H, W] */
@@ -197,6 +203,22 @@ int pictor_linear(pictor_backend *be, const pictor_tensor *x,
 int pictor_linear_act(pictor_backend *be, const pictor_tensor *x,
                       const pictor_tensor *w, const pictor_tensor *bias,
                       enum pictor_unary act, pictor_tensor *y);
+
+/*
+ * Gated residual linear: y += gate * (x @ w^T + bias), the product kept in
+ * f32 and never rounded to a 16-bit dtype before the gate: one rounding
+ * fewer than pictor_linear into a 16-bit y followed by pictor_gated_add
+ * (into an f32 y, the CPU gives the very bytes of that composition). y is
+ * the f32 residual stream (FLUX's h), read and written; gate broadcasts to
+ * y (NumPy rules: FLUX's [B, 1, N] chunk of the modulation, or [N]) and
+ * must not overlap it; x, w, bias as for pictor_linear (an FP8 w with
+ * row_scale, an FP8 rows view x). The CUDA backend fuses the gate into the
+ * GEMM's epilogue (kernels/cuda/fp8_route.h); pictor/fp8_linear.h's
+ * pictor_linear_fp8_gated is the model-facing form.
+ */
+int pictor_linear_gated(pictor_backend *be, const pictor_tensor *x,
+                        const pictor_tensor *w, const pictor_tensor *bias,
+                        const pictor_tensor *gate, pictor_tensor *y);
 
 /* torch.nn.functional.conv2d (cross-correlation, zero padding, groups 1). */
 int pictor_conv2d(pictor_backend *be, const pictor_tensor *x,

@@ -27,6 +27,27 @@ int pictor_linear_fp8(pictor_backend *be, const pictor_tensor *x, const pictor_t
 int pictor_linear_fp8_act(pictor_backend *be, const pictor_tensor *x, const pictor_tensor *w,
                           const pictor_tensor *bias, enum pictor_unary act, pictor_tensor *y);
 
+/*
+ * Gated residual linear: y += gate * (x @ w^T + bias) (FLUX's gated output
+ * projections; pictor_linear_gated in pictor/ops.h). y is the f32 residual
+ * stream, read and written; gate broadcasts to y (NumPy rules: [B, 1, N]
+ * against y [B, S, N], or [N]) and is f32, f16 or bf16; x as for
+ * pictor_linear_fp8 (any float, or a pre-quantised rows view; then y's
+ * leading dims hold its rows).
+ * FP8 w: x is quantised per token as pictor_linear_fp8 does, and the
+ * product is accumulated in f32 by pictor_linear_gated (never rounded to a
+ * 16-bit dtype first: one rounding fewer than linear + gated_add). The
+ * GEMM is split where it must be: one call per group of y's rows that
+ * shares one gate row and forms one [rows, N] view of y (FLUX: one per
+ * batch item when B > 1, a single call when B = 1).
+ * Any other w: the plain composition, pictor_linear into scratch of x's
+ * dtype (f32 for an FP8 x) of y's shape, then pictor_gated_add: the
+ * arithmetic of the unfused layer, so callers need no branch.
+ */
+int pictor_linear_fp8_gated(pictor_backend *be, const pictor_tensor *x, const pictor_tensor *w,
+                            const pictor_tensor *bias, const pictor_tensor *gate,
+                            pictor_tensor *y);
+
 /* Whether w is a per-channel quantised E4M3 weight (takes the FP8 path). */
 bool pictor_weight_is_fp8(const pictor_tensor *w);
 

@@ -7,6 +7,7 @@
 #include <time.h>
 
 #include "cross.h"
+#include "../../kernels/cuda/fp8_route.h"
 
 
 pictor_backend *g_cpu, *g_gpu;
@@ -288,4 +289,32 @@ double cross_time_ms(const char *what, pictor_backend *be, int runs, cross_call_
         return -1.0;
     return ((double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6) /
            runs;
+}
+
+size_t cross_lt_version(pictor_backend *be)
+{
+    const char *p = strstr(pictor_backend_cuda_describe(be), "cuBLASLt ");
+
+    return p ? (size_t)strtoull(p + strlen("cuBLASLt "), NULL, 10) : 0;
+}
+
+pictor_backend *cross_epilogue_backend(void)
+{
+    char err[PICTOR_BACKEND_ERROR_LEN] = "";
+    pictor_backend *be;
+
+    if (!g_is_cuda)
+        return pictor_backend_cpu_create(1);
+    setenv("PICTOR_FP8_SCALING", "epilogue", 1);
+    be = pictor_backend_cuda_create(0, err, sizeof err);
+    unsetenv("PICTOR_FP8_SCALING");
+    if (!be)
+        printf("FAIL setup: CUDA backend with PICTOR_FP8_SCALING=epilogue: %s\n", err);
+    return be;
+}
+
+bool cross_outer_vec_here(void)
+{
+    return g_is_cuda && pictor_backend_cuda_sm(g_gpu) == FP8_OUTER_VEC_SM &&
+           cross_lt_version(g_gpu) >= FP8_OUTER_VEC_MIN_LT;
 }

@@ -40,6 +40,18 @@ int cross_setup(const char *name);
 /* Destroys both backends. */
 void cross_teardown(void);
 
+/* cublasLtGetVersion() as pictor_backend_cuda_describe prints it
+ * ("cuBLASLt N"); 0 when absent. */
+size_t cross_lt_version(pictor_backend *be);
+/* A second backend on g_gpu's device with PICTOR_FP8_SCALING=epilogue set
+ * at its creation (the FP8 epilogue route forced); in the self-test a
+ * 1-thread CPU backend. NULL after a "FAIL setup" line. */
+pictor_backend *cross_epilogue_backend(void);
+/* Whether g_gpu may take cuBLASLt's OUTER_VEC_32F route (compute
+ * capability and cuBLASLt version as kernels/cuda/fp8_route.h asks);
+ * false in the self-test. */
+bool cross_outer_vec_here(void);
+
 /* TOL_F32 for f32, TOL_HALF otherwise. */
 double tol_for(int dtype);
 /* malloc that aborts on failure. */

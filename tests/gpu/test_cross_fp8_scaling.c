@@ -99,33 +99,6 @@ static const struct fcase k_cases[] = {
 static pictor_backend *g_epi; /* PICTOR_FP8_SCALING=epilogue */
 static bool g_outer_here;     /* this GPU and cuBLASLt have OUTER_VEC_32F */
 
-/* cublasLtGetVersion() as pictor_backend_cuda_describe prints it. */
-static size_t lt_version_of(pictor_backend *be)
-{
-    const char *p = strstr(pictor_backend_cuda_describe(be), "cuBLASLt ");
-
-    return p ? (size_t)strtoull(p + strlen("cuBLASLt "), NULL, 10) : 0;
-}
-
-/* The second backend, with the epilogue route forced (a CPU stand-in in
- * the self-test). It works on g_gpu's tensors: same device, and every
- * hand-over is synchronised. */
-static int make_epilogue_backend(void)
-{
-    char err[PICTOR_BACKEND_ERROR_LEN] = "";
-
-    if (!g_is_cuda) {
-        g_epi = pictor_backend_cpu_create(1);
-        return g_epi ? 0 : -1;
-    }
-    setenv("PICTOR_FP8_SCALING", "epilogue", 1);
-    g_epi = pictor_backend_cuda_create(0, err, sizeof err);
-    unsetenv("PICTOR_FP8_SCALING");
-    if (!g_epi)
-        printf("FAIL setup: CUDA backend with PICTOR_FP8_SCALING=epilogue: %s\n", err);
-    return g_epi ? 0 : -1;
-}
-
 /* Quantises x per row on both backends into fresh roots. */
 static void quantize_both(const char *what, const struct xt *x, struct xt *q, struct xt *sc)
 {
@@ -257,7 +230,7 @@ static void run_gpu(const char *what, pictor_backend *be, const struct fcase *fc
               "%s: outer_vec %llu, epilogue kernel %llu; want the %s route (sm %d, cuBLASLt "
               "%zu%s)", what, (unsigned long long)outer, (unsigned long long)kernel,
               k_route_names[outer_want ? ROUTE_OUTER : ROUTE_KERNEL],
-              pictor_backend_cuda_sm(be), lt_version_of(be),
+              pictor_backend_cuda_sm(be), cross_lt_version(be),
               outer_want ? ": no OUTER_VEC_32F algorithm from cuBLASLt?" : "");
         CHECK(fc->sm90 != ROUTE_STAGED || staged > 0, "%s: not staged", what);
         if (outer && fc->act == PICTOR_UNARY_GELU_TANH) {
@@ -351,12 +324,11 @@ int main(void)
 
     if (rc)
         return rc == 1 ? 0 : 1;
-    if (make_epilogue_backend()) {
+    if (!(g_epi = cross_epilogue_backend())) {
         cross_teardown();
         return 1;
     }
-    g_outer_here = g_is_cuda && pictor_backend_cuda_sm(g_gpu) == FP8_OUTER_VEC_SM &&
-                   lt_version_of(g_gpu) >= FP8_OUTER_VEC_MIN_LT;
+    g_outer_here = cross_outer_vec_here();
     printf("# FP8 scaling by cuBLASLt (OUTER_VEC_32F) %s here\n",
            g_outer_here ? "expected" : g_is_cuda ? "not expected" : "not checked (self-test)");
     RUN(test_flux_shapes);

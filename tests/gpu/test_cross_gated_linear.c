@@ -105,30 +105,6 @@ static const struct gcase k_cases[] = {
 static pictor_backend *g_epi; /* PICTOR_FP8_SCALING=epilogue */
 static bool g_outer_here;     /* this GPU and cuBLASLt have OUTER_VEC_32F */
 
-/* cublasLtGetVersion() as pictor_backend_cuda_describe prints it. */
-static size_t lt_version_of(pictor_backend *be)
-{
-    const char *p = strstr(pictor_backend_cuda_describe(be), "cuBLASLt ");
-
-    return p ? (size_t)strtoull(p + strlen("cuBLASLt "), NULL, 10) : 0;
-}
-
-static int make_epilogue_backend(void)
-{
-    char err[PICTOR_BACKEND_ERROR_LEN] = "";
-
-    if (!g_is_cuda) {
-        g_epi = pictor_backend_cpu_create(1);
-        return g_epi ? 0 : -1;
-    }
-    setenv("PICTOR_FP8_SCALING", "epilogue", 1);
-    g_epi = pictor_backend_cuda_create(0, err, sizeof err);
-    unsetenv("PICTOR_FP8_SCALING");
-    if (!g_epi)
-        printf("FAIL setup: CUDA backend with PICTOR_FP8_SCALING=epilogue: %s\n", err);
-    return g_epi ? 0 : -1;
-}
-
 /* One ulp at |v| with `bits` stored mantissa bits (normal numbers); 0 at 0. */
 static double ulp_bits(double v, int bits)
 {
@@ -371,7 +347,7 @@ static void run_gpu(const char *what, pictor_backend *be, const struct gcase *gc
               "on %s (sm %d, cuBLASLt %zu)", what, (unsigned long long)outer,
               (unsigned long long)kernel, (unsigned long long)calls,
               may_fold ? "either route" : "the kernel", pictor_backend_cuda_sm(be),
-              lt_version_of(be));
+              cross_lt_version(be));
         CHECK(fp8_outer == outer, "%s: FP8 OUTER_VEC calls %llu, gated ones %llu", what,
               (unsigned long long)fp8_outer, (unsigned long long)outer);
         CHECK(!gc->staged || delta(s1.matmul_staged, s0.matmul_staged) > 0, "%s: not staged",
@@ -474,12 +450,11 @@ int main(void)
 
     if (rc)
         return rc == 1 ? 0 : 1;
-    if (make_epilogue_backend()) {
+    if (!(g_epi = cross_epilogue_backend())) {
         cross_teardown();
         return 1;
     }
-    g_outer_here = g_is_cuda && pictor_backend_cuda_sm(g_gpu) == FP8_OUTER_VEC_SM &&
-                   lt_version_of(g_gpu) >= FP8_OUTER_VEC_MIN_LT;
+    g_outer_here = cross_outer_vec_here();
     printf("# gate folded into cuBLASLt (OUTER_VEC_32F) %s here\n",
            g_outer_here ? "possible" : g_is_cuda ? "not possible" : "not checked (self-test)");
     RUN(test_flux_shapes);

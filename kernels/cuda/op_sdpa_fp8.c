@@ -99,11 +99,10 @@ static bool probe(struct cuda_ctx *ctx, struct cuda_sdpa_fp8_state *s)
         return false;
     }
     s->dnn = -1;
-    if (ctx->sm != CUDA_SDPA_FP8_SM) {
+    if (!cuda_sdpa_fp8_sm_ok(ctx->sm)) {
         snprintf(s->probe_note, sizeof s->probe_note,
-                 "cuDNN's FP8 attention with FP8 output runs on compute capability %d.%d "
-                 "(Hopper); this GPU is %d.%d", CUDA_SDPA_FP8_SM / 10, CUDA_SDPA_FP8_SM % 10,
-                 ctx->sm / 10, ctx->sm % 10);
+                 "cuDNN's FP8 attention runs on compute capability 9.0 (Hopper) and 10.0 "
+                 "(B200); this GPU is %d.%d", ctx->sm / 10, ctx->sm % 10);
     } else if (!l->dnn_handle) {
         snprintf(s->probe_note, sizeof s->probe_note, "cuDNN unusable: %.200s", l->dnn_error);
     } else if (l->dnn_version < CUDA_SDPA_FP8_MIN_DNN || l->dnn_version == CUDA_SDPA_FP8_BAD_DNN) {

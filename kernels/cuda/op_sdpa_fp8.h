@@ -1,7 +1,8 @@
 /*
  * kernels/cuda/op_sdpa_fp8.h — the CUDA backend's FP8 attention
  * (PICTOR_OP_SDPA_FP8; what it computes: pictor/ops.h "FP8 attention"):
- * cuDNN's per-tensor-scaled FP8 SDPA on Hopper, expressed from plain C as
+ * cuDNN's per-tensor-scaled FP8 SDPA on Hopper (and Blackwell B200),
+ * expressed from plain C as
  * the composite operation graph cudnn-frontend's sdpa_fp8 lowers to
  * (CUDA.md §2.1, §2.3), with three small kernels around it.
  *
@@ -39,8 +40,9 @@
  *
  * supports() is true only for a call the graph expresses
  * (cuda_sdpa_fp8_eligible), on compute capability 9.0 (Hopper: FP8 SDPA
- * with FP8 output, CUDA.md §2.3; Blackwell's bf16-output variant is not
- * used), with cuDNN >= CUDA_SDPA_FP8_MIN_DNN loaded, a probe plan for a
+ * with FP8 output, CUDA.md §2.3) or 10.0 (B200: the same graph; its
+ * bf16-output variant is not used; cuDNN takes head dims up to 128 there
+ * and says so per key), with cuDNN >= CUDA_SDPA_FP8_MIN_DNN loaded, a probe plan for a
  * fixed key built once per backend, and a plan for the call's key (built
  * on first use, cached per key like op_sdpa_cudnn.c's; a key without an
  * engine is cached with its reason). There is no fallback kernel: an
@@ -63,8 +65,12 @@
 extern "C" {
 #endif
 
-/* Compute capability (major * 10 + minor) the graph runs on: Hopper. */
-#define CUDA_SDPA_FP8_SM 90
+/* Compute capabilities (major * 10 + minor) the graph runs on: Hopper
+ * (9.0) and Blackwell B200/GB200 (10.0), where cuDNN plans it (checked
+ * deviceless for an H100's and a B200's properties:
+ * tests/unit/test_sdpa_fp8_dnn_plan.c); not Ada (8.9: no engine). */
+#define CUDA_SDPA_FP8_SM_HOPPER 90
+#define CUDA_SDPA_FP8_SM_BLACKWELL 100
 /* Head dims cuDNN's FP8 SDPA takes on Hopper (cudnn-frontend Attention
  * support matrix: d <= 256, a multiple of 16). */
 #define CUDA_SDPA_FP8_HEAD_DIM_MULTIPLE 16
@@ -104,6 +110,10 @@ void cuda_sdpa_fp8_key_contig(int64_t B, int64_t H, int64_t Lq, int64_t Lk, int6
 
 /* The probe's key: contiguous B 1, H 1, Lq = Lk = 128, D 128. */
 void cuda_sdpa_fp8_probe_key(struct cuda_sdpa_fp8_key *key);
+
+/* Whether the graph may run on compute capability sm (major * 10 +
+ * minor): CUDA_SDPA_FP8_SM_HOPPER or _BLACKWELL. */
+bool cuda_sdpa_fp8_sm_ok(int sm);
 
 /* Whether t's base address is CUDA_SDPA_FP8_ALIGN-aligned as cuDNN is
  * told; an eligible q or k that is not is staged contiguous first. */

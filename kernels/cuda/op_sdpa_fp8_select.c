@@ -126,3 +126,8 @@ bool cuda_sdpa_fp8_base_aligned(const pictor_tensor *t)
 {
     return (uintptr_t)t->data % CUDA_SDPA_FP8_ALIGN == 0;
 }
+
+bool cuda_sdpa_fp8_sm_ok(int sm)
+{
+    return sm == CUDA_SDPA_FP8_SM_HOPPER || sm == CUDA_SDPA_FP8_SM_BLACKWELL;
+}

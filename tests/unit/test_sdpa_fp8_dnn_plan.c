@@ -12,7 +12,8 @@
  *     least one engine config after their support checks for FLUX's shape
  *     (B 1, H 24, L 4352, D 128, BSHD views) and a small odd one (B 2, H 3,
  *     L 300, D 64) — and none for the same graph without its Stats branch,
- *     which shows the check can fail. With a GPU (the real driver finds a
+ *     which shows the check can fail; and for FLUX's shape on a B200 (the
+ *     other compute capability supports() admits). With a GPU (the real driver finds a
  *     device) the plan must also finalize on a handle.
  * Without cuDNN, without any driver library, or with cuDNN < 9.8 the cuDNN
  * test prints "SKIP test_dnn_plan: <why>" (tests/run-all shows SKIP lines)
@@ -139,6 +140,14 @@ static void test_eligible(void)
     CHECK(!eligible(q, q, q, o, why, sizeof why) && strstr(why, "v must be"), "f8 v: %s", why);
 }
 
+static void test_sm(void)
+{
+    CHECK(cuda_sdpa_fp8_sm_ok(90) && cuda_sdpa_fp8_sm_ok(100), "Hopper and B200 admitted");
+    CHECK(!cuda_sdpa_fp8_sm_ok(89) && !cuda_sdpa_fp8_sm_ok(80) && !cuda_sdpa_fp8_sm_ok(86) &&
+              !cuda_sdpa_fp8_sm_ok(120),
+          "Ada, Ampere and consumer Blackwell refused (no engine there)");
+}
+
 static void test_keys(void)
 {
     const int e4 = PICTOR_F8_E4M3;
@@ -204,6 +213,19 @@ static const char k_h100_json[] =
     "\"smClockRateKHz\":1980000,\"memClockRateKHz\":2619000,\"l2CacheSize\":52428800,"
     "\"cudaDeviceId\":0,\"deviceVer\":900,\"driverVer\":13000,"
     "\"deviceName\":\"NVIDIA H100 80GB HBM3\"}";
+
+/* A B200's (compute capability 10.0): the H100's JSON with Blackwell's
+ * values where they differ (148 SMs, 180 GB, 126 MiB of L2). */
+static const char k_b200_json[] =
+    "{\"maxGridSize\":[2147483647,65535,65535],\"maxBlockSize\":[1024,1024,64],"
+    "\"regsPerBlock\":65536,\"multiProcessorCount\":148,\"warpSize\":32,"
+    "\"maxSharedMemoryPerBlock\":49152,\"maxSharedMemoryPerBlockOptin\":232448,"
+    "\"reservedSharedMemoryPerBlock\":1024,\"maxRegistersPerSM\":65536,\"maxCtasPerSM\":32,"
+    "\"maxThreadsPerBlock\":1024,\"maxThreadsPerSM\":2048,\"pciDeviceId\":0,"
+    "\"isTccDriver\":0,\"supportCoopLaunch\":1,\"totalGlobalMem\":191514411008,"
+    "\"smClockRateKHz\":1965000,\"memClockRateKHz\":3996000,\"l2CacheSize\":132120576,"
+    "\"cudaDeviceId\":0,\"deviceVer\":1000,\"driverVer\":13000,"
+    "\"deviceName\":\"NVIDIA B200\"}";
 
 static struct cuda_libs g_libs; /* only the cuDNN table (no handle) */
 static bool g_gpu;              /* the real driver found a device */
@@ -348,6 +370,16 @@ static void test_dnn_plan(void)
                          CUDA_SDPA_FP8_GRAPH_NO_STATS) == 0,
           "cuDNN offers engines for a graph without Stats: the check proves nothing");
     dnn_destroy(&g_libs, devprop);
+    /* The other compute capability supports() admits: a B200. */
+    devprop = NULL;
+    rc = dnn_devprop_from_json(&g_libs, k_b200_json, &devprop, err, sizeof err);
+    CHECK(rc == PICTOR_OK, "B200 devprop from JSON: %s", err);
+    if (rc)
+        return;
+    CHECK(viable_configs("B200: FLUX B 1 H 24 L 4352 D 128, BSHD", devprop, &flux,
+                         CUDA_SDPA_FP8_GRAPH) >= 1,
+          "cuDNN offers no engine for FLUX's FP8 attention on a B200");
+    dnn_destroy(&g_libs, devprop);
     if (g_gpu) {
         finalizes_on_gpu("FLUX shape", &flux);
         finalizes_on_gpu("small shape", &small);
@@ -400,6 +432,7 @@ int main(void)
 
     RUN(test_eligible);
     RUN(test_keys);
+    RUN(test_sm);
 #ifdef PICTOR_HAVE_CUDA
     if (dnn_ready(why, sizeof why)) {
         RUN(test_dnn_plan);

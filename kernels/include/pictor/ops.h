@@ -272,9 +272,8 @@ int pictor_sdpa(pictor_backend *be, const pictor_tensor *q,
  * documented), so the CUDA backend matches the CPU only to within the
  * error FP8 itself adds (each is ~4 % rel_l2 from exact attention on
  * random data; the two orders differ by about as much), not bit for bit;
- * it runs only where cuDNN offers an
- * FP8 engine for the shape (Hopper, D a multiple of 16: ask
- * pictor_op_supported). q, k, v, o may be strided views (head dim
+ * it runs only where cuDNN offers an FP8 engine for the shape (Hopper or
+ * B200, D a multiple of 16: ask pictor_op_supported). q, k, v, o may be strided views (head dim
  * stride 1 on CUDA); o must not overlap the inputs.
  */
 #define PICTOR_SDPA_FP8_P_SCALE 448.0f

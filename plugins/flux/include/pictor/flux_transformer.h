@@ -74,7 +74,7 @@ struct pictor_flux_config {
      * (pictor_sdpa_fp8: q and k written in E4M3 by the QK norm + RoPE op,
      * with per-tensor scales bounded from the norm weights; v and the
      * output quantised inside the op) wherever the backend runs it (CUDA:
-     * cuDNN's FP8 SDPA on Hopper); elsewhere attention stays 16-bit. Off
+     * cuDNN's FP8 SDPA on Hopper and B200); elsewhere attention stays 16-bit. Off
      * unless PICTOR_FP8_ATTENTION=1 (pictor_flux_fp8_attention_env): its
      * speed and accuracy on a GPU are not measured yet. */
     bool fp8_attention;

@@ -41,8 +41,11 @@
  * do (the fold kernel writes the bf16 one). Whether cuBLASLt offers an
  * algorithm for E4M3 x E4M3 with OUTER_VEC scales, f32 C and D and beta 1
  * is again the heuristic's verdict, asked once per problem (the plan key
- * has the accumulate flag); none sends the problem to the epilogue path,
- * where the kernel does y += gate * v after an f32 D of scratch.
+ * has the accumulate flag). None (or a gate that varies by row, or an
+ * activation) sends the call to the ungated OUTER_VEC route into bf16
+ * scratch followed by the gated-add kernel (op_matmul_fp8.c: the unfused
+ * layer's traffic, less than an f32 D), and failing that to the epilogue
+ * path, where the kernel does y += gate * v after an f32 D of scratch.
  * Pure C: built in every configuration, unit-tested on the CPU
  * (tests/unit/test_fp8_route.c, test_fp8_route_gate.c).
  */

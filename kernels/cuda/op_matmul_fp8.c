@@ -23,8 +23,11 @@
  * per-tensor scales a->scale and b->scale fold into alpha (an f32 host
  * scalar) on both routes. A gated call (c f32 += gate * result) on the
  * OUTER_VEC route runs with A's scales col_scale ⊙ gate, the bias gate ⊙
- * bias (bf16) and C = D = c, beta 1 (fp8_route.h); on the epilogue route
- * the GEMM writes f32 scratch and the kernel accumulates into c.
+ * bias (bf16) and C = D = c, beta 1 (fp8_route.h); when cuBLASLt has no
+ * such algorithm (or the gate varies by row) the product takes the
+ * OUTER_VEC route into bf16 scratch and the gated-add kernel follows; on
+ * the epilogue route the GEMM writes f32 scratch and the kernel
+ * accumulates into c.
  * Built only with CUDA. Thread: the backend's worker thread.
  */
 #ifdef PICTOR_HAVE_CUDA
@@ -309,6 +312,50 @@ out:
     return rc;
 }
 
+/*
+ * A gated call cuBLASLt could not accumulate (no algorithm with f32 C = D
+ * and beta 1, or a gate that varies by row) on a GPU whose FP8 GEMMs take
+ * the OUTER_VEC route: the product on that route into bf16 scratch, then
+ * the gated-add kernel. That is the unfused layer's memory traffic (a bf16
+ * y written and read), less than the epilogue route's f32 D. *done false
+ * when the ungated call has no OUTER_VEC algorithm either.
+ */
+static int fp8_outer_vec_then_add(struct cuda_ctx *ctx, const struct pictor_op_args *args,
+                                  bool *done, char *err, size_t errlen)
+{
+    pictor_tensor *c = args->u.matmul.c;
+    struct pictor_op_args u = *args, ga;
+    pictor_tensor y = pictor_tensor_make(NULL, PICTOR_BF16, c->ndim, c->shape);
+    struct fp8_route r;
+    void *buf = NULL;
+    int rc;
+
+    *done = false;
+    y.device = c->device;
+    y.device_index = c->device_index;
+    u.u.matmul.gate = NULL;
+    u.u.matmul.c = &y;
+    fp8_pick(ctx, &u, &r);
+    if (!r.outer_vec)
+        return PICTOR_OK;
+    if ((rc = cuda_scratch_alloc(ctx, pictor_tensor_nbytes(&y), "gated matmul product", &buf,
+                                 err, errlen)))
+        return rc;
+    y.data = buf;
+    rc = fp8_outer_vec(ctx, &u, &r, done, err, errlen);
+    if (!rc && *done) {
+        memset(&ga, 0, sizeof ga);
+        ga.op = PICTOR_OP_GATED_ADD;
+        ga.u.gated_add.x = c;
+        ga.u.gated_add.y = &y;
+        ga.u.gated_add.gate = args->u.matmul.gate;
+        if (!(rc = cuda_op_gated_add(ctx, &ga, err, errlen)))
+            ctx->libs->stats.matmul_gate_unfused++;
+    }
+    cuda_scratch_free(ctx, buf); /* stream-ordered: after the add */
+    return rc;
+}
+
 int cuda_matmul_fp8_direct(struct cuda_ctx *ctx, const struct pictor_op_args *args, bool *done,
                            char *err, size_t errlen)
 {
@@ -322,6 +369,9 @@ int cuda_matmul_fp8_direct(struct cuda_ctx *ctx, const struct pictor_op_args *ar
     if (a->row_scale || args->u.matmul.col_scale) {
         fp8_pick(ctx, args, &r);
         if (r.outer_vec && ((rc = fp8_outer_vec(ctx, args, &r, done, err, errlen)) || *done))
+            return rc;
+        if (args->u.matmul.gate &&
+            ((rc = fp8_outer_vec_then_add(ctx, args, done, err, errlen)) || *done))
             return rc;
     }
     return fp8_scale_kernel(ctx, args, done, err, errlen);

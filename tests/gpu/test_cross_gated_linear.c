@@ -339,23 +339,28 @@ static void run_gpu(const char *what, pictor_backend *be, const struct gcase *gc
     if (g_is_cuda) {
         uint64_t outer = delta(s1.matmul_gate_outer_vec, s0.matmul_gate_outer_vec);
         uint64_t kernel = delta(s1.matmul_gate_epilogue, s0.matmul_gate_epilogue);
+        uint64_t unfused = delta(s1.matmul_gate_unfused, s0.matmul_gate_unfused);
         uint64_t fp8_outer = delta(s1.matmul_fp8_outer_vec, s0.matmul_fp8_outer_vec);
         bool may_fold = !forced && g_outer_here && gc->uniform;
+        bool may_unfuse = !forced && g_outer_here && gc->w_dtype == PICTOR_F8_E4M3;
 
-        CHECK(outer + kernel == calls && (may_fold || outer == 0),
-              "%s: gate folded into cuBLASLt %llu, epilogue kernel %llu; want %llu GEMM(s) "
-              "on %s (sm %d, cuBLASLt %zu)", what, (unsigned long long)outer,
-              (unsigned long long)kernel, (unsigned long long)calls,
-              may_fold ? "either route" : "the kernel", pictor_backend_cuda_sm(be),
-              cross_lt_version(be));
-        CHECK(fp8_outer == outer, "%s: FP8 OUTER_VEC calls %llu, gated ones %llu", what,
-              (unsigned long long)fp8_outer, (unsigned long long)outer);
+        CHECK(outer + kernel + unfused == calls && (may_fold || outer == 0) &&
+                  (may_unfuse || unfused == 0),
+              "%s: gate folded into cuBLASLt %llu, OUTER_VEC + gated_add %llu, epilogue "
+              "kernel %llu; want %llu GEMM(s) on %s (sm %d, cuBLASLt %zu)", what,
+              (unsigned long long)outer, (unsigned long long)unfused, (unsigned long long)kernel,
+              (unsigned long long)calls, may_fold ? "any route" : "the kernel",
+              pictor_backend_cuda_sm(be), cross_lt_version(be));
+        CHECK(fp8_outer == outer + unfused, "%s: FP8 OUTER_VEC calls %llu, gated ones %llu + %llu",
+              what, (unsigned long long)fp8_outer, (unsigned long long)outer,
+              (unsigned long long)unfused);
         CHECK(!gc->staged || delta(s1.matmul_staged, s0.matmul_staged) > 0, "%s: not staged",
               what);
         if (may_fold)
             printf("# %s: %s\n", what, outer ? "gate folded into cuBLASLt (OUTER_VEC, beta 1)"
-                   : "epilogue kernel: cuBLASLt had no OUTER_VEC algorithm with f32 C/D, "
-                     "beta 1");
+                   : unfused ? "cuBLASLt had no OUTER_VEC algorithm with f32 C/D, beta 1: "
+                               "OUTER_VEC into bf16, then gated_add"
+                             : "epilogue kernel");
     }
     compare(what, gc, o, v, g, bias);
 }

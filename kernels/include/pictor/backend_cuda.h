@@ -99,6 +99,10 @@ struct pictor_cuda_stats {
     uint64_t matmul_gate_outer_vec; /* folded into cuBLASLt's OUTER_VEC_32F
                                        scales and bias, C = D = c, beta 1 */
     uint64_t matmul_gate_epilogue;  /* the epilogue kernel, after an f32 D */
+    uint64_t matmul_gate_unfused;   /* on sm_90 when cuBLASLt cannot
+                                       accumulate: the OUTER_VEC product
+                                       into bf16 scratch, then the
+                                       gated-add kernel */
 };
 
 /* Keeps the cuBLASLt algorithm choices of this backend in folder dir, so a

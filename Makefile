@@ -8,10 +8,13 @@
 #   make install PREFIX=/usr DESTDIR=...
 #   make gpu-tests  build the GPU-only tests into build/tests/gpu/ (run them,
 #                   and the fixtures on CUDA, with tools/gpu-check on a GPU)
+#   make emu-test   build and run the GPU tests under the CUDA emulator
+#                   (tests/emu/README.md; `make test` runs them too)
 #
 # Variables: CUDA=auto|0|1 (auto: build the CUDA backend when nvcc is found),
 # CUDA_ARCHS="80 86 89 90a 100" (SASS targets of kernels/cuda/*.cu),
-# SANITIZE=1 (ASan+UBSan build, used for build/asan), BUILD=dir, V=1 (verbose).
+# SANITIZE=1 (ASan+UBSan build, used for build/asan), BUILD=dir, V=1 (verbose),
+# CUDA_EMU=1 (the CUDA emulator's build, used for build/emu).
 
 BUILD ?= build
 PREFIX ?= /usr/local
@@ -32,6 +35,14 @@ ifeq ($(CUDA),auto)
 else
   HAVE_NVCC := $(CUDA)
 endif
+# CUDA_EMU=1: the CUDA backend built for the CUDA emulator (tests/emu/README.md):
+# kernels/cuda/*.cu compiled by g++ for the host, libcudart replaced by
+# $(LIBDIR)/libpictor-cudaemu.so. Only for tests (`make emu-test`).
+CUDA_EMU ?= 0
+ifeq ($(CUDA_EMU),1)
+  HAVE_NVCC := 1
+endif
+EMU_SAN := -fsanitize=alignment,bounds -fno-sanitize-recover=all
 
 INCLUDES := -Iabi -Ikernels/include -Icore/include -Iplugins/common/include -Iplugins/flux/include
 WARN := -Wall -Wextra -Werror -Wshadow -Wstrict-prototypes -Wno-unused-parameter
@@ -61,7 +72,9 @@ CUDNN_LIBDIR ?= $(if $(CUDNN_HOME),$(patsubst %/,%,$(dir $(firstword \
 ifeq ($(HAVE_NVCC),1)
   CUDA_CFLAGS := -DPICTOR_HAVE_CUDA -I$(CUDA_HOME)/include \
                  $(if $(filter-out $(CUDA_HOME),$(CUDNN_HOME)),-I$(CUDNN_HOME)/include)
-  CUDA_LDLIBS := -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart \
+  CUDA_RT := $(if $(filter 1,$(CUDA_EMU)),-L$(BUILD)/lib -Xlinker -rpath -Xlinker $(abspath $(BUILD)/lib) \
+                 -lpictor-cudaemu -lstdc++ $(EMU_SAN),-lcudart)
+  CUDA_LDLIBS := -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 $(CUDA_RT) \
                  $(foreach d,$(filter-out $(CUDA_HOME)/lib64,$(CUDNN_LIBDIR)),-Xlinker -rpath -Xlinker $(d))
 endif
 CFLAGS_ALL := $(CFLAGS_COMMON) $(OPT) $(CUDA_CFLAGS) $(CFLAGS)
@@ -87,6 +100,12 @@ NVCCFLAGS_ALL := -std=c++17 -O3 -lineinfo --Werror all-warnings $(NVCC_GENCODE) 
                  -Xcompiler -fPIC,-Wall,-Wextra,-Werror,-Wshadow,-Wno-unused-parameter \
                  -Xcompiler -fvisibility=hidden,-fno-exceptions,-fno-threadsafe-statics,-pthread \
                  -D_GNU_SOURCE $(INCLUDES) $(CUDA_CFLAGS) $(NVCCFLAGS)
+# The emulator build (CUDA_EMU=1, above): C++ flags of the emulated .cu files
+# and of the emulator itself.
+EMU_CXXFLAGS := -std=c++17 -g -O1 -fPIC -pthread -mfma -ffp-contract=fast -fno-exceptions \
+                -Wall -Wextra -Werror -Wshadow -Wno-unused-parameter -Wno-unknown-pragmas -D_GNU_SOURCE \
+                $(INCLUDES) $(CUDA_CFLAGS) $(EMU_SAN)
+EMU_LIB := $(BUILD)/lib/libpictor-cudaemu.so
 LDLIBS_ALL := -ljson-c -lpng -lz -linih -lutf8proc -lm -ldl -pthread $(CUDA_LDLIBS) $(LDLIBS)
 
 OBJ := $(BUILD)/obj
@@ -173,7 +192,7 @@ $(TEST_PLUGIN_DIR)/bad-$(word 2,$(subst :, ,$(1))).so: tests/plugins/badentry.c 
 endef
 $(foreach b,$(BAD_PLUGINS),$(eval $(call bad_plugin_rule,$(b))))
 
-.PHONY: all test unit-tests gpu-tests run deps install clean fuzz fuzz-long check-deps
+.PHONY: all test unit-tests gpu-tests emu-test run deps install clean fuzz fuzz-long check-deps
 # Keep objects that pattern rules produce (no rebuild on the next run).
 .SECONDARY:
 all: $(PICTOR_BIN) $(PICTORD_BIN) $(PLUGINS) unit-tests
@@ -184,10 +203,32 @@ $(OBJ)/%.o: %.c
 	$(Q)$(CC) $(CFLAGS_ALL) -MMD -MP -c $< -o $@
 
 # .cu objects are named foo.cu.o so they never collide with a foo.c twin.
+ifneq ($(CUDA_EMU),1)
 $(OBJ)/%.cu.o: %.cu
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  NVCC $<")
 	$(Q)$(NVCC) $(NVCCFLAGS_ALL) -MMD -MP -c $< -o $@
+else
+# The emulator's build of a .cu: rewritten by emu-prep, compiled by g++ with
+# tests/emu/emu.h force-included, FMA contraction as nvcc's default, and
+# UBSan's alignment and array-bounds checks (a misaligned vector access
+# faults on a GPU).
+$(OBJ)/%.cu.o: %.cu tests/emu/emu-prep tests/emu/emu.h
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  EMU  $<")
+	$(Q)tests/emu/emu-prep $< $(OBJ)/$*.emu.cc
+	$(Q)$(CXX) $(EMU_CXXFLAGS) -DPICTOR_CUDA_EMU -include tests/emu/emu.h -I$(dir $<) \
+	    -MMD -MP -MT $@ -MF $(OBJ)/$*.cu.d -c $(OBJ)/$*.emu.cc -o $@
+$(OBJ)/tests/emu/%.o: tests/emu/%.cc tests/emu/emu.h tests/emu/emu_internal.h
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  CXX $<")
+	$(Q)$(CXX) $(EMU_CXXFLAGS) -c $< -o $@
+$(EMU_LIB): $(OBJ)/tests/emu/emu_exec.o $(OBJ)/tests/emu/emu_cudart.o
+	@mkdir -p $(dir $@)
+	$(if $(Q),@echo "  SO  $@")
+	$(Q)$(CXX) -shared -pthread -o $@ $^ $(EMU_SAN)
+$(KERNELS_LIB): | $(EMU_LIB)
+endif
 
 $(KERNELS_LIB): $(call objs,$(KERNELS_SRC)) $(patsubst %.cu,$(OBJ)/%.cu.o,$(KERNELS_CU))
 $(CORE_LIB): $(call objs,$(CORE_SRC))
@@ -298,7 +339,15 @@ deps:
 test: check-deps
 	$(Q)$(MAKE) --no-print-directory all fuzz
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/asan SANITIZE=1 CUDA=0 unit-tests
+	$(Q)$(if $(filter 1,$(HAVE_NVCC)),$(MAKE) --no-print-directory BUILD=$(BUILD)/emu CUDA_EMU=1 gpu-tests)
 	$(Q)tests/run-all $(BUILD)
+
+# The GPU tests under the CUDA emulator alone (tests/emu/README.md): the CUDA
+# backend's own kernels, from their .cu source, on the CPU.
+emu-test:
+	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/emu CUDA_EMU=1 gpu-tests
+	$(Q)for t in $(BUILD)/emu/tests/gpu/test_*; do \
+	    for o in fwd rev; do echo "== $$t ($$o)"; EMU_SCHEDULE=$$o $$t || exit 1; done; done
 
 # make run: start pictord on 127.0.0.1:8080 with etc/pictor/pictord.ini, whose
 # modes serve the embedded demo model (models/demo, docs/demo.md), and print a

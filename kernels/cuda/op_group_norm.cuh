@@ -90,9 +90,13 @@ static __device__ __forceinline__ void gn_store(typename gn_type<DT>::S *p, cons
     if constexpr (V == 1)
         *p = o.s;
     else /* in PTX: NVVM split a plain 16-byte store into 4-byte pieces */
+#ifndef PICTOR_CUDA_EMU
         asm volatile("st.global.v4.b32 [%0], {%1, %2, %3, %4};" ::"l"(p), "r"(o.u.x),
                      "r"(o.u.y), "r"(o.u.z), "r"(o.u.w)
                      : "memory");
+#else /* tests/emu: the same 16-byte store on the host */
+        *(uint4 *)p = o.u;
+#endif
 }
 
 /* ---- shared arithmetic ------------------------------------------------ */

@@ -86,25 +86,39 @@ struct fa_params {
     bool causal;
 };
 
+/* The inline PTX below has twins in the CUDA emulator (tests/emu/emu.h),
+ * which builds this file for the host under PICTOR_CUDA_EMU. */
 static __device__ __forceinline__ void fa_cp_async16(void *smem, const void *gmem, int src_bytes)
 {
+#ifndef PICTOR_CUDA_EMU
     unsigned s = (unsigned)__cvta_generic_to_shared(smem);
 
     /* src_bytes 0 reads nothing and zero-fills the 16 bytes. */
     asm volatile("cp.async.cg.shared.global [%0], [%1], 16, %2;\n" ::"r"(s), "l"(gmem),
                  "r"(src_bytes)
                  : "memory");
+#else
+    ::emu::cp_async16(smem, gmem, src_bytes);
+#endif
 }
 
 static __device__ __forceinline__ void fa_cp_commit()
 {
+#ifndef PICTOR_CUDA_EMU
     asm volatile("cp.async.commit_group;\n" ::: "memory");
+#else
+    ::emu::cp_commit();
+#endif
 }
 
 /* Waits until at most N of this thread's committed groups are pending. */
 template <int N> static __device__ __forceinline__ void fa_cp_wait()
 {
+#ifndef PICTOR_CUDA_EMU
     asm volatile("cp.async.wait_group %0;\n" ::"n"(N) : "memory");
+#else
+    ::emu::cp_wait(N);
+#endif
 }
 
 /* Rows row0 .. row0 + FA_BC - 1 of a [L, D] head (row stride sl) into dst
@@ -137,6 +151,9 @@ template <bool BF16>
 static __device__ __forceinline__ void fa_mma(float c[4], const uint32_t a[4], uint32_t b0,
                                               uint32_t b1)
 {
+#ifdef PICTOR_CUDA_EMU
+    ::emu::mma_m16n8k16(c, a, b0, b1, BF16);
+#else
     if constexpr (BF16)
         asm("mma.sync.aligned.m16n8k16.row.col.f32.bf16.bf16.f32 "
             "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
@@ -147,6 +164,7 @@ static __device__ __forceinline__ void fa_mma(float c[4], const uint32_t a[4], u
             "{%0, %1, %2, %3}, {%4, %5, %6, %7}, {%8, %9}, {%0, %1, %2, %3};\n"
             : "+f"(c[0]), "+f"(c[1]), "+f"(c[2]), "+f"(c[3])
             : "r"(a[0]), "r"(a[1]), "r"(a[2]), "r"(a[3]), "r"(b0), "r"(b1));
+#endif
 }
 
 /* (lo, hi) rounded to the 16-bit type, lo in the low half. */

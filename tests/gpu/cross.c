@@ -11,6 +11,7 @@
 
 
 pictor_backend *g_cpu, *g_gpu;
+static bool g_emulated; /* g_gpu is the CUDA emulator (tests/emu) */
 
 const int k_dtypes[N_DTYPES] = { PICTOR_F32, PICTOR_F16, PICTOR_BF16 };
 
@@ -251,8 +252,12 @@ int cross_setup(const char *name)
         return 1;
     }
     g_is_cuda = pictor_backend_device(g_gpu) == PICTOR_DEVICE_CUDA;
-    if (g_is_cuda)
-        printf("# %s\n", pictor_backend_cuda_describe(g_gpu));
+    if (g_is_cuda) {
+        const char *d = pictor_backend_cuda_describe(g_gpu);
+
+        printf("# %s\n", d);
+        g_emulated = strstr(d, "CUDA emulator") != NULL;
+    }
     g_cpu = pictor_backend_cpu_create(0);
     if (!g_cpu) {
         printf("FAIL setup: no CPU backend (out of memory)\n");
@@ -261,6 +266,19 @@ int cross_setup(const char *name)
         return 2;
     }
     return 0;
+}
+
+bool cross_emulated(void)
+{
+    return g_emulated;
+}
+
+bool cross_emu_skip(const char *why)
+{
+    if (!g_emulated)
+        return false;
+    test_skip_("%s under the CUDA emulator (tests/emu/README.md)", why);
+    return true;
 }
 
 void cross_teardown(void)

@@ -40,6 +40,14 @@ int cross_setup(const char *name);
 /* Destroys both backends. */
 void cross_teardown(void);
 
+/* Whether g_gpu is the CUDA emulator (tests/emu/README.md: the CUDA
+ * backend's own kernels run on the CPU; cuBLASLt and cuDNN are absent). */
+bool cross_emulated(void);
+/* Under the emulator, marks the running test skipped ("<why> under the
+ * CUDA emulator") and returns true; on a GPU returns false. For tests that
+ * need cuBLASLt/cuDNN or are too large to emulate (FLUX sizes, timings). */
+bool cross_emu_skip(const char *why);
+
 /* cublasLtGetVersion() as pictor_backend_cuda_describe prints it
  * ("cuBLASLt N"); 0 when absent. */
 size_t cross_lt_version(pictor_backend *be);

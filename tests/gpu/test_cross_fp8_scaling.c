@@ -305,16 +305,22 @@ static void run_cases(size_t first, size_t n)
 
 static void test_flux_shapes(void)
 {
+    if (cross_emu_skip("needs cuBLASLt"))
+        return;
     run_cases(0, N_FLUX);
 }
 
 static void test_small_shapes(void)
 {
+    if (cross_emu_skip("needs cuBLASLt"))
+        return;
     run_cases(N_FLUX, N_SMALL);
 }
 
 static void test_other_routes(void)
 {
+    if (cross_emu_skip("needs cuBLASLt"))
+        return;
     run_cases(N_FLUX + N_SMALL, N_CASES - N_FLUX - N_SMALL);
 }
 

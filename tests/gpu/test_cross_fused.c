@@ -484,6 +484,8 @@ static void print_times(const char *what, const struct flux_ops *o, flux_fn fuse
 
 static void test_flux_size(void)
 {
+    if (cross_emu_skip("FLUX size (and timings)"))
+        return;
     const int64_t L = 4608, D = 3072, H = 24, Dh = 128;
     const int runs = g_is_cuda ? TIMED_RUNS : 1;
     struct xt x = xt_rand(PICTOR_F32, 3, (int64_t[]){ 1, L, D }, 231, -2.0f, 6.0f);

@@ -242,11 +242,15 @@ static void run_case(const struct fcase *fc)
 
 static void test_flux(void)
 {
+    if (cross_emu_skip("needs cuDNN"))
+        return;
     run_case(&k_cases[0]);
 }
 
 static void test_odd_shapes(void)
 {
+    if (cross_emu_skip("needs cuDNN"))
+        return;
     for (size_t i = 1; i < N_CASES; i++)
         run_case(&k_cases[i]);
 }
@@ -262,6 +266,8 @@ static bool all_nan(const float *x, size_t n)
 
 static void test_nan_in_v(void)
 {
+    if (cross_emu_skip("needs cuDNN"))
+        return;
     const int64_t B = 1, H = 2, L = 32, D = 64;
     struct xt qr, kr, vr, or, q, k, v, o, oc;
     float *g, *c;
@@ -284,6 +290,8 @@ static void test_nan_in_v(void)
 
 static void test_capture(void)
 {
+    if (cross_emu_skip("needs cuDNN"))
+        return;
     const int64_t B = 1, H = 2, L = 64, D = 64;
     const float s = 0.125f, qks = QK_RANGE / PICTOR_E4M3_MAX;
     struct xt qr, kr, vr, v2r, or, o2r, q, k, v, v2, o, o2;
@@ -333,6 +341,8 @@ static void test_capture(void)
  * description. */
 static void test_refusals(void)
 {
+    if (cross_emu_skip("needs cuDNN"))
+        return;
     int64_t D = g_fp8_here ? 24 : 64;
     struct xt qr, kr, vr, or, q, k, v, o;
     struct pictor_op_args a;

@@ -49,9 +49,12 @@ void test_run_(const char *name, void (*fn)(void))
     test_state_.checks = 0;
     test_state_.failures = 0;
     test_state_.first[0] = '\0';
+    test_state_.skipped[0] = '\0';
     fn();
     test_state_.total_run++;
-    if (test_state_.checks == 0) {
+    if (test_state_.skipped[0] && !test_state_.failures) {
+        printf("SKIP %s: %s\n", name, test_state_.skipped);
+    } else if (test_state_.checks == 0) {
         printf("FAIL %s: no checks were made\n", name);
         test_state_.total_failed++;
     } else if (test_state_.failures) {
@@ -62,6 +65,15 @@ void test_run_(const char *name, void (*fn)(void))
         printf("PASS %s\n", name);
     }
     fflush(stdout);
+}
+
+void test_skip_(const char *fmt, ...)
+{
+    va_list ap;
+
+    va_start(ap, fmt);
+    vsnprintf(test_state_.skipped, sizeof test_state_.skipped, fmt, ap);
+    va_end(ap);
 }
 
 int test_finish_(void)

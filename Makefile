@@ -72,10 +72,13 @@ CUDNN_LIBDIR ?= $(if $(CUDNN_HOME),$(patsubst %/,%,$(dir $(firstword \
 ifeq ($(HAVE_NVCC),1)
   CUDA_CFLAGS := -DPICTOR_HAVE_CUDA -I$(CUDA_HOME)/include \
                  $(if $(filter-out $(CUDA_HOME),$(CUDNN_HOME)),-I$(CUDNN_HOME)/include)
-  CUDA_RT := $(if $(filter 1,$(CUDA_EMU)),-L$(BUILD)/lib -Xlinker -rpath -Xlinker $(abspath $(BUILD)/lib) \
-                 -lpictor-cudaemu -lstdc++ $(EMU_SAN),-lcudart)
-  CUDA_LDLIBS := -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 $(CUDA_RT) \
+  CUDA_LDLIBS := -L$(CUDA_HOME)/lib64 -Wl,-rpath,$(CUDA_HOME)/lib64 -lcudart \
                  $(foreach d,$(filter-out $(CUDA_HOME)/lib64,$(CUDNN_LIBDIR)),-Xlinker -rpath -Xlinker $(d))
+endif
+ifeq ($(CUDA_EMU),1)
+  # the emulator's folder first: its libcublasLt.so.N is the one dlopen finds
+  CUDA_LDLIBS := -L$(BUILD)/lib -Wl,-rpath,$(abspath $(BUILD)/lib) -lpictor-cudaemu -lstdc++ \
+                 $(EMU_SAN) $(filter-out -lcudart,$(CUDA_LDLIBS))
 endif
 CFLAGS_ALL := $(CFLAGS_COMMON) $(OPT) $(CUDA_CFLAGS) $(CFLAGS)
 
@@ -192,7 +195,7 @@ $(TEST_PLUGIN_DIR)/bad-$(word 2,$(subst :, ,$(1))).so: tests/plugins/badentry.c 
 endef
 $(foreach b,$(BAD_PLUGINS),$(eval $(call bad_plugin_rule,$(b))))
 
-.PHONY: all test unit-tests gpu-tests emu-test run deps install clean fuzz fuzz-long check-deps
+.PHONY: all test unit-tests gpu-tests emu-build emu-test run deps install clean fuzz fuzz-long check-deps
 # Keep objects that pattern rules produce (no rebuild on the next run).
 .SECONDARY:
 all: $(PICTOR_BIN) $(PICTORD_BIN) $(PLUGINS) unit-tests
@@ -227,7 +230,15 @@ $(EMU_LIB): $(OBJ)/tests/emu/emu_exec.o $(OBJ)/tests/emu/emu_cudart.o
 	@mkdir -p $(dir $@)
 	$(if $(Q),@echo "  SO  $@")
 	$(Q)$(CXX) -shared -pthread -o $@ $^ $(EMU_SAN)
-$(KERNELS_LIB): | $(EMU_LIB)
+# The emulated cuBLASLt under the name the backend dlopens.
+EMU_LT_SONAME := libcublasLt.so.$(shell sed -n 's/^\#define CUBLAS_VER_MAJOR \([0-9]*\).*/\1/p' \
+    $(CUDA_HOME)/include/cublas_api.h)
+EMU_LT := $(BUILD)/lib/$(EMU_LT_SONAME)
+$(EMU_LT): $(OBJ)/tests/emu/emu_cublaslt.o $(EMU_LIB)
+	$(if $(Q),@echo "  SO  $@")
+	$(Q)$(CXX) -shared -pthread -Wl,-soname,$(EMU_LT_SONAME) -o $@ $< -L$(BUILD)/lib \
+	    -Wl,-rpath,$(abspath $(BUILD)/lib) -lpictor-cudaemu $(EMU_SAN)
+$(KERNELS_LIB): | $(EMU_LIB) $(EMU_LT)
 endif
 
 $(KERNELS_LIB): $(call objs,$(KERNELS_SRC)) $(patsubst %.cu,$(OBJ)/%.cu.o,$(KERNELS_CU))
@@ -339,11 +350,13 @@ deps:
 test: check-deps
 	$(Q)$(MAKE) --no-print-directory all fuzz
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/asan SANITIZE=1 CUDA=0 unit-tests
-	$(Q)$(if $(filter 1,$(HAVE_NVCC)),$(MAKE) --no-print-directory BUILD=$(BUILD)/emu CUDA_EMU=1 gpu-tests)
+	$(Q)$(if $(filter 1,$(HAVE_NVCC)),$(MAKE) --no-print-directory BUILD=$(BUILD)/emu CUDA_EMU=1 emu-build)
 	$(Q)tests/run-all $(BUILD)
 
 # The GPU tests under the CUDA emulator alone (tests/emu/README.md): the CUDA
 # backend's own kernels, from their .cu source, on the CPU.
+# emu-build (with CUDA_EMU=1): what tests/run-all runs under the emulator.
+emu-build: gpu-tests $(PICTOR_BIN) $(PLUGINS)
 emu-test:
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/emu CUDA_EMU=1 gpu-tests
 	$(Q)for t in $(BUILD)/emu/tests/gpu/test_*; do \

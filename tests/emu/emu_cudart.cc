@@ -249,13 +249,17 @@ cudaError_t fail(cudaError_t e, const char *fmt, ...)
 
 /* ---- streams, graphs, events ------------------------------------------------ */
 
+unsigned long long g_graph_used, g_graph_high; /* bytes graphs own */
+
 struct graph_data {
     std::vector<std::function<void()>> nodes;
     std::vector<void *> owned; /* cudaMallocAsync'd while capturing */
     ~graph_data()
     {
-        for (void *p : owned)
+        for (void *p : owned) {
+            g_graph_used -= g_live[(uintptr_t)p];
             dev_free(p);
+        }
     }
 };
 
@@ -385,6 +389,25 @@ void launch_erased(const cfg &c, const char *name, const void *kernel, closure *
         return;
     }
     run_kernel(c, name, body);
+}
+
+void enqueue(cudaStream_t st, const char *name, std::function<void()> fn)
+{
+    guard l(lock);
+    stream_obj *s = S(st);
+    auto run = [fn, name]() {
+        if (g_sticky != cudaSuccess)
+            return;
+        mem_open();
+        fn();
+        mem_close();
+    };
+
+    region_init();
+    if (s->capturing)
+        s->g->nodes.push_back(run);
+    else
+        run();
 }
 
 } /* namespace emu */
@@ -572,8 +595,12 @@ cudaError_t cudaMallocAsync(void **p, size_t n, cudaStream_t st)
     *p = dev_alloc(n);
     if (!*p)
         return fail(cudaErrorMemoryAllocation, "cudaMallocAsync(%zu): out of memory", n);
-    if (s->capturing)
+    if (s->capturing) {
         s->g->owned.push_back(*p);
+        g_graph_used += g_live[(uintptr_t)*p];
+        if (g_graph_used > g_graph_high)
+            g_graph_high = g_graph_used;
+    }
     return cudaSuccess;
 }
 
@@ -716,6 +743,21 @@ cudaError_t cudaMemPoolGetAttribute(cudaMemPool_t pool, enum cudaMemPoolAttr a, 
     case cudaMemPoolAttrUsedMemHigh: *(unsigned long long *)v = g_high; break;
     case cudaMemPoolAttrReleaseThreshold: *(unsigned long long *)v = 0; break;
     default: return fail(cudaErrorInvalidValue, "cudaMemPoolGetAttribute(%d) is not emulated", (int)a);
+    }
+    return cudaSuccess;
+}
+
+cudaError_t cudaDeviceGetGraphMemAttribute(int d, enum cudaGraphMemAttributeType a, void *v)
+{
+    guard l(lock);
+    if (d != 0)
+        return fail(cudaErrorInvalidDevice, "device %d (the emulator has 0)", d);
+    switch (a) {
+    case cudaGraphMemAttrUsedMemCurrent:
+    case cudaGraphMemAttrReservedMemCurrent: *(unsigned long long *)v = g_graph_used; break;
+    case cudaGraphMemAttrUsedMemHigh:
+    case cudaGraphMemAttrReservedMemHigh: *(unsigned long long *)v = g_graph_high; break;
+    default: return fail(cudaErrorInvalidValue, "cudaDeviceGetGraphMemAttribute(%d)", (int)a);
     }
     return cudaSuccess;
 }

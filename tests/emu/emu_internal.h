@@ -10,6 +10,7 @@
 
 #include "emu.h"
 
+#include <functional>
 #include <mutex>
 
 namespace emu {
@@ -33,6 +34,12 @@ void mem_close();
 
 /* The kernel running now ("" when none), for fault messages. */
 const char *running_kernel();
+
+/* Queues host work that stands for device work of an emulated vendor
+ * library (tests/emu/emu_cublaslt.cc) on stream s: run at once with device
+ * memory open, or recorded while s is captured. Nothing runs after a
+ * sticky error. */
+void enqueue(cudaStream_t s, const char *name, std::function<void()> fn);
 
 } /* namespace emu */
 

@@ -207,8 +207,6 @@ out:
 
 static void test_flux(void)
 {
-    if (cross_emu_skip("needs cuBLASLt"))
-        return;
     flux_case(PICTOR_PRECISION_BF16);
     if (!g_is_cuda || pictor_backend_cuda_sm(g_gpu) >= 89)
         flux_case(PICTOR_PRECISION_FP8);

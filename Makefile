@@ -238,7 +238,15 @@ $(EMU_LT): $(OBJ)/tests/emu/emu_cublaslt.o $(EMU_LIB)
 	$(if $(Q),@echo "  SO  $@")
 	$(Q)$(CXX) -shared -pthread -Wl,-soname,$(EMU_LT_SONAME) -o $@ $< -L$(BUILD)/lib \
 	    -Wl,-rpath,$(abspath $(BUILD)/lib) -lpictor-cudaemu $(EMU_SAN)
-$(KERNELS_LIB): | $(EMU_LIB) $(EMU_LT)
+# The emulated cuDNN likewise.
+EMU_DNN_SONAME := libcudnn.so.$(shell sed -n 's/^\#define CUDNN_MAJOR \([0-9]*\).*/\1/p' \
+    $(or $(CUDNN_HOME),$(CUDA_HOME))/include/cudnn_version.h)
+EMU_DNN := $(BUILD)/lib/$(EMU_DNN_SONAME)
+$(EMU_DNN): $(OBJ)/tests/emu/emu_cudnn.o $(EMU_LIB)
+	$(if $(Q),@echo "  SO  $@")
+	$(Q)$(CXX) -shared -pthread -Wl,-soname,$(EMU_DNN_SONAME) -o $@ $< -L$(BUILD)/lib \
+	    -Wl,-rpath,$(abspath $(BUILD)/lib) -lpictor-cudaemu $(EMU_SAN)
+$(KERNELS_LIB): | $(EMU_LIB) $(EMU_LT) $(EMU_DNN)
 endif
 
 $(KERNELS_LIB): $(call objs,$(KERNELS_SRC)) $(patsubst %.cu,$(OBJ)/%.cu.o,$(KERNELS_CU))

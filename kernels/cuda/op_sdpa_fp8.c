@@ -161,11 +161,14 @@ static int admit(struct cuda_ctx *ctx, const struct pictor_op_args *a,
     return PICTOR_OK;
 }
 
-/* Keeps why as the latest refusal. */
+/* Keeps why as the latest refusal (creating the state: the first call may
+ * be refused before anything else made it). */
 static void note(struct cuda_ctx *ctx, const char *why)
 {
-    if (ctx->sdpa.fp8)
-        snprintf(ctx->sdpa.fp8->note, sizeof ctx->sdpa.fp8->note, "%s", why);
+    struct cuda_sdpa_fp8_state *s = state_of(ctx);
+
+    if (s)
+        snprintf(s->note, sizeof s->note, "%s", why);
 }
 
 bool cuda_sdpa_fp8_supports(struct cuda_ctx *ctx, const struct pictor_op_args *a)

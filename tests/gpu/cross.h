@@ -41,12 +41,12 @@ int cross_setup(const char *name);
 void cross_teardown(void);
 
 /* Whether g_gpu is the CUDA emulator (tests/emu/README.md: the CUDA
- * backend's own kernels run on the CPU, cuBLASLt is a stand-in, cuDNN is
- * absent). */
+ * backend's own kernels run on the CPU, cuBLASLt and cuDNN are stand-ins
+ * modelled on their documentation). */
 bool cross_emulated(void);
 /* Under the emulator, marks the running test skipped ("<why> under the
- * CUDA emulator") and returns true; on a GPU returns false. For tests that
- * need cuDNN or are too large to emulate (FLUX sizes, timings). */
+ * CUDA emulator") and returns true; on a GPU returns false. For tests too
+ * large to emulate (FLUX sizes, timings). */
 bool cross_emu_skip(const char *why);
 
 /* cublasLtGetVersion() as pictor_backend_cuda_describe prints it

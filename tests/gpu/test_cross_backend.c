@@ -684,7 +684,7 @@ static void test_conv2d_shapes(void)
         /* f32 and f16 NCHW must be cuDNN's, not the fallback kernel's (a
          * silent fallback would hide a broken cuDNN path); bf16 NCHW
          * engines are only reported. */
-        if (g_is_cuda && !cross_emulated() && dt != PICTOR_BF16)
+        if (g_is_cuda && dt != PICTOR_BF16)
             CHECK((int)(s1.conv_cudnn - s0.conv_cudnn) == n, "conv2d %s: %llu of %d by cuDNN "
                   "(%s)", pictor_dtype_name(dt),
                   (unsigned long long)(s1.conv_cudnn - s0.conv_cudnn), n,

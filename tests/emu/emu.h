@@ -234,36 +234,32 @@ static inline int __all_sync(unsigned m, int pred)
 
 /* ---- atomics: one thread runs at a time --------------------------------- */
 
-template <class T> static inline T atomicAdd(T *p, T v)
+/* *p = f(*p); the old value. */
+template <class T, class F> static inline T emu_rmw(T *p, F f)
 {
     T o = *p;
-    *p = o + v;
+    *p = f(o);
     return o;
+}
+template <class T> static inline T atomicAdd(T *p, T v)
+{
+    return emu_rmw(p, [v](T o) { return o + v; });
 }
 template <class T> static inline T atomicMax(T *p, T v)
 {
-    T o = *p;
-    *p = o > v ? o : v;
-    return o;
+    return emu_rmw(p, [v](T o) { return o > v ? o : v; });
 }
 template <class T> static inline T atomicMin(T *p, T v)
 {
-    T o = *p;
-    *p = o < v ? o : v;
-    return o;
+    return emu_rmw(p, [v](T o) { return o < v ? o : v; });
 }
 template <class T> static inline T atomicExch(T *p, T v)
 {
-    T o = *p;
-    *p = v;
-    return o;
+    return emu_rmw(p, [v](T) { return v; });
 }
 template <class T> static inline T atomicCAS(T *p, T cmp, T v)
 {
-    T o = *p;
-    if (o == cmp)
-        *p = v;
-    return o;
+    return emu_rmw(p, [cmp, v](T o) { return o == cmp ? v : o; });
 }
 
 /* ---- intrinsics ---------------------------------------------------------- */

@@ -646,6 +646,27 @@ bool graph_supported(const bdesc *g, char *why, size_t n)
     return true;
 }
 
+/* Legacy descriptors are plain objects: made and freed alike. */
+template <class O, class H> cudnnStatus_t make_obj(H *out)
+{
+    *out = (H) new O();
+    return CUDNN_STATUS_SUCCESS;
+}
+template <class O, class H> cudnnStatus_t free_obj(H d)
+{
+    delete (O *)d;
+    return CUDNN_STATUS_SUCCESS;
+}
+
+/* A 4-d tensor or filter (n = K for a filter), packed in format f. */
+cudnnStatus_t set4(void *d, cudnnTensorFormat_t f, cudnnDataType_t dt, int n, int c, int h, int w)
+{
+    if (f != CUDNN_TENSOR_NCHW && f != CUDNN_TENSOR_NHWC)
+        return refuse("a layout other than NCHW/NHWC (KCRS/KRSC)");
+    *(tensor4 *)d = tensor4{ f, dt, n, c, h, w };
+    return CUDNN_STATUS_SUCCESS;
+}
+
 } /* namespace */
 
 extern "C" {
@@ -692,56 +713,44 @@ void cudnnGetLastErrorString(char *msg, size_t n)
 
 cudnnStatus_t cudnnCreateTensorDescriptor(cudnnTensorDescriptor_t *d)
 {
-    *d = (cudnnTensorDescriptor_t) new tensor4();
-    return CUDNN_STATUS_SUCCESS;
+    return make_obj<tensor4>(d);
 }
 
 cudnnStatus_t cudnnDestroyTensorDescriptor(cudnnTensorDescriptor_t d)
 {
-    delete (tensor4 *)d;
-    return CUDNN_STATUS_SUCCESS;
+    return free_obj<tensor4>(d);
 }
 
 cudnnStatus_t cudnnSetTensor4dDescriptor(cudnnTensorDescriptor_t d, cudnnTensorFormat_t f,
                                          cudnnDataType_t dt, int n, int c, int h, int w)
 {
-    if (f != CUDNN_TENSOR_NCHW && f != CUDNN_TENSOR_NHWC)
-        return refuse("a tensor format other than NCHW/NHWC");
-    *(tensor4 *)d = tensor4{ f, dt, n, c, h, w };
-    return CUDNN_STATUS_SUCCESS;
+    return set4(d, f, dt, n, c, h, w);
 }
 
 cudnnStatus_t cudnnCreateFilterDescriptor(cudnnFilterDescriptor_t *d)
 {
-    *d = (cudnnFilterDescriptor_t) new tensor4();
-    return CUDNN_STATUS_SUCCESS;
+    return make_obj<tensor4>(d);
 }
 
 cudnnStatus_t cudnnDestroyFilterDescriptor(cudnnFilterDescriptor_t d)
 {
-    delete (tensor4 *)d;
-    return CUDNN_STATUS_SUCCESS;
+    return free_obj<tensor4>(d);
 }
 
 cudnnStatus_t cudnnSetFilter4dDescriptor(cudnnFilterDescriptor_t d, cudnnDataType_t dt,
                                          cudnnTensorFormat_t f, int k, int c, int h, int w)
 {
-    if (f != CUDNN_TENSOR_NCHW && f != CUDNN_TENSOR_NHWC)
-        return refuse("a filter format other than KCRS/KRSC");
-    *(tensor4 *)d = tensor4{ f, dt, k, c, h, w };
-    return CUDNN_STATUS_SUCCESS;
+    return set4(d, f, dt, k, c, h, w);
 }
 
 cudnnStatus_t cudnnCreateConvolutionDescriptor(cudnnConvolutionDescriptor_t *d)
 {
-    *d = (cudnnConvolutionDescriptor_t) new conv_obj();
-    return CUDNN_STATUS_SUCCESS;
+    return make_obj<conv_obj>(d);
 }
 
 cudnnStatus_t cudnnDestroyConvolutionDescriptor(cudnnConvolutionDescriptor_t d)
 {
-    delete (conv_obj *)d;
-    return CUDNN_STATUS_SUCCESS;
+    return free_obj<conv_obj>(d);
 }
 
 cudnnStatus_t cudnnSetConvolution2dDescriptor(cudnnConvolutionDescriptor_t d, int ph, int pw,

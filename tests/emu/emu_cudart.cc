@@ -19,8 +19,16 @@
  *     or a synchronous copy on the capturing thread invalidates it;
  *     cudaMallocAsync inside a capture allocates at once and the graph owns
  *     the memory until it is destroyed.
- * Everything runs when it is queued (streams are synchronous); events take
- * the host clock. One lock serialises the whole API.
+ * Streams are asynchronous as on a GPU: launches, copies, memsets, frees,
+ * event records, graph launches and the vendor stand-ins' work wait in
+ * their stream's queue until the host waits (cudaStreamSynchronize, an
+ * event, cudaDeviceSynchronize, cudaFree/cudaFreeHost, a synchronous copy:
+ * the legacy stream's barrier spares cudaStreamNonBlocking streams). A copy
+ * from pageable memory takes its source at the call, one into pageable
+ * memory returns when done, pinned memory is read and written when the copy
+ * runs. So a host read without its wait, or a pinned buffer refilled before
+ * its copy ran, shows. Events take the host clock when their record runs.
+ * One lock serialises the whole API.
  */
 #include "emu_internal.h"
 
@@ -34,6 +42,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <deque>
 #include <functional>
 #include <map>
 #include <memory>
@@ -265,18 +274,29 @@ struct graph_data {
 
 struct stream_obj {
     bool capturing, invalid;
+    bool blocking; /* synchronises with the legacy default stream */
     std::shared_ptr<graph_data> g;
+    std::deque<std::function<void()>> queue; /* submitted, not yet run */
 };
 
 struct graph_obj {
     std::shared_ptr<graph_data> g;
 };
 
-struct event_obj {
-    double ms;
+struct event_state {
+    double ms;       /* when its latest record ran; -1 before */
+    stream_obj *s;   /* where it was last recorded */
+    unsigned long long seq, done; /* records submitted / run */
 };
 
-stream_obj g_default;
+/* A queued record keeps the state alive past cudaEventDestroy. */
+struct event_obj {
+    std::shared_ptr<event_state> st;
+};
+
+stream_obj g_default = { false, false, true, {}, {} };
+std::vector<stream_obj *> g_streams; /* created ones */
+std::map<uintptr_t, size_t> g_pinned; /* cudaMallocHost'd host memory */
 thread_local stream_obj *t_capture; /* the stream this thread captures */
 
 stream_obj *S(cudaStream_t s)
@@ -305,6 +325,47 @@ bool capture_forbids(const char *what)
 }
 
 std::map<const void *, int> g_dyn_limit; /* kernel -> max dynamic smem */
+
+/* Device work goes into its stream's queue (or the graph being captured)
+ * and runs only when the host waits for it: the stream, an event after
+ * it, the device, or a call that synchronises implicitly. So a host read
+ * of a result without a wait, or a host buffer reused before an
+ * asynchronous copy from it ran, shows in the results as on a GPU. */
+void submit(stream_obj *s, std::function<void()> fn)
+{
+    if (s->capturing)
+        s->g->nodes.push_back(std::move(fn));
+    else
+        s->queue.push_back(std::move(fn));
+}
+
+/* Runs s's queue. */
+void drain(stream_obj *s)
+{
+    while (!s->queue.empty()) {
+        std::function<void()> fn = std::move(s->queue.front());
+        s->queue.pop_front();
+        fn();
+    }
+}
+
+/* Every stream; only_blocking: the legacy stream's implicit barrier. */
+void drain_all(bool only_blocking)
+{
+    drain(&g_default);
+    for (stream_obj *x : g_streams)
+        if (!only_blocking || x->blocking)
+            drain(x);
+}
+
+bool is_pinned(const void *p)
+{
+    auto it = g_pinned.upper_bound((uintptr_t)p);
+    if (it == g_pinned.begin())
+        return false;
+    --it;
+    return (uintptr_t)p < it->first + it->second;
+}
 
 void run_kernel(const cfg &c, const char *name, closure *body)
 {
@@ -382,13 +443,8 @@ void launch_erased(const cfg &c, const char *name, const void *kernel, closure *
         t_last = g_sticky;
         return;
     }
-    stream_obj *s = S(c.stream);
-    if (s->capturing) {
-        cfg cc = c;
-        s->g->nodes.push_back([cc, name, own]() { run_kernel(cc, name, own.get()); });
-        return;
-    }
-    run_kernel(c, name, body);
+    cfg cc = c;
+    submit(S(c.stream), [cc, name, own]() { run_kernel(cc, name, own.get()); });
 }
 
 void enqueue(cudaStream_t st, const char *name, std::function<void()> fn)
@@ -404,10 +460,7 @@ void enqueue(cudaStream_t st, const char *name, std::function<void()> fn)
     };
 
     region_init();
-    if (s->capturing)
-        s->g->nodes.push_back(run);
-    else
-        run();
+    submit(s, run);
 }
 
 } /* namespace emu */
@@ -431,6 +484,7 @@ const char *cudaGetErrorName(cudaError_t e)
     case cudaErrorStreamCaptureInvalidated: return "cudaErrorStreamCaptureInvalidated";
     case cudaErrorIllegalState: return "cudaErrorIllegalState";
     case cudaErrorNotSupported: return "cudaErrorNotSupported";
+    case cudaErrorNotReady: return "cudaErrorNotReady";
     default: return "cudaErrorUnknown";
     }
 }
@@ -562,6 +616,7 @@ cudaError_t cudaDeviceSynchronize(void)
     guard l(lock);
     if (capture_forbids("cudaDeviceSynchronize"))
         return cudaErrorStreamCaptureUnsupported;
+    drain_all(false);
     return g_sticky;
 }
 
@@ -583,6 +638,7 @@ cudaError_t cudaFree(void *p)
         return cudaSuccess;
     if (capture_forbids("cudaFree"))
         return cudaErrorStreamCaptureUnsupported;
+    drain_all(false); /* cudaFree waits for the device */
     return dev_free(p) ? cudaSuccess
                        : fail(cudaErrorInvalidValue, "cudaFree(%p): not a live allocation", p);
 }
@@ -615,24 +671,32 @@ cudaError_t cudaFreeAsync(void *p, cudaStream_t st)
         for (void *o : s->g->owned)
             if (o == p)
                 return cudaSuccess; /* the graph's: freed with the graph */
-        s->g->nodes.push_back([p]() {
-            if (!dev_free(p))
-                fail(cudaErrorInvalidValue, "a graph frees %p, which is not live", p);
-        });
-        return cudaSuccess;
     }
-    return dev_free(p) ? cudaSuccess
-                       : fail(cudaErrorInvalidValue, "cudaFreeAsync(%p): not a live allocation", p);
+    if (!g_live.count((uintptr_t)p))
+        return fail(cudaErrorInvalidValue, "cudaFreeAsync(%p): not a live allocation", p);
+    submit(s, [p]() {
+        if (!dev_free(p))
+            fail(cudaErrorInvalidValue, "a stream-ordered free of %p, which is not live", p);
+    });
+    return cudaSuccess;
 }
 
 cudaError_t cudaMallocHost(void **p, size_t n)
 {
-    *p = aligned_alloc(PAGE, round_up(n ? n : 1, PAGE));
+    guard l(lock);
+    size_t b = round_up(n ? n : 1, PAGE);
+
+    *p = aligned_alloc(PAGE, b);
+    if (*p)
+        g_pinned[(uintptr_t)*p] = b;
     return *p ? cudaSuccess : cudaErrorMemoryAllocation;
 }
 
 cudaError_t cudaFreeHost(void *p)
 {
+    guard l(lock);
+    drain_all(false); /* as cudaFree: no queued copy may still read it */
+    g_pinned.erase((uintptr_t)p);
     free(p);
     return cudaSuccess;
 }
@@ -646,6 +710,9 @@ cudaError_t cudaMemcpy(void *dst, const void *src, size_t n, enum cudaMemcpyKind
     cudaError_t e = check_copy(dst, src, n, "cudaMemcpy");
     if (e != cudaSuccess)
         return e;
+    /* on the legacy default stream: after the work of every blocking
+     * stream (not of those created cudaStreamNonBlocking), before return */
+    drain_all(true);
     if (g_sticky != cudaSuccess)
         return g_sticky;
     copy_now(dst, src, n);
@@ -669,13 +736,22 @@ cudaError_t cudaMemcpyAsync(void *dst, const void *src, size_t n, enum cudaMemcp
             return fail(cudaErrorStreamCaptureUnsupported,
                         "cudaMemcpyAsync with host memory while capturing");
         }
-        s->g->nodes.push_back([dst, src, n]() { copy_now(dst, src, n); });
+        submit(s, [dst, src, n]() { copy_now(dst, src, n); });
         return cudaSuccess;
     }
     if (g_sticky != cudaSuccess)
         return g_sticky;
-    copy_now(dst, src, n);
-    return cudaSuccess;
+    if (!in_region(src) && !is_pinned(src)) {
+        /* from pageable memory: CUDA stages the source before returning */
+        std::shared_ptr<std::vector<char>> snap =
+            std::make_shared<std::vector<char>>((const char *)src, (const char *)src + n);
+        submit(s, [dst, snap, n]() { copy_now(dst, snap->data(), n); });
+    } else {
+        submit(s, [dst, src, n]() { copy_now(dst, src, n); });
+    }
+    if (!in_region(dst) && !is_pinned(dst))
+        drain(s); /* into pageable memory: returns once the copy is done */
+    return g_sticky;
 }
 
 cudaError_t cudaMemsetAsync(void *p, int v, size_t n, cudaStream_t st)
@@ -691,10 +767,7 @@ cudaError_t cudaMemsetAsync(void *p, int v, size_t n, cudaStream_t st)
         memset(p, v, n);
         mem_close();
     };
-    if (s->capturing)
-        s->g->nodes.push_back(set);
-    else if (g_sticky == cudaSuccess)
-        set();
+    submit(s, set);
     return g_sticky;
 }
 
@@ -703,7 +776,9 @@ cudaError_t cudaMemset(void *p, int v, size_t n)
     guard l(lock);
     if (capture_forbids("cudaMemset"))
         return cudaErrorStreamCaptureUnsupported;
-    return cudaMemsetAsync(p, v, n, 0);
+    cudaError_t e = cudaMemsetAsync(p, v, n, 0);
+    drain_all(true);
+    return e != cudaSuccess ? e : g_sticky;
 }
 
 cudaError_t cudaMemGetInfo(size_t *free_b, size_t *total)
@@ -773,8 +848,12 @@ cudaError_t cudaMemPoolTrimTo(cudaMemPool_t pool, size_t keep)
 
 cudaError_t cudaStreamCreateWithFlags(cudaStream_t *s, unsigned flags)
 {
-    (void)flags;
-    *s = (cudaStream_t) new stream_obj();
+    guard l(lock);
+    stream_obj *o = new stream_obj();
+
+    o->blocking = !(flags & cudaStreamNonBlocking);
+    g_streams.push_back(o);
+    *s = (cudaStream_t)o;
     return cudaSuccess;
 }
 
@@ -786,17 +865,24 @@ cudaError_t cudaStreamCreate(cudaStream_t *s)
 cudaError_t cudaStreamDestroy(cudaStream_t s)
 {
     guard l(lock);
-    if (s && S(s) != &g_default)
-        delete S(s);
+    stream_obj *o = S(s);
+
+    if (o == &g_default)
+        return cudaSuccess;
+    drain(o); /* its queued work still runs, as on a GPU */
+    for (size_t i = 0; i < g_streams.size(); i++)
+        if (g_streams[i] == o)
+            g_streams.erase(g_streams.begin() + (long)i);
+    delete o;
     return cudaSuccess;
 }
 
 cudaError_t cudaStreamSynchronize(cudaStream_t s)
 {
     guard l(lock);
-    (void)s;
     if (capture_forbids("cudaStreamSynchronize"))
         return cudaErrorStreamCaptureUnsupported;
+    drain(S(s));
     return g_sticky;
 }
 
@@ -852,9 +938,12 @@ cudaError_t cudaGraphLaunch(cudaGraphExec_t x, cudaStream_t st)
         return fail(cudaErrorNotSupported, "launching a graph into a capture is not emulated");
     if (g_sticky != cudaSuccess)
         return g_sticky;
-    for (auto &n : o->g->nodes)
-        n();
-    return g_sticky;
+    std::shared_ptr<graph_data> g = o->g; /* outlives cudaGraphExecDestroy */
+    submit(s, [g]() {
+        for (auto &n : g->nodes)
+            n();
+    });
+    return cudaSuccess;
 }
 
 cudaError_t cudaGraphExecDestroy(cudaGraphExec_t x)
@@ -875,8 +964,12 @@ cudaError_t cudaGraphDestroy(cudaGraph_t g)
 
 cudaError_t cudaEventCreateWithFlags(cudaEvent_t *e, unsigned flags)
 {
+    event_obj *o = new event_obj();
+
     (void)flags;
-    *e = (cudaEvent_t) new event_obj{ -1.0 };
+    o->st = std::make_shared<event_state>();
+    o->st->ms = -1.0;
+    *e = (cudaEvent_t)o;
     return cudaSuccess;
 }
 
@@ -887,6 +980,7 @@ cudaError_t cudaEventCreate(cudaEvent_t *e)
 
 cudaError_t cudaEventDestroy(cudaEvent_t e)
 {
+    guard l(lock);
     delete (event_obj *)e;
     return cudaSuccess;
 }
@@ -895,28 +989,44 @@ cudaError_t cudaEventRecord(cudaEvent_t e, cudaStream_t st)
 {
     guard l(lock);
     stream_obj *s = S(st);
-    event_obj *ev = (event_obj *)e;
+    std::shared_ptr<event_state> ev = ((event_obj *)e)->st;
 
-    if (s->capturing)
-        s->g->nodes.push_back([ev]() { ev->ms = now_ms(); });
-    else
+    if (s->capturing) { /* replays stamp it; not waited on by seq */
+        submit(s, [ev]() { ev->ms = now_ms(); });
+        return cudaSuccess;
+    }
+    unsigned long long n = ++ev->seq;
+    ev->s = s;
+    submit(s, [ev, n]() {
         ev->ms = now_ms();
+        ev->done = n;
+    });
     return cudaSuccess;
 }
 
 cudaError_t cudaEventSynchronize(cudaEvent_t e)
 {
     guard l(lock);
-    (void)e;
+    std::shared_ptr<event_state> ev = ((event_obj *)e)->st;
+
     if (capture_forbids("cudaEventSynchronize"))
         return cudaErrorStreamCaptureUnsupported;
+    while (ev->s && ev->done < ev->seq && !ev->s->queue.empty()) {
+        std::function<void()> fn = std::move(ev->s->queue.front());
+        ev->s->queue.pop_front();
+        fn();
+    }
     return g_sticky;
 }
 
 cudaError_t cudaEventElapsedTime(float *ms, cudaEvent_t a, cudaEvent_t b)
 {
-    event_obj *x = (event_obj *)a, *y = (event_obj *)b;
+    guard l(lock);
+    event_state *x = ((event_obj *)a)->st.get(), *y = ((event_obj *)b)->st.get();
 
+    if (x->done < x->seq || y->done < y->seq)
+        return fail(cudaErrorNotReady, "cudaEventElapsedTime: an event's record has not run "
+                    "(no wait for it)");
     if (x->ms < 0 || y->ms < 0)
         return fail(cudaErrorInvalidValue, "cudaEventElapsedTime: an event was never recorded");
     *ms = (float)(y->ms - x->ms);

@@ -37,7 +37,8 @@ else
 endif
 # CUDA_EMU=1: the CUDA backend built for the CUDA emulator (tests/emu/README.md):
 # kernels/cuda/*.cu compiled by g++ for the host, libcudart replaced by
-# $(LIBDIR)/libpictor-cudaemu.so. Only for tests (`make emu-test`).
+# $(BUILD)/lib/libpictor-cudaemu.so, cuBLASLt and cuDNN by stand-ins there.
+# Only for tests (`make test`, `make emu-test`); needs an x86-64 CPU with FMA.
 CUDA_EMU ?= 0
 ifeq ($(CUDA_EMU),1)
   HAVE_NVCC := 1
@@ -76,7 +77,7 @@ ifeq ($(HAVE_NVCC),1)
                  $(foreach d,$(filter-out $(CUDA_HOME)/lib64,$(CUDNN_LIBDIR)),-Xlinker -rpath -Xlinker $(d))
 endif
 ifeq ($(CUDA_EMU),1)
-  # the emulator's folder first: its libcublasLt.so.N is the one dlopen finds
+  # the emulator's folder first: its libcublasLt/libcudnn are the ones dlopen finds
   CUDA_LDLIBS := -L$(BUILD)/lib -Wl,-rpath,$(abspath $(BUILD)/lib) -lpictor-cudaemu -lstdc++ \
                  $(EMU_SAN) $(filter-out -lcudart,$(CUDA_LDLIBS))
 endif
@@ -361,10 +362,10 @@ test: check-deps
 	$(Q)$(if $(filter 1,$(HAVE_NVCC)),$(MAKE) --no-print-directory BUILD=$(BUILD)/emu CUDA_EMU=1 emu-build)
 	$(Q)tests/run-all $(BUILD)
 
+# emu-build (with CUDA_EMU=1): what tests/run-all runs under the CUDA emulator.
+emu-build: gpu-tests $(PICTOR_BIN) $(PLUGINS)
 # The GPU tests under the CUDA emulator alone (tests/emu/README.md): the CUDA
 # backend's own kernels, from their .cu source, on the CPU.
-# emu-build (with CUDA_EMU=1): what tests/run-all runs under the emulator.
-emu-build: gpu-tests $(PICTOR_BIN) $(PLUGINS)
 emu-test:
 	$(Q)$(MAKE) --no-print-directory BUILD=$(BUILD)/emu CUDA_EMU=1 gpu-tests
 	$(Q)for t in $(BUILD)/emu/tests/gpu/test_*; do \

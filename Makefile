@@ -363,7 +363,7 @@ test: check-deps
 	$(Q)tests/run-all $(BUILD)
 
 # emu-build (with CUDA_EMU=1): what tests/run-all runs under the CUDA emulator.
-emu-build: gpu-tests $(PICTOR_BIN) $(PLUGINS)
+emu-build: gpu-tests $(PICTOR_BIN) $(PICTORD_BIN) $(PLUGINS)
 # The GPU tests under the CUDA emulator alone (tests/emu/README.md): the CUDA
 # backend's own kernels, from their .cu source, on the CPU.
 emu-test:

@@ -31,8 +31,8 @@ extern struct test_state test_state_;
 
 void test_fail_(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
-/* The running test cannot say anything here (e.g. a GPU test under the CUDA
- * emulator that needs cuBLASLt): RUN prints "SKIP <name>: <why>" instead of
+/* The running test cannot say anything here (e.g. a GPU test at FLUX size
+ * under the CUDA emulator): RUN prints "SKIP <name>: <why>" instead of
  * PASS/FAIL, unless a check already failed. tests/run-all shows SKIP lines
  * and does not count them. */
 void test_skip_(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -9,16 +9,15 @@
 #include "pictor/ops.h"
 #include "pictor/tensor_util.h"
 
-int flux_decode(void *model, const struct pictor_job_ctx *job, const pictor_tensor *latents,
-                float *image, char *err, size_t errlen)
+/* One decode attempt (flux_decode's contract). */
+static int decode_once(struct flux_model *m, const pictor_tensor *latents, float *image,
+                       char *err, size_t errlen)
 {
-    struct flux_model *m = model;
     const int s = pictor_vae_scale(&m->vae_cfg);
     pictor_tensor z = {0}, img = {0}, k = {0}, b = {0};
     int64_t ishape[4] = {latents->shape[0], m->vae_cfg.out_channels, latents->shape[2] * s,
                          latents->shape[3] * s};
     int rc;
-    (void)job;
     if (m->vae_cfg.out_channels != 3) {
         snprintf(err, errlen, "flux decode: the VAE has %d output channels, not 3",
                  m->vae_cfg.out_channels);
@@ -56,4 +55,20 @@ out:
     pictor_tensor_free(m->be, &k);
     pictor_tensor_free(m->be, &z);
     return rc;
+}
+
+int flux_decode(void *model, const struct pictor_job_ctx *job, const pictor_tensor *latents,
+                float *image, char *err, size_t errlen)
+{
+    struct flux_model *m = model;
+    (void)job;
+    int rc = decode_once(m, latents, image, err, errlen);
+    if (rc != PICTOR_E_NOMEM)
+        return rc;
+    /* Out of device memory: the transformer's arena and graphs (sized for
+     * the largest request so far) are not needed to decode; give them back
+     * and try once more, so neither this request nor later smaller ones
+     * fail for memory a larger one left planned. */
+    pictor_flux_transformer_release_memory(m->dit);
+    return decode_once(m, latents, image, err, errlen);
 }

@@ -66,6 +66,17 @@ int pictor_flux_transformer_open(const struct pictor_flux_config *cfg,
     return PICTOR_OK;
 }
 
+void pictor_flux_transformer_release_memory(struct pictor_flux_transformer *m)
+{
+    if (!m)
+        return;
+    flux_graphs_free(m);
+    pictor_backend_synchronize(m->be); /* nothing queued may still use the arena */
+    flux_arena_free(m);
+    m->arena.gen++;
+    pictor_backend_trim(m->be);
+}
+
 void pictor_flux_transformer_close(struct pictor_flux_transformer *m)
 {
     if (!m)

@@ -207,7 +207,10 @@ void *dev_alloc(size_t bytes)
     return p;
 }
 
-bool dev_free(void *ptr)
+std::map<uintptr_t, size_t> g_pending; /* freed in stream order, not yet run */
+
+/* counted: the pool's "used" bytes already dropped it (cudaFreeAsync). */
+bool dev_free(void *ptr, bool counted = false)
 {
     auto it = g_live.find((uintptr_t)ptr);
 
@@ -219,7 +222,8 @@ bool dev_free(void *ptr)
     mem_close();
     g_live.erase(it);
     g_asked.erase((uintptr_t)ptr);
-    g_used -= n;
+    if (!counted)
+        g_used -= n;
     add_free((size_t)((char *)ptr - g_base), n);
     return true;
 }
@@ -672,10 +676,15 @@ cudaError_t cudaFreeAsync(void *p, cudaStream_t st)
             if (o == p)
                 return cudaSuccess; /* the graph's: freed with the graph */
     }
-    if (!g_live.count((uintptr_t)p))
+    if (!g_live.count((uintptr_t)p) || g_pending.count((uintptr_t)p))
         return fail(cudaErrorInvalidValue, "cudaFreeAsync(%p): not a live allocation", p);
+    /* the pool counts it free at once (its memory is the stream's to reuse);
+     * the block itself is released when the free runs */
+    g_used -= g_live[(uintptr_t)p];
+    g_pending[(uintptr_t)p] = 1;
     submit(s, [p]() {
-        if (!dev_free(p))
+        g_pending.erase((uintptr_t)p);
+        if (!dev_free(p, true))
             fail(cudaErrorInvalidValue, "a stream-ordered free of %p, which is not live", p);
     });
     return cudaSuccess;

@@ -189,4 +189,12 @@ void pictor_flux_transformer_set_graphs(struct pictor_flux_transformer *m,
 void pictor_flux_transformer_graph_counts(const struct pictor_flux_transformer *m,
                                           uint64_t *captures, uint64_t *replays);
 
+/* Gives back the device memory the transformer keeps between forwards: its
+ * captured graphs and its activation arena (sized for the largest shape so
+ * far), then the backend's cached blocks (pictor_backend_trim). The next
+ * forward plans them again for its own shape (one eager forward first).
+ * For out-of-memory recovery: a large request must not leave later ones
+ * without room (flux_decode retries the VAE once after this). */
+void pictor_flux_transformer_release_memory(struct pictor_flux_transformer *m);
+
 #endif /* PICTOR_FLUX_TRANSFORMER_H */

@@ -13,6 +13,7 @@
 
 #include "pictor/ops.h"
 #include "pictor/tensor_util.h"
+#include "pictor/upconv.h"
 #include "pictor/vae.h"
 
 #define VAE_EPS 1e-6f          /* diffusers Decoder: resnet_eps / eps */
@@ -34,7 +35,9 @@ struct vae_up {
     int n_res;
     struct vae_resnet res[VAE_MAX_RESNETS];
     bool upsample;
-    pictor_tensor upw, upb; /* [cout, cout, 3, 3] */
+    pictor_tensor upw, upb; /* [cout, cout, 3, 3], [cout]; unset once folded */
+    struct pictor_upconv uc; /* upw, upb folded (pictor/upconv.h), owned by params */
+    bool folded;
 };
 
 struct pictor_vae_decoder {
@@ -189,6 +192,49 @@ static void relayout_convs(struct pictor_vae_decoder *d)
     relayout_one(d, &d->coutw);
 }
 
+/* The upsamplers run folded (pictor/upconv.h: 2.25x fewer multiply-adds,
+ * no upsampled tensor) unless PICTOR_VAE_UPSAMPLE=naive asks for nearest 2x
+ * then the 3x3 conv, kept to compare the two (bench and tests); another
+ * value is reported on stderr and means folded. */
+static bool vae_fold_upsamplers(void)
+{
+    const char *env = getenv("PICTOR_VAE_UPSAMPLE");
+    if (!env || !*env || !strcmp(env, "folded"))
+        return true;
+    if (!strcmp(env, "naive"))
+        return false;
+    fprintf(stderr, "pictor: PICTOR_VAE_UPSAMPLE=%s is neither folded nor naive; "
+            "folded\n", env);
+    return true;
+}
+
+/* Folds up block u's upsampler conv; the folded tensors replace the 3x3
+ * ones in the parameter set, which frees the device copies (a CPU weight
+ * used in place is not the set's and stays in its file mapping). */
+static void fold_one(struct pictor_vae_decoder *d, struct vae_up *u)
+{
+    struct pictor_params *p = &d->params;
+    struct pictor_upconv uc;
+    if (p->status != PICTOR_OK)
+        return;
+    int rc = pictor_upconv_fold(d->be, &u->upw, &u->upb, d->act_dtype, d->nhwc, &uc);
+    if (rc == PICTOR_OK && (rc = pictor_params_replace(p, u->upw.data, uc.w.data)) != PICTOR_OK)
+        pictor_upconv_free(d->be, &uc); /* neither is the set's yet */
+    else if (rc == PICTOR_OK && (rc = pictor_params_replace(p, u->upb.data, uc.b.data)))
+        pictor_tensor_free(d->be, &uc.b); /* uc.w is the set's already */
+    if (rc != PICTOR_OK) {
+        p->status = rc;
+        snprintf(p->err, p->errlen, "vae: folding the upsampler conv [%lld, %lld, 3, 3]: %s",
+                 (long long)u->upw.shape[0], (long long)u->upw.shape[1],
+                 rc == PICTOR_E_NOMEM ? "out of memory" : pictor_backend_error(d->be));
+        return;
+    }
+    u->uc = uc;
+    u->folded = true;
+    memset(&u->upw, 0, sizeof u->upw); /* freed, or no longer used */
+    memset(&u->upb, 0, sizeof u->upb);
+}
+
 int pictor_vae_decoder_open(const struct pictor_vae_config *cfg,
                             const struct pictor_wsource *src,
                             pictor_backend *be,
@@ -246,8 +292,13 @@ int pictor_vae_decoder_open(const struct pictor_vae_config *cfg,
     const int c0 = cfg->block_out_channels[0];
     load_norm(p, &d->nw, &d->nb, c0, "decoder.conv_norm_out");
     load_conv(p, &d->coutw, &d->coutb, cfg->out_channels, c0, 3, "decoder.conv_out");
-    if (p->status == PICTOR_OK && (d->nhwc = vae_channels_last()))
-        relayout_convs(d);
+    d->nhwc = vae_channels_last();
+    if (vae_fold_upsamplers())
+        for (int i = 0; i < nb; i++)
+            if (d->up[i].upsample)
+                fold_one(d, &d->up[i]);
+    if (p->status == PICTOR_OK && d->nhwc)
+        relayout_convs(d); /* folded weights are laid out by the fold */
     if (p->status != PICTOR_OK) {
         int rc = p->status;
         pictor_vae_decoder_close(d);
@@ -310,25 +361,34 @@ static int act_alloc(struct vae_run *r, pictor_tensor *t, int64_t b,
     return vae_alloc(r, t, r->d->act_dtype, b, c, h, w);
 }
 
+/* x as the convolutions take it: itself, or (16-bit activations and an f32
+ * x, such as the latents or an f32 residual sum) a copy in the activations'
+ * dtype in *tmp, which the caller frees. */
+static int as_act(struct vae_run *r, const pictor_tensor **x, pictor_tensor *tmp)
+{
+    const pictor_tensor *in = *x;
+    int rc;
+    if (r->d->act_dtype == PICTOR_F32 || in->dtype == r->d->act_dtype)
+        return PICTOR_OK;
+    if ((rc = act_alloc(r, tmp, in->shape[0], in->shape[1], in->shape[2], in->shape[3])))
+        return rc;
+    if ((rc = pictor_copy(r->be, in, tmp))) {
+        pictor_tensor_free(r->be, tmp);
+        return run_fail(r, rc, "conv2d input");
+    }
+    *x = tmp;
+    return PICTOR_OK;
+}
+
 /* y = conv(x) with 'same' padding for k = 3, none for k = 1. */
 static int conv(struct vae_run *r, const pictor_tensor *x, const pictor_tensor *w,
                 const pictor_tensor *b, pictor_tensor *y)
 {
     int k = (int)w->shape[2], pad = k / 2;
     pictor_tensor xc = {0};
-    int rc = PICTOR_OK;
-    /* 16-bit activations: an f32 input (the latents) is converted first, so
-     * the convolution runs on operands of one dtype */
-    if (r->d->act_dtype != PICTOR_F32 && x->dtype != r->d->act_dtype) {
-        if ((rc = act_alloc(r, &xc, x->shape[0], x->shape[1], x->shape[2], x->shape[3])))
-            return rc;
-        if ((rc = pictor_copy(r->be, x, &xc))) {
-            pictor_tensor_free(r->be, &xc);
-            return run_fail(r, rc, "conv2d input");
-        }
-        x = &xc;
-    }
-    rc = act_alloc(r, y, x->shape[0], w->shape[0], x->shape[2], x->shape[3]);
+    int rc = as_act(r, &x, &xc);
+    if (rc == PICTOR_OK)
+        rc = act_alloc(r, y, x->shape[0], w->shape[0], x->shape[2], x->shape[3]);
     if (rc == PICTOR_OK && (rc = pictor_conv2d(r->be, x, w, b, 1, 1, pad, pad, y)) != PICTOR_OK) {
         pictor_tensor_free(r->be, y);
         rc = run_fail(r, rc, "conv2d");
@@ -457,12 +517,28 @@ out:
     return rc;
 }
 
-/* nearest 2x then 3x3 conv; consumes x. */
+/* nearest 2x then 3x3 conv, folded (pictor/upconv.h) unless
+ * PICTOR_VAE_UPSAMPLE=naive; consumes x. */
 static int upsample(struct vae_run *r, const struct vae_up *u, pictor_tensor *x)
 {
-    pictor_tensor big = {0}, y = {0};
-    int rc = act_alloc(r, &big, x->shape[0], x->shape[1], 2 * x->shape[2], 2 * x->shape[3]);
-    if (rc)
+    pictor_tensor big = {0}, y = {0}, xc = {0};
+    const pictor_tensor *in = x;
+    int rc;
+    if (u->folded) {
+        const int64_t b = x->shape[0], h = x->shape[2], w = x->shape[3];
+        if ((rc = as_act(r, &in, &xc)))
+            goto out;
+        if (in == &xc) /* the f32 sum is not needed any more */
+            pictor_tensor_free(r->be, x);
+        if ((rc = act_alloc(r, &y, b, u->uc.b.shape[0] / 4, 2 * h, 2 * w)))
+            goto out;
+        if ((rc = pictor_upconv_run(r->be, &u->uc, in, &y))) {
+            pictor_tensor_free(r->be, &y);
+            rc = run_fail(r, rc, "upsampler");
+        }
+        goto out;
+    }
+    if ((rc = act_alloc(r, &big, x->shape[0], x->shape[1], 2 * x->shape[2], 2 * x->shape[3])))
         return rc;
     if ((rc = pictor_upsample_nearest2x(r->be, x, &big))) {
         pictor_tensor_free(r->be, &big);
@@ -471,8 +547,12 @@ static int upsample(struct vae_run *r, const struct vae_up *u, pictor_tensor *x)
     pictor_tensor_free(r->be, x);
     rc = conv(r, &big, &u->upw, &u->upb, &y);
     pictor_tensor_free(r->be, &big);
-    if (rc == PICTOR_OK)
+out:
+    pictor_tensor_free(r->be, &xc);
+    if (rc == PICTOR_OK) {
+        pictor_tensor_free(r->be, x);
         *x = y;
+    }
     return rc;
 }
 

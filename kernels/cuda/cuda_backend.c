@@ -301,6 +301,14 @@ int pictor_backend_cuda_stats(const pictor_backend *be, struct pictor_cuda_stats
     return PICTOR_OK;
 }
 
+int pictor_backend_cuda_set_conv_fused(pictor_backend *be, bool on)
+{
+    if (!be || be->iface != &cuda_iface)
+        return PICTOR_E_INVALID;
+    ((struct cuda_ctx *)be->ctx)->libs->conv_fused = on;
+    return PICTOR_OK;
+}
+
 int pictor_backend_cuda_set_plan_dir(pictor_backend *be, const char *dir, char *err,
                                      size_t errlen)
 {
@@ -337,6 +345,13 @@ int pictor_backend_cuda_stats(const pictor_backend *be, struct pictor_cuda_stats
 {
     (void)be;
     (void)out;
+    return PICTOR_E_INVALID;
+}
+
+int pictor_backend_cuda_set_conv_fused(pictor_backend *be, bool on)
+{
+    (void)be;
+    (void)on;
     return PICTOR_E_INVALID;
 }
 

@@ -244,6 +244,7 @@ int cuda_libs_create(struct cuda_ctx *ctx, char *err, size_t errlen)
 {
     struct cuda_libs *l = calloc(1, sizeof *l);
     const char *force = getenv("PICTOR_CUDA_CONV_DIRECT");
+    const char *fused = getenv("PICTOR_CUDA_CONV_FUSED");
     int rc;
 
     ctx->libs = NULL;
@@ -258,7 +259,9 @@ int cuda_libs_create(struct cuda_ctx *ctx, char *err, size_t errlen)
                                       cuda_gemm_plan_free);
     l->conv_plans = plan_cache_create(cuda_conv_plan_key_bytes(), CUDA_LIBS_MAX_PLANS,
                                       cuda_conv_plan_free);
-    if (!l->gemm_plans || !l->conv_plans) {
+    l->conv_graph_plans = plan_cache_create(cuda_conv_graph_key_bytes(), CUDA_LIBS_MAX_PLANS,
+                                            cuda_conv_graph_plan_free);
+    if (!l->gemm_plans || !l->conv_plans || !l->conv_graph_plans) {
         snprintf(err, errlen, "out of memory");
         rc = PICTOR_E_NOMEM;
         goto err_caches;
@@ -268,6 +271,8 @@ int cuda_libs_create(struct cuda_ctx *ctx, char *err, size_t errlen)
     describe(ctx, l);
     /* Test/diagnosis switch: conv2d always on its fallback kernel. */
     l->conv_force_direct = force && strcmp(force, "1") == 0;
+    /* Diagnosis switch: no fused convolution graphs (op_conv2d.c). */
+    l->conv_fused = !(fused && strcmp(fused, "0") == 0);
     /* Where FP8 linears' scales are applied (fp8_route.h). */
     if (!fp8_scaling_parse(getenv("PICTOR_FP8_SCALING"), &l->fp8_scaling))
         fprintf(stderr, "pictor: PICTOR_FP8_SCALING=%.64s is not auto or epilogue: auto\n",
@@ -276,6 +281,7 @@ int cuda_libs_create(struct cuda_ctx *ctx, char *err, size_t errlen)
     return PICTOR_OK;
 
 err_caches:
+    plan_cache_destroy(l->conv_graph_plans);
     plan_cache_destroy(l->conv_plans);
     plan_cache_destroy(l->gemm_plans);
     cudaFree(l->workspace);
@@ -292,7 +298,8 @@ void cuda_libs_destroy(struct cuda_ctx *ctx)
         return;
     /* Plans and the workspace may still be in use by queued work. */
     cudaStreamSynchronize(ctx->stream);
-    plan_cache_destroy(l->conv_plans); /* plans go before their handles */
+    plan_cache_destroy(l->conv_graph_plans); /* plans go before their handles */
+    plan_cache_destroy(l->conv_plans);
     plan_cache_destroy(l->gemm_plans);
     if (l->dnn_handle)
         l->dnn.cudnnDestroy(l->dnn_handle);

@@ -118,7 +118,11 @@ struct cuda_libs {
     char dnn_error[256];
     size_t dnn_version;           /* cudnnGetVersion(), 0 if unknown */
     struct plan_cache *conv_plans; /* op_conv2d.c */
+    struct plan_cache *conv_graph_plans; /* op_conv2d.c's fused graphs
+                                            (op_conv2d_graph.h) */
     bool conv_force_direct;       /* PICTOR_CUDA_CONV_DIRECT=1 at creation */
+    bool conv_fused;              /* fused graphs allowed: not
+                                     PICTOR_CUDA_CONV_FUSED=0 at creation */
     enum fp8_scaling fp8_scaling; /* PICTOR_FP8_SCALING at creation
                                      (fp8_route.h, op_matmul_fp8.c) */
     char conv_note[384];          /* why the latest conv2d left cuDNN */
@@ -175,6 +179,8 @@ size_t cuda_gemm_plan_key_bytes(void);
 void cuda_gemm_plan_free(void *plan);
 size_t cuda_conv_plan_key_bytes(void);
 void cuda_conv_plan_free(void *plan);
+size_t cuda_conv_graph_key_bytes(void);
+void cuda_conv_graph_plan_free(void *plan);
 
 /* ---- stream-ordered scratch memory for staged operands ---- */
 

@@ -251,4 +251,95 @@ void dnn_bag_free(struct dnn_bag *b)
         dnn_destroy(b->l, b->d[--b->n]);
 }
 
+int dnn_bag_tensor(struct dnn_bag *b, const struct dnn_tensor_spec *s,
+                   cudnnBackendDescriptor_t *out, char *err, size_t errlen)
+{
+    int rc = dnn_tensor(b->l, s, out, err, errlen);
+
+    if (!rc && (rc = dnn_bag_add(b, *out, err, errlen)))
+        *out = NULL;
+    return rc;
+}
+
+int dnn_bag_pointwise(struct dnn_bag *b, cudnnPointwiseMode_t mode, cudnnBackendDescriptor_t x,
+                      cudnnBackendDescriptor_t bd, cudnnBackendDescriptor_t y,
+                      cudnnBackendDescriptor_t *op, char *err, size_t errlen)
+{
+    const struct cuda_libs *l = b->l;
+    cudnnDataType_t prec = CUDNN_DATA_FLOAT;
+    cudnnBackendDescriptor_t pw;
+    int rc;
+
+    *op = NULL;
+    if ((rc = dnn_bag_new(b, CUDNN_BACKEND_POINTWISE_DESCRIPTOR, &pw, err, errlen)) ||
+        (rc = DNN_SET(l, pw, CUDNN_ATTR_POINTWISE_MODE, CUDNN_TYPE_POINTWISE_MODE, 1, &mode, err,
+                      errlen)) ||
+        (rc = DNN_SET(l, pw, CUDNN_ATTR_POINTWISE_MATH_PREC, CUDNN_TYPE_DATA_TYPE, 1, &prec, err,
+                      errlen)) ||
+        (rc = DNN_CHECK(l, l->dnn.cudnnBackendFinalize(pw), err, errlen)) ||
+        (rc = dnn_bag_new(b, CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR, op, err, errlen)) ||
+        (rc = DNN_SET(l, *op, CUDNN_ATTR_OPERATION_POINTWISE_PW_DESCRIPTOR,
+                      CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &pw, err, errlen)) ||
+        (rc = DNN_SET(l, *op, CUDNN_ATTR_OPERATION_POINTWISE_XDESC,
+                      CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &x, err, errlen)) ||
+        (bd && (rc = DNN_SET(l, *op, CUDNN_ATTR_OPERATION_POINTWISE_BDESC,
+                             CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &bd, err, errlen))) ||
+        (rc = DNN_SET(l, *op, CUDNN_ATTR_OPERATION_POINTWISE_YDESC,
+                      CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &y, err, errlen)) ||
+        (rc = DNN_CHECK(l, l->dnn.cudnnBackendFinalize(*op), err, errlen)))
+        *op = NULL;
+    return rc;
+}
+
+int dnn_bag_plan(struct dnn_bag *b, const cudnnBackendDescriptor_t *ops, int n,
+                 const struct dnn_target *t, cudnnBackendDescriptor_t *plan, int64_t *workspace,
+                 int64_t *viable, char *err, size_t errlen)
+{
+    struct dnn_plan_out planned = { 0 };
+    cudnnBackendDescriptor_t graph = NULL, got[3];
+    int rc, arc = PICTOR_OK;
+
+    *plan = NULL;
+    *workspace = 0;
+    *viable = 0;
+    if ((rc = dnn_graph(b->l, ops, n, t, &graph, err, errlen)) ||
+        (rc = dnn_bag_add(b, graph, err, errlen)))
+        return rc;
+    rc = dnn_plan(b->l, graph, t, &planned, err, errlen);
+    *viable = planned.viable;
+    /* The bag takes the results in creation order: heuristics, engine
+     * config, plan (NULL ones are left out). */
+    got[0] = planned.heur, got[1] = planned.cfg, got[2] = planned.plan;
+    for (int i = 0; i < 3; i++)
+        if (got[i] && dnn_bag_add(b, got[i], err, errlen))
+            arc = PICTOR_E_INVALID; /* destroyed by dnn_bag_add */
+    if (!rc && arc)
+        rc = arc;
+    if (!rc) {
+        *plan = planned.plan;
+        *workspace = planned.workspace;
+    }
+    return rc;
+}
+
+int dnn_execute(const struct cuda_libs *l, cudnnBackendDescriptor_t plan, int n,
+                const int64_t *uids, void *const *ptrs, void *workspace, char *err,
+                size_t errlen)
+{
+    cudnnBackendDescriptor_t vp = NULL;
+    int rc = create(l, CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR, &vp, err, errlen);
+
+    if (!rc &&
+        !(rc = DNN_SET(l, vp, CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS, CUDNN_TYPE_INT64, n, uids, err,
+                       errlen)) &&
+        !(rc = DNN_SET(l, vp, CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS, CUDNN_TYPE_VOID_PTR, n,
+                       ptrs, err, errlen)) &&
+        !(rc = DNN_SET(l, vp, CUDNN_ATTR_VARIANT_PACK_WORKSPACE, CUDNN_TYPE_VOID_PTR, 1,
+                       &workspace, err, errlen)) &&
+        !(rc = DNN_CHECK(l, l->dnn.cudnnBackendFinalize(vp), err, errlen)))
+        rc = DNN_CHECK(l, l->dnn.cudnnBackendExecute(l->dnn_handle, plan, vp), err, errlen);
+    dnn_destroy(l, vp);
+    return rc;
+}
+
 #endif /* PICTOR_HAVE_CUDA */

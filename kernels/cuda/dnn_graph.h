@@ -128,5 +128,31 @@ int dnn_bag_new(struct dnn_bag *b, cudnnBackendDescriptorType_t type,
 /* Destroys every descriptor, newest first; the bag is empty afterwards. */
 void dnn_bag_free(struct dnn_bag *b);
 
+/* ---- building and running a graph, every descriptor in one bag -------- */
+
+/* A finalized tensor descriptor of s, in the bag. */
+int dnn_bag_tensor(struct dnn_bag *b, const struct dnn_tensor_spec *s,
+                   cudnnBackendDescriptor_t *out, char *err, size_t errlen);
+
+/* A finalized pointwise operation y = mode(x[, bd]) computed in f32 (bd
+ * NULL for unary modes), in the bag; *op goes into the graph's ops. */
+int dnn_bag_pointwise(struct dnn_bag *b, cudnnPointwiseMode_t mode, cudnnBackendDescriptor_t x,
+                      cudnnBackendDescriptor_t bd, cudnnBackendDescriptor_t y,
+                      cudnnBackendDescriptor_t *op, char *err, size_t errlen);
+
+/* The graph of ops[0..n) planned for t (dnn_graph, dnn_plan), everything
+ * it makes kept in the bag. PICTOR_OK with *plan and *workspace set; else
+ * *plan NULL and dnn_plan's status and message. *viable is set either way
+ * (0 when the graph itself failed). */
+int dnn_bag_plan(struct dnn_bag *b, const cudnnBackendDescriptor_t *ops, int n,
+                 const struct dnn_target *t, cudnnBackendDescriptor_t *plan, int64_t *workspace,
+                 int64_t *viable, char *err, size_t errlen);
+
+/* Executes plan on the handle of l with the variant pack uids[i] ->
+ * ptrs[i] (i < n) and workspace (NULL when the plan needs none). */
+int dnn_execute(const struct cuda_libs *l, cudnnBackendDescriptor_t plan, int n,
+                const int64_t *uids, void *const *ptrs, void *workspace, char *err,
+                size_t errlen);
+
 #endif /* PICTOR_HAVE_CUDA */
 #endif /* PICTOR_DNN_GRAPH_H */

@@ -35,6 +35,14 @@
  * FFT/Winograd transform round-off), f16/bf16 tensor-op math and any
  * algorithm.
  *
+ * Fusion. Channels-last f16/bf16 x, w and y with a bias of their dtype,
+ * none of them staged, first try a cuDNN operation graph of the
+ * convolution with the bias add as its epilogue (op_conv2d_graph.h): one
+ * pass over y less. cuDNN plans it with precompiled engines (checked
+ * without a GPU at the FLUX VAE's shapes: tests/unit/test_conv_dnn_plan.c);
+ * a graph cuDNN refuses is remembered per shape and the legacy API runs
+ * it. PICTOR_CUDA_CONV_FUSED=0 at backend creation turns fusion off.
+ *
  * Plans. Per (dtype, format, shapes, stride, padding) a conv_plan keeps
  * the descriptors and the heuristic's algorithms (those whose workspace is
  * at most CONV_MAX_WORKSPACE) in ctx->libs->conv_plans; the first is used,
@@ -55,6 +63,7 @@
 #include <string.h>
 
 #include "cuda_libs.h"
+#include "op_conv2d_graph.h"
 #include "pictor/tensor_util.h"
 
 /* Algorithms asked of the heuristic (all forward algorithms). */
@@ -447,6 +456,107 @@ static void note_fallback(struct cuda_libs *l, const struct conv_key *k, const c
              (long long)k->kw, pictor_dtype_name(k->dtype), why);
 }
 
+/* ---- the fused path (op_conv2d_graph.h) ------------------------------- */
+
+size_t cuda_conv_graph_key_bytes(void)
+{
+    return sizeof(struct cuda_conv_graph_key);
+}
+
+void cuda_conv_graph_plan_free(void *vp)
+{
+    if (vp)
+        cuda_conv_graph_release(vp);
+    free(vp);
+}
+
+/* Whether the fused graph may run x, w, bias, y as they are. */
+static bool fusable(const struct cuda_libs *l, const pictor_tensor *x, const pictor_tensor *w,
+                    const pictor_tensor *bias, const pictor_tensor *y, int dtype,
+                    enum conv_fmt f)
+{
+    return l->conv_fused && f == FMT_NHWC && is_half(dtype) && bias && bias->dtype == dtype &&
+           (bias->shape[0] == 1 || bias->stride[0] == 1) &&
+           cuda_ptr_alignment(bias->data) >= CONV_ALIGN && usable_as_is(x, dtype, f) &&
+           usable_as_is(w, dtype, f) && usable_as_is(y, dtype, f);
+}
+
+/* The cached fused plan of k (built on first use; a refused one is kept
+ * with plan NULL so it is not asked again). */
+static int graph_plan(struct cuda_libs *l, const struct conv_key *k,
+                      struct cuda_conv_graph_plan **out, char *err, size_t errlen)
+{
+    struct cuda_conv_graph_key gk;
+    struct cuda_conv_graph_plan *p;
+    const struct dnn_target t = { .handle = l->dnn_handle };
+    char why[320];
+
+    memset(&gk, 0, sizeof gk);
+    gk.xdtype = gk.bdtype = gk.ydtype = k->dtype;
+    gk.rdtype = -1;
+    gk.stride_h = k->stride_h, gk.stride_w = k->stride_w;
+    gk.pad_h = k->pad_h, gk.pad_w = k->pad_w;
+    gk.n = k->n, gk.cin = k->cin, gk.h = k->h, gk.w = k->w;
+    gk.cout = k->cout, gk.kh = k->kh, gk.kw = k->kw;
+    if ((*out = plan_cache_get(l->conv_graph_plans, &gk)))
+        return PICTOR_OK;
+    if (!(p = calloc(1, sizeof *p))) {
+        snprintf(err, errlen, "out of memory");
+        return PICTOR_E_NOMEM;
+    }
+    /* A graph cuDNN cannot plan is not an error: the legacy API runs it. */
+    if (cuda_conv_graph_build(l, &gk, &t, p, why, sizeof why) == PICTOR_E_NOMEM) {
+        cuda_conv_graph_plan_free(p);
+        snprintf(err, errlen, "%s", why);
+        return PICTOR_E_NOMEM;
+    }
+    if (plan_cache_put(l->conv_graph_plans, &gk, p)) { /* the cache freed p */
+        snprintf(err, errlen, "out of memory caching a conv2d graph plan");
+        return PICTOR_E_NOMEM;
+    }
+    *out = p;
+    return PICTOR_OK;
+}
+
+/* Runs the fused graph when it applies; *done false: it does not, or
+ * cuDNN refused it (the caller goes on with the legacy API). */
+static int conv_fused(struct cuda_ctx *ctx, const struct conv_key *k, const pictor_tensor *x,
+                      const pictor_tensor *w, const pictor_tensor *bias, pictor_tensor *y,
+                      bool *done, char *err, size_t errlen)
+{
+    struct cuda_libs *l = ctx->libs;
+    struct cuda_conv_graph_plan *p;
+    void *ws = NULL, *ws_owned = NULL;
+    char why[320];
+    int rc;
+
+    *done = false;
+    if ((rc = graph_plan(l, k, &p, err, errlen)) || !p->plan)
+        return rc;
+    if (p->workspace > 0 && (size_t)p->workspace <= l->workspace_bytes)
+        ws = l->workspace;
+    else if (p->workspace > 0) {
+        if ((rc = cuda_scratch_alloc(ctx, (size_t)p->workspace, "cuDNN workspace", &ws_owned,
+                                     err, errlen)))
+            return rc;
+        ws = ws_owned;
+    }
+    const struct cuda_conv_graph_io io = { .x = x->data, .w = w->data, .b = bias->data,
+                                           .y = y->data, .workspace = ws };
+
+    rc = cuda_conv_graph_execute(l, p, &io, why, sizeof why);
+    cuda_scratch_free(ctx, ws_owned);
+    if (rc) { /* refused at execution: never again for this shape */
+        snprintf(p->why, sizeof p->why, "%s", why);
+        cuda_conv_graph_release(p);
+        return PICTOR_OK;
+    }
+    l->stats.conv_fused++;
+    l->stats.conv_cudnn++;
+    *done = true;
+    return PICTOR_OK;
+}
+
 /* The cuDNN path. *done false (and PICTOR_OK): cuDNN cannot run this
  * problem, the caller runs the fallback kernel. */
 static int conv_cudnn(struct cuda_ctx *ctx, const struct pictor_op_args *args, bool *done,
@@ -490,6 +600,9 @@ static int conv_cudnn(struct cuda_ctx *ctx, const struct pictor_op_args *args, b
         note_fallback(l, &key, "dims cuDNN's descriptors cannot hold");
         return PICTOR_OK;
     }
+    if (fusable(l, x, w, bias, y, dtype, f) &&
+        ((rc = conv_fused(ctx, &key, x, w, bias, y, done, err, errlen)) || *done))
+        return rc;
     if ((rc = get_plan(l, &key, &plan, err, errlen)))
         return rc;
     if (!plan->n_algos) {

@@ -52,11 +52,8 @@ static int tensor(struct gb *g, int64_t uid, cudnnDataType_t dt, const int64_t d
     const struct dnn_tensor_spec s = { .uid = uid, .dtype = dt, .ndim = 4, .dims = dims,
                                        .strides = strides, .by_value = by_value,
                                        .is_virtual = is_virtual };
-    int rc = dnn_tensor(g->l, &s, out, g->err, g->errlen);
 
-    if (!rc && (rc = dnn_bag_add(g->bag, *out, g->err, g->errlen)))
-        *out = NULL;
-    return rc;
+    return dnn_bag_tensor(g->bag, &s, out, g->err, g->errlen);
 }
 
 /* Packed strides of dims (row-major). */
@@ -86,13 +83,9 @@ static int scalar(struct gb *g, int64_t uid, bool by_value, cudnnBackendDescript
     return tensor(g, uid, CUDNN_DATA_FLOAT, one, one, by_value, false, out);
 }
 
-/* Finalizes op and appends it to the graph's operations. */
-static int add_op(struct gb *g, cudnnBackendDescriptor_t op)
+/* Appends the finalized op to the graph's operations. */
+static int append(struct gb *g, cudnnBackendDescriptor_t op)
 {
-    int rc = DNN_CHECK(g->l, g->l->dnn.cudnnBackendFinalize(op), g->err, g->errlen);
-
-    if (rc)
-        return rc;
     if (g->nops == MAX_OPS) {
         snprintf(g->err, g->errlen, "FP8 SDPA graph: more than %d operations", MAX_OPS);
         return PICTOR_E_INVALID;
@@ -101,33 +94,22 @@ static int add_op(struct gb *g, cudnnBackendDescriptor_t op)
     return PICTOR_OK;
 }
 
+/* Finalizes op and appends it to the graph's operations. */
+static int add_op(struct gb *g, cudnnBackendDescriptor_t op)
+{
+    int rc = DNN_CHECK(g->l, g->l->dnn.cudnnBackendFinalize(op), g->err, g->errlen);
+
+    return rc ? rc : append(g, op);
+}
+
 /* y = mode(x[, b]) in f32. */
 static int pointwise(struct gb *g, cudnnPointwiseMode_t mode, cudnnBackendDescriptor_t x,
                      cudnnBackendDescriptor_t b, cudnnBackendDescriptor_t y)
 {
-    const struct cuda_libs *l = g->l;
-    cudnnDataType_t prec = CUDNN_DATA_FLOAT;
-    cudnnBackendDescriptor_t pw, op;
-    int rc;
+    cudnnBackendDescriptor_t op;
+    int rc = dnn_bag_pointwise(g->bag, mode, x, b, y, &op, g->err, g->errlen);
 
-    if ((rc = dnn_bag_new(g->bag, CUDNN_BACKEND_POINTWISE_DESCRIPTOR, &pw, g->err, g->errlen)) ||
-        (rc = DNN_SET(l, pw, CUDNN_ATTR_POINTWISE_MODE, CUDNN_TYPE_POINTWISE_MODE, 1, &mode,
-                      g->err, g->errlen)) ||
-        (rc = DNN_SET(l, pw, CUDNN_ATTR_POINTWISE_MATH_PREC, CUDNN_TYPE_DATA_TYPE, 1, &prec,
-                      g->err, g->errlen)) ||
-        (rc = DNN_CHECK(l, l->dnn.cudnnBackendFinalize(pw), g->err, g->errlen)) ||
-        (rc = dnn_bag_new(g->bag, CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR, &op, g->err,
-                          g->errlen)) ||
-        (rc = DNN_SET(l, op, CUDNN_ATTR_OPERATION_POINTWISE_PW_DESCRIPTOR,
-                      CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &pw, g->err, g->errlen)) ||
-        (rc = DNN_SET(l, op, CUDNN_ATTR_OPERATION_POINTWISE_XDESC,
-                      CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &x, g->err, g->errlen)) ||
-        (b && (rc = DNN_SET(l, op, CUDNN_ATTR_OPERATION_POINTWISE_BDESC,
-                            CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &b, g->err, g->errlen))) ||
-        (rc = DNN_SET(l, op, CUDNN_ATTR_OPERATION_POINTWISE_YDESC,
-                      CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &y, g->err, g->errlen)))
-        return rc;
-    return add_op(g, op);
+    return rc ? rc : append(g, op);
 }
 
 /* y = mode-reduction of x over the dims where y has 1, in f32. */
@@ -267,36 +249,17 @@ int cuda_sdpa_fp8_plan_build(const struct cuda_libs *l, const struct cuda_sdpa_f
 {
     struct gb g = { .l = l, .bag = &p->bag, .next_uid = UID_VIRTUAL, .err = err,
                     .errlen = errlen };
-    struct dnn_plan_out planned = { 0 };
-    cudnnBackendDescriptor_t graph = NULL;
+    cudnnBackendDescriptor_t plan = NULL;
     int rc;
 
     memset(p, 0, sizeof *p);
     dnn_bag_init(&p->bag, l);
     err[0] = '\0';
     rc = build_ops(&g, key, kind);
-    if (!rc && !(rc = dnn_graph(l, g.ops, g.nops, t, &graph, err, errlen)))
-        rc = dnn_bag_add(&p->bag, graph, err, errlen);
-    if (!rc) {
-        /* The bag takes the results in creation order: heuristics, engine
-         * config, plan (NULL ones are left out). */
-        cudnnBackendDescriptor_t got[3];
-        int arc = PICTOR_OK;
-
-        rc = dnn_plan(l, graph, t, &planned, err, errlen);
-        p->viable = planned.viable;
-        got[0] = planned.heur, got[1] = planned.cfg, got[2] = planned.plan;
-        for (int i = 0; i < 3; i++) {
-            if (got[i] && dnn_bag_add(&p->bag, got[i], err, errlen))
-                arc = PICTOR_E_INVALID; /* destroyed by dnn_bag_add */
-        }
-        if (!rc && arc)
-            rc = arc;
-        if (!rc) {
-            p->plan = planned.plan;
-            p->workspace = planned.workspace;
-        }
-    }
+    if (!rc)
+        rc = dnn_bag_plan(&p->bag, g.ops, g.nops, t, &plan, &p->workspace, &p->viable, err,
+                          errlen);
+    p->plan = plan;
     if (rc)
         snprintf(p->why, sizeof p->why, "%s", err[0] ? err : "cuDNN FP8 SDPA graph failed");
     return rc;
@@ -326,23 +289,8 @@ int cuda_sdpa_fp8_execute(const struct cuda_libs *l, const struct cuda_sdpa_fp8_
         sc + FP8_SLOT_SCALE_S * n,  sc + FP8_SLOT_SCALE_O * n,  sc + FP8_SLOT_AMAX_S * n,
         sc + FP8_SLOT_AMAX_O * n,
     };
-    void *ws = io->workspace;
-    cudnnBackendDescriptor_t vp = NULL;
-    int rc = DNN_CHECK(l, l->dnn.cudnnBackendCreateDescriptor(
-                              CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR, &vp),
-                       err, errlen);
 
-    if (!rc &&
-        !(rc = DNN_SET(l, vp, CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS, CUDNN_TYPE_INT64, N_IO, uids,
-                       err, errlen)) &&
-        !(rc = DNN_SET(l, vp, CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS, CUDNN_TYPE_VOID_PTR, N_IO,
-                       ptrs, err, errlen)) &&
-        !(rc = DNN_SET(l, vp, CUDNN_ATTR_VARIANT_PACK_WORKSPACE, CUDNN_TYPE_VOID_PTR, 1, &ws,
-                       err, errlen)) &&
-        !(rc = DNN_CHECK(l, l->dnn.cudnnBackendFinalize(vp), err, errlen)))
-        rc = DNN_CHECK(l, l->dnn.cudnnBackendExecute(l->dnn_handle, p->plan, vp), err, errlen);
-    dnn_destroy(l, vp);
-    return rc;
+    return dnn_execute(l, p->plan, N_IO, uids, ptrs, io->workspace, err, errlen);
 }
 
 #endif /* PICTOR_HAVE_CUDA */

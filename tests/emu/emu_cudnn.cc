@@ -12,7 +12,8 @@
  *     y = alpha conv(x, w) + beta y, summed in double, rounded once;
  *   - the backend (graph) API as an interpreter: tensors (dims, strides,
  *     data type, unique id, virtual, by value), operations MATMUL (batched
- *     over the leading dims), POINTWISE (ADD, SUB, MUL, DIV, EXP, LOG,
+ *     over the leading dims), CONVOLUTION_FORWARD (2-d cross-correlation,
+ *     beta 0), POINTWISE (ADD, SUB, MUL, DIV, EXP, LOG,
  *     IDENTITY; NumPy broadcasting of B), REDUCTION (ADD, MAX, AMAX over
  *     the dims where Y has extent 1) and SDPA_FWD (softmax(scale Q K^T) V
  *     per head), run in dependency order in f32; a tensor of an FP8 type,
@@ -264,6 +265,7 @@ size_t attr_elem(cudnnBackendAttributeType_t t)
     case CUDNN_TYPE_HEUR_MODE: return sizeof(cudnnBackendHeurMode_t);
     case CUDNN_TYPE_POINTWISE_MODE: return sizeof(cudnnPointwiseMode_t);
     case CUDNN_TYPE_REDUCTION_OPERATOR_TYPE: return sizeof(cudnnReduceTensorOp_t);
+    case CUDNN_TYPE_CONVOLUTION_MODE: return sizeof(cudnnConvolutionMode_t);
     case CUDNN_TYPE_CHAR: return 1;
     default: return 0;
     }
@@ -537,6 +539,69 @@ bool op_sdpa(run_ctx &r, const bdesc *op)
     return write(r, o, std::move(out));
 }
 
+/* Y {N,K,OH,OW} = alpha * cross-correlation of X {N,C,H,W} with W {K,C,R,S}
+ * (the convolution descriptor's paddings, strides, dilations), summed in
+ * double; beta must be 0 (the backend never accumulates into Y). */
+bool op_conv_fwd(run_ctx &r, const bdesc *op)
+{
+    const bdesc *x = op->ref(CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_X);
+    const bdesc *w = op->ref(CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_W);
+    const bdesc *y = op->ref(CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_Y);
+    const bdesc *cd = op->ref(CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_CONV_DESC);
+    float alpha = op->one<float>(CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_ALPHA, 1.0f);
+    float beta = op->one<float>(CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_BETA, 0.0f);
+    tval xv, wv;
+    std::vector<int64_t> yd = y->ints(CUDNN_ATTR_TENSOR_DIMENSIONS);
+
+    if (!cd || beta != 0.0f ||
+        cd->one<cudnnConvolutionMode_t>(CUDNN_ATTR_CONVOLUTION_CONV_MODE, CUDNN_CONVOLUTION) !=
+            CUDNN_CROSS_CORRELATION) {
+        snprintf(r.why, sizeof r.why, "convolution: only cross-correlation with beta 0");
+        return false;
+    }
+    if (!read(r, x, xv) || !read(r, w, wv))
+        return false;
+    std::vector<int64_t> pad = cd->ints(CUDNN_ATTR_CONVOLUTION_PRE_PADDINGS);
+    std::vector<int64_t> post = cd->ints(CUDNN_ATTR_CONVOLUTION_POST_PADDINGS);
+    std::vector<int64_t> str = cd->ints(CUDNN_ATTR_CONVOLUTION_FILTER_STRIDES);
+    std::vector<int64_t> dil = cd->ints(CUDNN_ATTR_CONVOLUTION_DILATIONS);
+    if (xv.dims.size() != 4 || wv.dims.size() != 4 || yd.size() != 4 || pad.size() != 2 ||
+        post.size() != 2 || str.size() != 2 || dil.size() != 2) {
+        snprintf(r.why, sizeof r.why, "convolution: 2-d only");
+        return false;
+    }
+    const int64_t N = xv.dims[0], C = xv.dims[1], H = xv.dims[2], W = xv.dims[3];
+    const int64_t K = wv.dims[0], R = wv.dims[2], S = wv.dims[3];
+    const int64_t OH = (H + pad[0] + post[0] - dil[0] * (R - 1) - 1) / str[0] + 1;
+    const int64_t OW = (W + pad[1] + post[1] - dil[1] * (S - 1) - 1) / str[1] + 1;
+    if (wv.dims[1] != C || yd[0] != N || yd[1] != K || yd[2] != OH || yd[3] != OW) {
+        snprintf(r.why, sizeof r.why, "convolution: shapes do not agree");
+        return false;
+    }
+    std::vector<float> out((size_t)numel(yd));
+    for (int64_t n = 0; n < N; n++)
+        for (int64_t k = 0; k < K; k++)
+            for (int64_t oh = 0; oh < OH; oh++)
+                for (int64_t ow = 0; ow < OW; ow++) {
+                    double acc = 0.0;
+                    for (int64_t c = 0; c < C; c++)
+                        for (int64_t i = 0; i < R; i++) {
+                            int64_t ih = oh * str[0] - pad[0] + i * dil[0];
+                            if (ih < 0 || ih >= H)
+                                continue;
+                            for (int64_t j = 0; j < S; j++) {
+                                int64_t iw = ow * str[1] - pad[1] + j * dil[1];
+                                if (iw < 0 || iw >= W)
+                                    continue;
+                                acc += (double)xv.v[(size_t)(((n * C + c) * H + ih) * W + iw)] *
+                                       (double)wv.v[(size_t)(((k * C + c) * R + i) * S + j)];
+                            }
+                        }
+                    out[(size_t)(((n * K + k) * OH + oh) * OW + ow)] = (float)(alpha * acc);
+                }
+    return write(r, y, std::move(out));
+}
+
 /* The graph's operations and the tensors each reads and writes. */
 struct op_io {
     const bdesc *op;
@@ -566,6 +631,11 @@ std::vector<op_io> graph_ops(const bdesc *g)
             io.in = { op->ref(CUDNN_ATTR_OPERATION_MATMUL_ADESC),
                       op->ref(CUDNN_ATTR_OPERATION_MATMUL_BDESC) };
             io.out = { op->ref(CUDNN_ATTR_OPERATION_MATMUL_CDESC) };
+            break;
+        case CUDNN_BACKEND_OPERATION_CONVOLUTION_FORWARD_DESCRIPTOR:
+            io.in = { op->ref(CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_X),
+                      op->ref(CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_W) };
+            io.out = { op->ref(CUDNN_ATTR_OPERATION_CONVOLUTION_FORWARD_Y) };
             break;
         case CUDNN_BACKEND_OPERATION_SDPA_FWD_DESCRIPTOR:
             io.in = { op->ref(CUDNN_ATTR_OPERATION_SDPA_FWD_QDESC),
@@ -605,6 +675,9 @@ bool run_graph(run_ctx &r, const bdesc *g)
             case CUDNN_BACKEND_OPERATION_REDUCTION_DESCRIPTOR: ok = op_reduction(r, op); break;
             case CUDNN_BACKEND_OPERATION_MATMUL_DESCRIPTOR: ok = op_matmul(r, op); break;
             case CUDNN_BACKEND_OPERATION_SDPA_FWD_DESCRIPTOR: ok = op_sdpa(r, op); break;
+            case CUDNN_BACKEND_OPERATION_CONVOLUTION_FORWARD_DESCRIPTOR:
+                ok = op_conv_fwd(r, op);
+                break;
             default:
                 snprintf(r.why, sizeof r.why, "operation type %d", (int)op->type);
                 ok = false;
@@ -630,6 +703,7 @@ bool graph_supported(const bdesc *g, char *why, size_t n)
         if (io.op->type != CUDNN_BACKEND_OPERATION_POINTWISE_DESCRIPTOR &&
             io.op->type != CUDNN_BACKEND_OPERATION_REDUCTION_DESCRIPTOR &&
             io.op->type != CUDNN_BACKEND_OPERATION_MATMUL_DESCRIPTOR &&
+            io.op->type != CUDNN_BACKEND_OPERATION_CONVOLUTION_FORWARD_DESCRIPTOR &&
             io.op->type != CUDNN_BACKEND_OPERATION_SDPA_FWD_DESCRIPTOR) {
             snprintf(why, n, "operation type %d", (int)io.op->type);
             return false;

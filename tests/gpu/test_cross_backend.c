@@ -697,13 +697,16 @@ static void test_conv2d_shapes(void)
 }
 
 /* Channels-last x, w and y (strided NHWC / KRSC views): cuDNN's NHWC
- * format with nothing staged. */
+ * format with nothing staged; with a bias in f16/bf16 as the fused graph
+ * (op_conv2d_graph.h: the convolution and its bias in one cuDNN call),
+ * without one through the legacy API. */
 static void test_conv2d_nhwc(void)
 {
     char what[96];
 
-    for (int k = 0; k < N_DTYPES; k++) {
-        int dt = k_dtypes[k];
+    for (int k = 0; k < 2 * N_DTYPES; k++) {
+        int dt = k_dtypes[k % N_DTYPES];
+        bool with_bias = k < N_DTYPES;
         struct xt xb = xt_rand(dt, 4, (int64_t[]){ 2, 15, 9, 24 }, 311, -1.0f, 1.0f);
         struct xt wb = xt_rand(dt, 4, (int64_t[]){ 32, 3, 3, 24 }, 312, -0.2f, 0.2f);
         struct xt yb = xt_rand(dt, 4, (int64_t[]){ 2, 15, 9, 32 }, 313, 0.0f, 1.0f);
@@ -713,14 +716,21 @@ static void test_conv2d_nhwc(void)
         struct xt y = xt_channels_last(&yb); /* [2, 32, 15, 9] */
         struct pictor_cuda_stats s0 = gpu_stats(g_gpu), s1;
 
-        snprintf(what, sizeof what, "conv2d %s NHWC 3x3 bias", pictor_dtype_name(dt));
-        conv_case(g_gpu, what, &x, &w, &bias, 1, 1, &y, tol_for(dt));
+        snprintf(what, sizeof what, "conv2d %s NHWC 3x3%s", pictor_dtype_name(dt),
+                 with_bias ? " bias" : "");
+        conv_case(g_gpu, what, &x, &w, with_bias ? &bias : NULL, 1, 1, &y, tol_for(dt));
         s1 = gpu_stats(g_gpu);
         if (g_is_cuda) {
+            bool fused = s1.conv_fused > s0.conv_fused;
+
             CHECK(s1.conv_direct > s0.conv_direct || s1.conv_staged == s0.conv_staged,
                   "%s: %llu operands staged", what,
                   (unsigned long long)(s1.conv_staged - s0.conv_staged));
-            printf("# %s: %s\n", what, s1.conv_cudnn > s0.conv_cudnn ? "cuDNN" : "fallback");
+            CHECK(fused == (with_bias && dt != PICTOR_F32), "%s: fused graph %s", what,
+                  fused ? "ran" : "did not run");
+            printf("# %s: %s\n", what,
+                   fused ? "cuDNN fused graph" : s1.conv_cudnn > s0.conv_cudnn ? "cuDNN"
+                                                                                 : "fallback");
         }
         xt_free(&xb);
         xt_free(&wb);

@@ -1,8 +1,10 @@
 /*
  * tests/gpu/test_vae_variants.c — FLUX's VAE decoder at full size on the
- * GPU in its four variants: activations NCHW or channels-last
+ * GPU in its variants: activations NCHW or channels-last
  * (PICTOR_VAE_LAYOUT) times upsamplers folded or naive
- * (PICTOR_VAE_UPSAMPLE; pictor/upconv.h), bf16, random weights from the
+ * (PICTOR_VAE_UPSAMPLE; pictor/upconv.h), and channels-last folded once
+ * more without the fused conv + bias graphs (PICTOR_CUDA_CONV_FUSED;
+ * kernels/cuda/op_conv2d_graph.h); bf16, random weights from the
  * FLUX.1-schnell skeleton's manifest (DATA_DIR/random/flux.1-schnell/vae,
  * DATA_DIR = $PICTOR_DATA_DIR or share/pictor from the source tree),
  * latents of a 1024x1024 image.
@@ -41,16 +43,18 @@
 
 struct variant {
     const char *layout, *upsample;
-    int dtype; /* the decoder's compute dtype */
+    bool fused; /* the CUDA backend's fused conv + bias graphs (NHWC only) */
+    int dtype;  /* the decoder's compute dtype */
     bool timed;
 };
 
-static const struct variant k_reference = {"nchw", "naive", PICTOR_F32, false};
+static const struct variant k_reference = {"nchw", "naive", true, PICTOR_F32, false};
 static const struct variant k_variants[] = {
-    {"nchw", "folded", PICTOR_BF16, true},
-    {"nchw", "naive", PICTOR_BF16, true},
-    {"nhwc", "folded", PICTOR_BF16, true},
-    {"nhwc", "naive", PICTOR_BF16, true},
+    {"nchw", "folded", true, PICTOR_BF16, true},
+    {"nchw", "naive", true, PICTOR_BF16, true},
+    {"nhwc", "folded", true, PICTOR_BF16, true},
+    {"nhwc", "naive", true, PICTOR_BF16, true},
+    {"nhwc", "folded", false, PICTOR_BF16, true},
 };
 
 struct decode_ctx {
@@ -95,9 +99,12 @@ static void run_variant(const struct variant *v, struct pictor_vae_config cfg,
     char what[128], err[256];
     double ms;
 
-    snprintf(what, sizeof what, "vae decode [%lld,%lld,%lld,%lld] %s %s %s",
+    snprintf(what, sizeof what, "vae decode [%lld,%lld,%lld,%lld] %s %s %s%s",
              (long long)img->shape[0], (long long)img->shape[1], (long long)img->shape[2],
-             (long long)img->shape[3], pictor_dtype_name(v->dtype), v->layout, v->upsample);
+             (long long)img->shape[3], pictor_dtype_name(v->dtype), v->layout, v->upsample,
+             v->fused ? "" : " unfused");
+    if (g_is_cuda)
+        pictor_backend_cuda_set_conv_fused(g_gpu, v->fused);
     setenv("PICTOR_VAE_LAYOUT", v->layout, 1);
     setenv("PICTOR_VAE_UPSAMPLE", v->upsample, 1);
     cfg.compute_dtype = v->dtype;

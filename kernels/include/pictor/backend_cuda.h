@@ -59,7 +59,10 @@ struct pictor_cuda_stats {
                                       scratch (layout or dtype cuBLASLt lacks) */
     uint64_t matmul_bias_epilogue; /* biases fused as the cuBLASLt epilogue */
     uint64_t conv_calls;           /* conv2d slot calls with work to do */
-    uint64_t conv_cudnn;           /* ... run by cudnnConvolutionForward */
+    uint64_t conv_cudnn;           /* ... run by cuDNN (either API) */
+    uint64_t conv_fused;           /* ... of which as a fused graph: conv +
+                                      bias in one cuDNN call
+                                      (kernels/cuda/op_conv2d_graph.h) */
     uint64_t conv_direct;          /* ... run by the fallback kernel */
     uint64_t conv_staged;          /* conv operands/outputs copied through
                                       scratch (layout, alignment) */
@@ -126,6 +129,13 @@ struct pictor_cuda_stats {
  * [worker thread] */
 int pictor_backend_cuda_set_plan_dir(pictor_backend *be, const char *dir, char *err,
                                      size_t errlen);
+
+/* Whether channels-last f16/bf16 convolutions with a bias may run as a
+ * fused cuDNN graph (kernels/cuda/op_conv2d_graph.h); the default comes
+ * from PICTOR_CUDA_CONV_FUSED at creation (docs/configuration.md). For
+ * comparisons (tests/gpu/test_vae_variants.c). PICTOR_E_INVALID when be is
+ * not a CUDA backend. [worker thread] */
+int pictor_backend_cuda_set_conv_fused(pictor_backend *be, bool on);
 
 /* Copies the counters; PICTOR_E_INVALID when be is not a CUDA backend. */
 int pictor_backend_cuda_stats(const pictor_backend *be,

@@ -1,0 +1,146 @@
+/*
+ * tests/unit/test_conv_dnn_plan.c — cuDNN's verdict, without a GPU, on the
+ * fused convolution graphs of kernels/cuda/op_conv2d_graph.h at the FLUX
+ * VAE's shapes (1024x1024 image): conv + bias into bf16, conv + bias + the
+ * f32 residual stream into f32, the folded upsampler's 2x2 kernel, the 1x1
+ * shortcut. cuDNN is loaded without a handle (tests/unit/dnn_deviceless.h)
+ * and each graph is planned for an H100 and a B200 described by devprop
+ * descriptors: the heuristics must offer at least one engine config after
+ * their support checks. With a GPU (the real driver finds a device) the
+ * plans must also finalize on a handle.
+ * Without cuDNN >= 9.8 or a driver library it prints "SKIP ..." and exits 0;
+ * likewise in a build without CUDA.
+ */
+#include <stdio.h>
+#include <string.h>
+
+#include "../harness/test.h"
+#include "pictor/tensor_util.h"
+
+#ifdef PICTOR_HAVE_CUDA
+#include "../../kernels/cuda/op_conv2d_graph.h"
+#include "dnn_deviceless.h"
+
+struct conv_case {
+    const char *what;
+    int64_t cin, h, w, cout, k;
+    int pad, bdtype, rdtype, ydtype;
+};
+
+/* The VAE decoder's convolutions at 1024x1024 (FLUX: 16 latent channels,
+ * block_out_channels 128/256/512/512), as the fused path would ask. */
+static const struct conv_case k_cases[] = {
+    {"conv1 128ch 1024^2 + bias -> bf16", 128, 1024, 1024, 128, 3, 1, PICTOR_BF16, -1,
+     PICTOR_BF16},
+    {"conv2 128ch 1024^2 + bias + f32 residual -> f32", 128, 1024, 1024, 128, 3, 1, PICTOR_BF16,
+     PICTOR_F32, PICTOR_F32},
+    {"conv1 256->128 1024^2 + bias -> bf16", 256, 1024, 1024, 128, 3, 1, PICTOR_BF16, -1,
+     PICTOR_BF16},
+    {"shortcut 1x1 256->128 1024^2 + bias -> bf16", 256, 1024, 1024, 128, 1, 0, PICTOR_BF16, -1,
+     PICTOR_BF16},
+    {"conv2 256ch 512^2 + bias + f32 residual -> f32", 256, 512, 512, 256, 3, 1, PICTOR_BF16,
+     PICTOR_F32, PICTOR_F32},
+    {"conv2 512ch 128^2 + bias + f32 residual -> f32", 512, 128, 128, 512, 3, 1, PICTOR_BF16,
+     PICTOR_F32, PICTOR_F32},
+    {"folded upsampler 2x2 256->1024 512^2 + bias -> bf16", 256, 512, 512, 1024, 2, 1,
+     PICTOR_BF16, -1, PICTOR_BF16},
+    {"conv_in 16->512 128^2 + bias -> bf16", 16, 128, 128, 512, 3, 1, PICTOR_BF16, -1,
+     PICTOR_BF16},
+};
+
+static struct cuda_conv_graph_key key_of(const struct conv_case *c)
+{
+    struct cuda_conv_graph_key k;
+
+    memset(&k, 0, sizeof k);
+    k.xdtype = PICTOR_BF16;
+    k.bdtype = c->bdtype;
+    k.rdtype = c->rdtype;
+    k.ydtype = c->ydtype;
+    k.stride_h = k.stride_w = 1;
+    k.pad_h = k.pad_w = c->pad;
+    k.n = 1;
+    k.cin = c->cin;
+    k.h = c->h;
+    k.w = c->w;
+    k.cout = c->cout;
+    k.kh = k.kw = c->k;
+    return k;
+}
+
+/* Engine configs cuDNN offers for c on target t (printed). */
+static int64_t viable(const char *dev, const struct conv_case *c, const struct dnn_target *t)
+{
+    struct cuda_conv_graph_key k = key_of(c);
+    struct cuda_conv_graph_plan p;
+    char err[512];
+    int rc = cuda_conv_graph_build(&g_libs, &k, t, &p, err, sizeof err);
+    int64_t n = p.viable;
+
+    CHECK(rc == PICTOR_OK || rc == PICTOR_E_UNSUPPORTED, "%s %s: %s", dev, c->what, err);
+    printf("# %s %s: %lld viable engine config(s)%s%s%s\n", dev, c->what, (long long)n,
+           p.plan ? ", plan finalized" : "", !p.plan && rc ? "; " : "", p.plan ? "" : p.why);
+    cuda_conv_graph_release(&p);
+    return n;
+}
+
+static void plans_for(const char *dev, const char *json)
+{
+    cudnnBackendDescriptor_t devprop = NULL;
+    char err[512];
+    int rc = dnn_devprop_from_json(&g_libs, json, &devprop, err, sizeof err);
+
+    CHECK(rc == PICTOR_OK, "%s devprop from JSON: %s", dev, err);
+    if (rc)
+        return;
+    const struct dnn_target t = { .devprop = devprop };
+
+    for (size_t i = 0; i < sizeof k_cases / sizeof k_cases[0]; i++)
+        CHECK(viable(dev, &k_cases[i], &t) >= 1, "cuDNN offers no engine for %s on %s",
+              k_cases[i].what, dev);
+    dnn_destroy(&g_libs, devprop);
+}
+
+static void test_conv_dnn_plan(void)
+{
+    plans_for("H100", k_h100_json);
+    plans_for("B200", k_b200_json);
+    if (!g_gpu)
+        return;
+    cudnnHandle_t h = NULL;
+
+    if (g_libs.dnn.cudnnCreate(&h) != CUDNN_STATUS_SUCCESS) {
+        CHECK(false, "cudnnCreate failed with a GPU present");
+        return;
+    }
+    const struct dnn_target t = { .handle = h };
+
+    g_libs.dnn_handle = h;
+    for (size_t i = 0; i < sizeof k_cases / sizeof k_cases[0]; i++) {
+        struct cuda_conv_graph_key k = key_of(&k_cases[i]);
+        struct cuda_conv_graph_plan p;
+        char err[512] = "";
+        int rc = cuda_conv_graph_build(&g_libs, &k, &t, &p, err, sizeof err);
+
+        CHECK(rc == PICTOR_OK && p.plan, "%s: plan on this GPU: %s", k_cases[i].what, err);
+        printf("# this GPU %s: %s (workspace %lld bytes)\n", k_cases[i].what,
+               p.plan ? "plan finalized" : "no plan", (long long)p.workspace);
+        cuda_conv_graph_release(&p);
+    }
+    g_libs.dnn_handle = NULL;
+    g_libs.dnn.cudnnDestroy(h);
+}
+#endif /* PICTOR_HAVE_CUDA */
+
+int main(void)
+{
+    char why[512] = "built without CUDA";
+
+#ifdef PICTOR_HAVE_CUDA
+    if (dnn_ready(why, sizeof why))
+        RUN(test_conv_dnn_plan);
+    else
+#endif
+        printf("SKIP test_conv_dnn_plan: %s\n", why);
+    TEST_MAIN_END();
+}

@@ -213,17 +213,24 @@ static pictor_backend *open_backend(const struct bench_args *a)
     return NULL;
 }
 
-/* On CUDA: the graphs captured and launched; with --state-dir, where the
+/* On CUDA: the graphs captured and launched, how the convolutions ran;
+ * with --state-dir, where the
  * GEMM algorithms came from (a second run with the same folder should find
  * every one). */
 static void log_algo_stats(const struct bench_args *a, const pictor_backend *be)
 {
     struct pictor_cuda_stats st;
 
-    if (pictor_backend_cuda_stats(be, &st) == PICTOR_OK)
+    if (pictor_backend_cuda_stats(be, &st) == PICTOR_OK) {
         fprintf(stderr, "pictor bench: CUDA graphs: %llu captured, %llu launches%s\n",
                 (unsigned long long)st.graph_captures, (unsigned long long)st.graph_launches,
                 pictor_backend_graphs_offered(be) ? "" : " (off: PICTOR_CUDA_GRAPHS=0)");
+        fprintf(stderr, "pictor bench: conv2d: %llu calls, %llu by cuDNN (%llu as fused "
+                "conv + bias graphs), %llu by the fallback kernel, %llu operands staged\n",
+                (unsigned long long)st.conv_calls, (unsigned long long)st.conv_cudnn,
+                (unsigned long long)st.conv_fused, (unsigned long long)st.conv_direct,
+                (unsigned long long)st.conv_staged);
+    }
     if (a->state_dir && pictor_backend_cuda_stats(be, &st) == PICTOR_OK)
         fprintf(stderr, "pictor bench: cuBLASLt algorithms: %llu from %s, %llu searched "
                 "(%llu stored ones refused)\n", (unsigned long long)st.matmul_algo_hits,

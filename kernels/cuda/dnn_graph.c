@@ -8,6 +8,18 @@
 
 #include "dnn_graph.h"
 
+cudnnDataType_t dnn_data_type(int dtype)
+{
+    switch (dtype) {
+    case PICTOR_F16:
+        return CUDNN_DATA_HALF;
+    case PICTOR_BF16:
+        return CUDNN_DATA_BFLOAT16;
+    default:
+        return CUDNN_DATA_FLOAT;
+    }
+}
+
 void dnn_destroy(const struct cuda_libs *l, cudnnBackendDescriptor_t d)
 {
     if (d)
@@ -320,6 +332,33 @@ int dnn_bag_plan(struct dnn_bag *b, const cudnnBackendDescriptor_t *ops, int n,
         *workspace = planned.workspace;
     }
     return rc;
+}
+
+void dnn_graph_plan_init(struct dnn_graph_plan *p, const struct cuda_libs *l, char *err)
+{
+    memset(p, 0, sizeof *p);
+    dnn_bag_init(&p->bag, l);
+    err[0] = '\0';
+}
+
+int dnn_graph_plan_finish(struct dnn_graph_plan *p, int rc, const cudnnBackendDescriptor_t *ops,
+                          int n, const struct dnn_target *t, const char *what, char *err,
+                          size_t errlen)
+{
+    cudnnBackendDescriptor_t plan = NULL;
+
+    if (!rc)
+        rc = dnn_bag_plan(&p->bag, ops, n, t, &plan, &p->workspace, &p->viable, err, errlen);
+    p->plan = plan;
+    if (rc)
+        snprintf(p->why, sizeof p->why, "%s%s", err[0] ? err : what, err[0] ? "" : " failed");
+    return rc;
+}
+
+void dnn_graph_plan_release(struct dnn_graph_plan *p)
+{
+    dnn_bag_free(&p->bag);
+    p->plan = NULL;
 }
 
 int dnn_execute(const struct cuda_libs *l, cudnnBackendDescriptor_t plan, int n,

@@ -51,6 +51,10 @@
 #define DNN_SET(l, d, name, type, n, val, err, errlen)                                   \
     DNN_CHECK(l, (l)->dnn.cudnnBackendSetAttribute(d, name, type, n, val), err, errlen)
 
+/* cuDNN's data type for a PICTOR_F16 / PICTOR_BF16 tensor; CUDNN_DATA_FLOAT
+ * for any other dtype (f32, and what the callers widen to f32). */
+cudnnDataType_t dnn_data_type(int dtype);
+
 /* Destroys d (NULL is a no-op). */
 void dnn_destroy(const struct cuda_libs *l, cudnnBackendDescriptor_t d);
 
@@ -147,6 +151,31 @@ int dnn_bag_pointwise(struct dnn_bag *b, cudnnPointwiseMode_t mode, cudnnBackend
 int dnn_bag_plan(struct dnn_bag *b, const cudnnBackendDescriptor_t *ops, int n,
                  const struct dnn_target *t, cudnnBackendDescriptor_t *plan, int64_t *workspace,
                  int64_t *viable, char *err, size_t errlen);
+
+/* A planned graph: every descriptor it was built from, kept until it is
+ * released (cudnn-frontend's graph object keeps them too). */
+struct dnn_graph_plan {
+    struct dnn_bag bag;            /* owns every descriptor below */
+    cudnnBackendDescriptor_t plan; /* NULL: no engine config finalized */
+    int64_t workspace;             /* bytes plan needs */
+    int64_t viable;                /* engine configs the heuristics offered
+                                      after their support checks */
+    char why[320];                 /* why plan is NULL */
+};
+
+/* Starts p empty, for l's descriptors; clears err. */
+void dnn_graph_plan_init(struct dnn_graph_plan *p, const struct cuda_libs *l, char *err);
+
+/* Finishes p once its operations ops[0..n) are built into p->bag with
+ * status rc: plans them for t when rc is PICTOR_OK (dnn_bag_plan). On any
+ * failure p->why gets err, or "<what> failed" when err is empty. Returns
+ * the status. */
+int dnn_graph_plan_finish(struct dnn_graph_plan *p, int rc, const cudnnBackendDescriptor_t *ops,
+                          int n, const struct dnn_target *t, const char *what, char *err,
+                          size_t errlen);
+
+/* Destroys p's descriptors (p->plan becomes NULL; why is kept). */
+void dnn_graph_plan_release(struct dnn_graph_plan *p);
 
 /* Executes plan on the handle of l with the variant pack uids[i] ->
  * ptrs[i] (i < n) and workspace (NULL when the plan needs none). */

@@ -127,18 +127,6 @@ static bool is_half(int dtype)
     return dtype == PICTOR_F16 || dtype == PICTOR_BF16;
 }
 
-static cudnnDataType_t dnn_type(int dtype)
-{
-    switch (dtype) {
-    case PICTOR_F16:
-        return CUDNN_DATA_HALF;
-    case PICTOR_BF16:
-        return CUDNN_DATA_BFLOAT16;
-    default:
-        return CUDNN_DATA_FLOAT;
-    }
-}
-
 /* Packed strides of a 4-D [N, C, H, W] shape in format f. */
 static void fmt_strides(const int64_t *s, enum conv_fmt f, int64_t *st)
 {
@@ -234,7 +222,7 @@ static int plan_descriptors(const struct cuda_libs *l, struct conv_plan *p,
 {
     const struct cuda_dnn_fns *f = &l->dnn;
     cudnnTensorFormat_t tf = k->fmt == FMT_NHWC ? CUDNN_TENSOR_NHWC : CUDNN_TENSOR_NCHW;
-    cudnnDataType_t dt = dnn_type(k->dtype);
+    cudnnDataType_t dt = dnn_data_type(k->dtype);
     cudnnMathType_t math = k->dtype == PICTOR_F32 ? CUDNN_FMA_MATH : CUDNN_TENSOR_OP_MATH;
     int on = 0, oc = 0, oh = 0, ow = 0, rc;
 
@@ -466,7 +454,7 @@ size_t cuda_conv_graph_key_bytes(void)
 void cuda_conv_graph_plan_free(void *vp)
 {
     if (vp)
-        cuda_conv_graph_release(vp);
+        dnn_graph_plan_release(vp);
     free(vp);
 }
 
@@ -484,10 +472,10 @@ static bool fusable(const struct cuda_libs *l, const pictor_tensor *x, const pic
 /* The cached fused plan of k (built on first use; a refused one is kept
  * with plan NULL so it is not asked again). */
 static int graph_plan(struct cuda_libs *l, const struct conv_key *k,
-                      struct cuda_conv_graph_plan **out, char *err, size_t errlen)
+                      struct dnn_graph_plan **out, char *err, size_t errlen)
 {
     struct cuda_conv_graph_key gk;
-    struct cuda_conv_graph_plan *p;
+    struct dnn_graph_plan *p;
     const struct dnn_target t = { .handle = l->dnn_handle };
     char why[320];
 
@@ -525,7 +513,7 @@ static int conv_fused(struct cuda_ctx *ctx, const struct conv_key *k, const pict
                       bool *done, char *err, size_t errlen)
 {
     struct cuda_libs *l = ctx->libs;
-    struct cuda_conv_graph_plan *p;
+    struct dnn_graph_plan *p;
     void *ws = NULL, *ws_owned = NULL;
     char why[320];
     int rc;
@@ -548,7 +536,7 @@ static int conv_fused(struct cuda_ctx *ctx, const struct conv_key *k, const pict
     cuda_scratch_free(ctx, ws_owned);
     if (rc) { /* refused at execution: never again for this shape */
         snprintf(p->why, sizeof p->why, "%s", why);
-        cuda_conv_graph_release(p);
+        dnn_graph_plan_release(p);
         return PICTOR_OK;
     }
     l->stats.conv_fused++;

@@ -14,18 +14,6 @@
 enum { UID_X = 1, UID_W, UID_B, UID_R, UID_Y, UID_VIRTUAL = 100 };
 #define MAX_OPS 3
 
-static cudnnDataType_t dnn_dtype(int dtype)
-{
-    switch (dtype) {
-    case PICTOR_F16:
-        return CUDNN_DATA_HALF;
-    case PICTOR_BF16:
-        return CUDNN_DATA_BFLOAT16;
-    default:
-        return CUDNN_DATA_FLOAT;
-    }
-}
-
 /* Channels-last strides of dims {N, C, H, W}. */
 static void nhwc(const int64_t d[4], int64_t s[4])
 {
@@ -42,7 +30,7 @@ static int tensor(struct dnn_bag *bag, int64_t uid, int dtype, const int64_t d[4
     int64_t s[4];
 
     nhwc(d, s);
-    const struct dnn_tensor_spec spec = { .uid = uid, .dtype = dnn_dtype(dtype), .ndim = 4,
+    const struct dnn_tensor_spec spec = { .uid = uid, .dtype = dnn_data_type(dtype), .ndim = 4,
                                           .dims = d, .strides = s, .is_virtual = virt };
     return dnn_bag_tensor(bag, &spec, out, err, errlen);
 }
@@ -150,31 +138,19 @@ static int build_ops(struct dnn_bag *bag, const struct cuda_conv_graph_key *k,
 }
 
 int cuda_conv_graph_build(const struct cuda_libs *l, const struct cuda_conv_graph_key *key,
-                          const struct dnn_target *t, struct cuda_conv_graph_plan *p, char *err,
+                          const struct dnn_target *t, struct dnn_graph_plan *p, char *err,
                           size_t errlen)
 {
-    cudnnBackendDescriptor_t ops[MAX_OPS], plan = NULL;
-    int n = 0, rc;
+    cudnnBackendDescriptor_t ops[MAX_OPS];
+    int n = 0;
 
-    memset(p, 0, sizeof *p);
-    dnn_bag_init(&p->bag, l);
-    err[0] = '\0';
-    rc = build_ops(&p->bag, key, ops, &n, err, errlen);
-    if (!rc)
-        rc = dnn_bag_plan(&p->bag, ops, n, t, &plan, &p->workspace, &p->viable, err, errlen);
-    p->plan = plan;
-    if (rc)
-        snprintf(p->why, sizeof p->why, "%s", err[0] ? err : "cuDNN convolution graph failed");
-    return rc;
+    dnn_graph_plan_init(p, l, err);
+    int rc = build_ops(&p->bag, key, ops, &n, err, errlen);
+
+    return dnn_graph_plan_finish(p, rc, ops, n, t, "cuDNN convolution graph", err, errlen);
 }
 
-void cuda_conv_graph_release(struct cuda_conv_graph_plan *p)
-{
-    dnn_bag_free(&p->bag);
-    p->plan = NULL;
-}
-
-int cuda_conv_graph_execute(const struct cuda_libs *l, const struct cuda_conv_graph_plan *p,
+int cuda_conv_graph_execute(const struct cuda_libs *l, const struct dnn_graph_plan *p,
                             const struct cuda_conv_graph_io *io, char *err, size_t errlen)
 {
     int64_t uids[5] = { UID_X, UID_W, UID_Y };

@@ -37,27 +37,15 @@ struct cuda_conv_graph_key {
     int64_t n, cin, h, w, cout, kh, kw;
 };
 
-/* A planned graph: every descriptor it was built from, kept until release. */
-struct cuda_conv_graph_plan {
-    struct dnn_bag bag;            /* owns every descriptor below */
-    cudnnBackendDescriptor_t plan; /* NULL: no engine config finalized */
-    int64_t workspace;             /* bytes plan needs */
-    int64_t viable;                /* engine configs the heuristics offered */
-    char why[320];                 /* why plan is NULL */
-};
-
 /* Builds and plans the graph of key for target t into *p. PICTOR_OK with
  * p->plan set; else p->plan is NULL, p->why and err say why, and the
  * status is PICTOR_E_UNSUPPORTED when cuDNN has no engine config that
  * finalizes (deviceless with the driver stub never finalizes: p->viable
  * tells whether engines were offered) or the error of a failing cuDNN
- * call. Either way call cuda_conv_graph_release. */
+ * call. Either way call dnn_graph_plan_release. */
 int cuda_conv_graph_build(const struct cuda_libs *l, const struct cuda_conv_graph_key *key,
-                          const struct dnn_target *t, struct cuda_conv_graph_plan *p, char *err,
+                          const struct dnn_target *t, struct dnn_graph_plan *p, char *err,
                           size_t errlen);
-
-/* Destroys p's descriptors (p->plan becomes NULL; why is kept). */
-void cuda_conv_graph_release(struct cuda_conv_graph_plan *p);
 
 /* The memory one execution reads and writes (device pointers, 16-byte
  * aligned, at the key's NHWC/KRSC strides; b and r NULL without them). */
@@ -68,7 +56,7 @@ struct cuda_conv_graph_io {
 };
 
 /* Queues the planned graph (built with the handle of l) on its stream. */
-int cuda_conv_graph_execute(const struct cuda_libs *l, const struct cuda_conv_graph_plan *p,
+int cuda_conv_graph_execute(const struct cuda_libs *l, const struct dnn_graph_plan *p,
                             const struct cuda_conv_graph_io *io, char *err, size_t errlen);
 
 #endif /* PICTOR_HAVE_CUDA */

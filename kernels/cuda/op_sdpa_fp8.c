@@ -29,12 +29,12 @@ struct cuda_sdpa_fp8_state {
     int dnn;                  /* 0 not probed, 1 usable, -1 not (probe_note) */
     char probe_note[256];     /* why the probe failed */
     char note[384];           /* the latest refusal, "" if none */
-    struct plan_cache *plans; /* struct cuda_sdpa_fp8_plan per key */
+    struct plan_cache *plans; /* struct dnn_graph_plan per key */
 };
 
 static void plan_free(void *v)
 {
-    cuda_sdpa_fp8_plan_release(v);
+    dnn_graph_plan_release(v);
     free(v);
 }
 
@@ -56,11 +56,11 @@ static struct cuda_sdpa_fp8_state *state_of(struct cuda_ctx *ctx)
  * use; a plan without descriptor says why). PICTOR_E_NOMEM, or
  * PICTOR_E_UNSUPPORTED while capturing a key not planned yet. */
 static int plan_of(struct cuda_ctx *ctx, struct cuda_sdpa_fp8_state *s,
-                   const struct cuda_sdpa_fp8_key *key, struct cuda_sdpa_fp8_plan **out,
+                   const struct cuda_sdpa_fp8_key *key, struct dnn_graph_plan **out,
                    char *err, size_t errlen)
 {
     const struct dnn_target target = { .handle = ctx->libs->dnn_handle };
-    struct cuda_sdpa_fp8_plan *p = plan_cache_get(s->plans, key);
+    struct dnn_graph_plan *p = plan_cache_get(s->plans, key);
 
     *out = p;
     if (p)
@@ -75,7 +75,7 @@ static int plan_of(struct cuda_ctx *ctx, struct cuda_sdpa_fp8_state *s,
         return PICTOR_E_NOMEM;
     }
     if (cuda_sdpa_fp8_plan_build(ctx->libs, key, &target, CUDA_SDPA_FP8_GRAPH, p, err, errlen))
-        cuda_sdpa_fp8_plan_release(p); /* keep only the reason */
+        dnn_graph_plan_release(p); /* keep only the reason */
     if (plan_cache_put(s->plans, key, p)) { /* frees p */
         snprintf(err, errlen, "out of memory caching a cuDNN FP8 SDPA plan");
         return PICTOR_E_NOMEM;
@@ -89,7 +89,7 @@ static bool probe(struct cuda_ctx *ctx, struct cuda_sdpa_fp8_state *s)
 {
     const struct cuda_libs *l = ctx->libs;
     struct cuda_sdpa_fp8_key key;
-    struct cuda_sdpa_fp8_plan *p;
+    struct dnn_graph_plan *p;
     char why[320] = "";
 
     if (s->dnn != 0)
@@ -128,11 +128,11 @@ static bool probe(struct cuda_ctx *ctx, struct cuda_sdpa_fp8_state *s)
  * there are no keys: nothing for cuDNN to do), or PICTOR_E_UNSUPPORTED /
  * PICTOR_E_NOMEM with why. */
 static int admit(struct cuda_ctx *ctx, const struct pictor_op_args *a,
-                 struct cuda_sdpa_fp8_plan **plan, char *why, size_t whylen)
+                 struct dnn_graph_plan **plan, char *why, size_t whylen)
 {
     struct cuda_sdpa_fp8_state *s;
     struct cuda_sdpa_fp8_key key;
-    struct cuda_sdpa_fp8_plan *p;
+    struct dnn_graph_plan *p;
     int rc;
 
     *plan = NULL;
@@ -173,7 +173,7 @@ static void note(struct cuda_ctx *ctx, const char *why)
 
 bool cuda_sdpa_fp8_supports(struct cuda_ctx *ctx, const struct pictor_op_args *a)
 {
-    struct cuda_sdpa_fp8_plan *p;
+    struct dnn_graph_plan *p;
     char why[384];
 
     if (admit(ctx, a, &p, why, sizeof why) == PICTOR_OK)
@@ -215,7 +215,7 @@ static int stage(struct cuda_ctx *ctx, const pictor_tensor *t, pictor_tensor *c,
 
 /* The work of an admitted call with keys (op_sdpa_fp8.h steps 1 to 4). */
 static int run(struct cuda_ctx *ctx, const struct pictor_op_args *a,
-               struct cuda_sdpa_fp8_plan *p, char *err, size_t errlen)
+               struct dnn_graph_plan *p, char *err, size_t errlen)
 {
     struct cuda_libs *l = ctx->libs;
     const pictor_tensor *q = a->u.sdpa_fp8.q, *k = a->u.sdpa_fp8.k, *v = a->u.sdpa_fp8.v;
@@ -277,7 +277,7 @@ static int run(struct cuda_ctx *ctx, const struct pictor_op_args *a,
 int cuda_op_sdpa_fp8(void *vctx, const struct pictor_op_args *a, char *err, size_t errlen)
 {
     struct cuda_ctx *ctx = vctx;
-    struct cuda_sdpa_fp8_plan *p;
+    struct dnn_graph_plan *p;
     struct pictor_op_args fill;
     char why[384];
     int rc;

@@ -245,33 +245,18 @@ static int build_ops(struct gb *g, const struct cuda_sdpa_fp8_key *k,
 
 int cuda_sdpa_fp8_plan_build(const struct cuda_libs *l, const struct cuda_sdpa_fp8_key *key,
                              const struct dnn_target *t, enum cuda_sdpa_fp8_graph_kind kind,
-                             struct cuda_sdpa_fp8_plan *p, char *err, size_t errlen)
+                             struct dnn_graph_plan *p, char *err, size_t errlen)
 {
     struct gb g = { .l = l, .bag = &p->bag, .next_uid = UID_VIRTUAL, .err = err,
                     .errlen = errlen };
-    cudnnBackendDescriptor_t plan = NULL;
-    int rc;
 
-    memset(p, 0, sizeof *p);
-    dnn_bag_init(&p->bag, l);
-    err[0] = '\0';
-    rc = build_ops(&g, key, kind);
-    if (!rc)
-        rc = dnn_bag_plan(&p->bag, g.ops, g.nops, t, &plan, &p->workspace, &p->viable, err,
-                          errlen);
-    p->plan = plan;
-    if (rc)
-        snprintf(p->why, sizeof p->why, "%s", err[0] ? err : "cuDNN FP8 SDPA graph failed");
-    return rc;
+    dnn_graph_plan_init(p, l, err);
+    int rc = build_ops(&g, key, kind);
+
+    return dnn_graph_plan_finish(p, rc, g.ops, g.nops, t, "cuDNN FP8 SDPA graph", err, errlen);
 }
 
-void cuda_sdpa_fp8_plan_release(struct cuda_sdpa_fp8_plan *p)
-{
-    dnn_bag_free(&p->bag);
-    p->plan = NULL;
-}
-
-int cuda_sdpa_fp8_execute(const struct cuda_libs *l, const struct cuda_sdpa_fp8_plan *p,
+int cuda_sdpa_fp8_execute(const struct cuda_libs *l, const struct dnn_graph_plan *p,
                           const struct cuda_sdpa_fp8_io *io, char *err, size_t errlen)
 {
     static const int64_t uids[N_IO] = {

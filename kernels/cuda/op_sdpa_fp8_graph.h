@@ -43,17 +43,6 @@ enum cuda_sdpa_fp8_graph_kind {
     CUDA_SDPA_FP8_GRAPH_NO_STATS, /* without the Stats = M + log Z branch */
 };
 
-/* A planned graph: every descriptor it was built from, kept until it is
- * released (cudnn-frontend's graph keeps them too). */
-struct cuda_sdpa_fp8_plan {
-    struct dnn_bag bag;            /* owns every descriptor below */
-    cudnnBackendDescriptor_t plan; /* NULL: no engine config finalized */
-    int64_t workspace;             /* bytes plan needs */
-    int64_t viable;                /* engine configs the heuristics offered
-                                      after their support checks */
-    char why[320];                 /* why plan is NULL */
-};
-
 /* Builds and plans the graph of key for target t into *p (any previous
  * content is ignored: release it first). PICTOR_OK with p->plan set; else
  * p->plan is NULL, p->why and err say why, and the status is
@@ -61,13 +50,10 @@ struct cuda_sdpa_fp8_plan {
  * deviceless target never finalizes with the driver stub, which cannot
  * load modules: p->viable tells whether engines were offered) or the
  * error of a failing cuDNN call. Either way p holds descriptors: call
- * cuda_sdpa_fp8_plan_release. */
+ * dnn_graph_plan_release. */
 int cuda_sdpa_fp8_plan_build(const struct cuda_libs *l, const struct cuda_sdpa_fp8_key *key,
                              const struct dnn_target *t, enum cuda_sdpa_fp8_graph_kind kind,
-                             struct cuda_sdpa_fp8_plan *p, char *err, size_t errlen);
-
-/* Destroys p's descriptors (p->plan becomes NULL; why is kept). */
-void cuda_sdpa_fp8_plan_release(struct cuda_sdpa_fp8_plan *p);
+                             struct dnn_graph_plan *p, char *err, size_t errlen);
 
 /* The memory one execution reads and writes (device pointers). */
 struct cuda_sdpa_fp8_io {
@@ -81,7 +67,7 @@ struct cuda_sdpa_fp8_io {
 
 /* Queues the planned graph (p->plan set, built with the handle of l) on
  * the handle's stream. */
-int cuda_sdpa_fp8_execute(const struct cuda_libs *l, const struct cuda_sdpa_fp8_plan *p,
+int cuda_sdpa_fp8_execute(const struct cuda_libs *l, const struct dnn_graph_plan *p,
                           const struct cuda_sdpa_fp8_io *io, char *err, size_t errlen);
 
 #endif /* PICTOR_HAVE_CUDA */

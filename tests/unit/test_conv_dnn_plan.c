@@ -72,7 +72,7 @@ static struct cuda_conv_graph_key key_of(const struct conv_case *c)
 static int64_t viable(const char *dev, const struct conv_case *c, const struct dnn_target *t)
 {
     struct cuda_conv_graph_key k = key_of(c);
-    struct cuda_conv_graph_plan p;
+    struct dnn_graph_plan p;
     char err[512];
     int rc = cuda_conv_graph_build(&g_libs, &k, t, &p, err, sizeof err);
     int64_t n = p.viable;
@@ -80,7 +80,7 @@ static int64_t viable(const char *dev, const struct conv_case *c, const struct d
     CHECK(rc == PICTOR_OK || rc == PICTOR_E_UNSUPPORTED, "%s %s: %s", dev, c->what, err);
     printf("# %s %s: %lld viable engine config(s)%s%s%s\n", dev, c->what, (long long)n,
            p.plan ? ", plan finalized" : "", !p.plan && rc ? "; " : "", p.plan ? "" : p.why);
-    cuda_conv_graph_release(&p);
+    dnn_graph_plan_release(&p);
     return n;
 }
 
@@ -118,14 +118,14 @@ static void test_conv_dnn_plan(void)
     g_libs.dnn_handle = h;
     for (size_t i = 0; i < sizeof k_cases / sizeof k_cases[0]; i++) {
         struct cuda_conv_graph_key k = key_of(&k_cases[i]);
-        struct cuda_conv_graph_plan p;
+        struct dnn_graph_plan p;
         char err[512] = "";
         int rc = cuda_conv_graph_build(&g_libs, &k, &t, &p, err, sizeof err);
 
         CHECK(rc == PICTOR_OK && p.plan, "%s: plan on this GPU: %s", k_cases[i].what, err);
         printf("# this GPU %s: %s (workspace %lld bytes)\n", k_cases[i].what,
                p.plan ? "plan finalized" : "no plan", (long long)p.workspace);
-        cuda_conv_graph_release(&p);
+        dnn_graph_plan_release(&p);
     }
     g_libs.dnn_handle = NULL;
     g_libs.dnn.cudnnDestroy(h);

@@ -203,7 +203,7 @@ static int64_t viable_configs(const char *what, cudnnBackendDescriptor_t devprop
                               enum cuda_sdpa_fp8_graph_kind kind)
 {
     const struct dnn_target t = { .devprop = devprop };
-    struct cuda_sdpa_fp8_plan p;
+    struct dnn_graph_plan p;
     char err[512];
     int rc = cuda_sdpa_fp8_plan_build(&g_libs, key, &t, kind, &p, err, sizeof err);
     int64_t n = p.viable;
@@ -212,7 +212,7 @@ static int64_t viable_configs(const char *what, cudnnBackendDescriptor_t devprop
     CHECK(rc == PICTOR_OK || rc == PICTOR_E_UNSUPPORTED, "%s: %s", what, err);
     printf("# %s: %lld viable engine config(s)%s%s\n", what, (long long)n,
            p.plan ? ", plan finalized" : rc ? "; plan: " : "", p.plan ? "" : rc ? p.why : "");
-    cuda_sdpa_fp8_plan_release(&p);
+    dnn_graph_plan_release(&p);
     return n;
 }
 
@@ -220,7 +220,7 @@ static int64_t viable_configs(const char *what, cudnnBackendDescriptor_t devprop
 static void finalizes_on_gpu(const char *what, const struct cuda_sdpa_fp8_key *key)
 {
     cudnnHandle_t h = NULL;
-    struct cuda_sdpa_fp8_plan p;
+    struct dnn_graph_plan p;
     char err[512] = "";
     int rc;
 
@@ -235,7 +235,7 @@ static void finalizes_on_gpu(const char *what, const struct cuda_sdpa_fp8_key *k
     CHECK(rc == PICTOR_OK && p.plan, "%s: plan on this GPU: %s", what, err);
     printf("# %s on this GPU: %s (workspace %lld bytes)\n", what,
            p.plan ? "plan finalized" : "no plan", (long long)p.workspace);
-    cuda_sdpa_fp8_plan_release(&p);
+    dnn_graph_plan_release(&p);
     g_libs.dnn_handle = NULL;
     g_libs.dnn.cudnnDestroy(h);
 }

@@ -16,9 +16,9 @@
  * four strided copies interleave them into y.
  *
  * What it saves: 16 instead of 36 multiply-adds per output value and input
- * channel (2.25x fewer; about 1.5 of FLUX's ~10 TFLOP VAE decode at
- * 1024x1024), and the upsampled input, four times x, is never written or
- * read. Folded taps are summed in f32 and rounded once to the folded
+ * channel (2.25x fewer; about 1.5 of the ~10 TFLOP of convolutions in
+ * FLUX's VAE decode at 1024x1024), and the upsampled input, four times x,
+ * is never written or read. Folded taps are summed in f32 and rounded once to the folded
  * weight's dtype, so 16-bit weights differ from the unfolded ones by at
  * most one rounding per folded tap.
  *

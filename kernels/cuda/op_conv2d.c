@@ -35,8 +35,8 @@
  * FFT/Winograd transform round-off), f16/bf16 tensor-op math and any
  * algorithm.
  *
- * Fusion. Channels-last f16/bf16 x, w and y with a bias of their dtype,
- * none of them staged, first try a cuDNN operation graph of the
+ * Fusion. f16/bf16 x, w and y with a bias of their dtype, none of them
+ * staged (either format), first try a cuDNN operation graph of the
  * convolution with the bias add as its epilogue (op_conv2d_graph.h): one
  * pass over y less. cuDNN plans it with precompiled engines (checked
  * without a GPU at the FLUX VAE's shapes: tests/unit/test_conv_dnn_plan.c);
@@ -463,7 +463,7 @@ static bool fusable(const struct cuda_libs *l, const pictor_tensor *x, const pic
                     const pictor_tensor *bias, const pictor_tensor *y, int dtype,
                     enum conv_fmt f)
 {
-    return l->conv_fused && f == FMT_NHWC && is_half(dtype) && bias && bias->dtype == dtype &&
+    return l->conv_fused && is_half(dtype) && bias && bias->dtype == dtype &&
            (bias->shape[0] == 1 || bias->stride[0] == 1) &&
            cuda_ptr_alignment(bias->data) >= CONV_ALIGN && usable_as_is(x, dtype, f) &&
            usable_as_is(w, dtype, f) && usable_as_is(y, dtype, f);
@@ -482,6 +482,7 @@ static int graph_plan(struct cuda_libs *l, const struct conv_key *k,
     memset(&gk, 0, sizeof gk);
     gk.xdtype = gk.bdtype = gk.ydtype = k->dtype;
     gk.rdtype = -1;
+    gk.channels_last = k->fmt == FMT_NHWC;
     gk.stride_h = k->stride_h, gk.stride_w = k->stride_w;
     gk.pad_h = k->pad_h, gk.pad_w = k->pad_w;
     gk.n = k->n, gk.cin = k->cin, gk.h = k->h, gk.w = k->w;

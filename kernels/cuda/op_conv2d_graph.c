@@ -14,22 +14,30 @@
 enum { UID_X = 1, UID_W, UID_B, UID_R, UID_Y, UID_VIRTUAL = 100 };
 #define MAX_OPS 3
 
-/* Channels-last strides of dims {N, C, H, W}. */
-static void nhwc(const int64_t d[4], int64_t s[4])
+/* Packed strides of dims {N, C, H, W}: channels-last or NCHW. */
+static void packed(const int64_t d[4], bool channels_last, int64_t s[4])
 {
-    s[1] = 1;
-    s[3] = d[1];
-    s[2] = d[3] * d[1];
-    s[0] = d[2] * d[3] * d[1];
+    if (channels_last) {
+        s[1] = 1;
+        s[3] = d[1];
+        s[2] = d[3] * d[1];
+        s[0] = d[2] * d[3] * d[1];
+    } else {
+        s[3] = 1;
+        s[2] = d[3];
+        s[1] = d[2] * d[3];
+        s[0] = d[1] * d[2] * d[3];
+    }
 }
 
-/* A tensor {N, C, H, W} laid out channels-last, in the bag. */
-static int tensor(struct dnn_bag *bag, int64_t uid, int dtype, const int64_t d[4], bool virt,
-                  cudnnBackendDescriptor_t *out, char *err, size_t errlen)
+/* A packed tensor {N, C, H, W} of the key's layout, in the bag. */
+static int tensor(struct dnn_bag *bag, const struct cuda_conv_graph_key *k, int64_t uid,
+                  int dtype, const int64_t d[4], bool virt, cudnnBackendDescriptor_t *out,
+                  char *err, size_t errlen)
 {
     int64_t s[4];
 
-    nhwc(d, s);
+    packed(d, k->channels_last, s);
     const struct dnn_tensor_spec spec = { .uid = uid, .dtype = dnn_data_type(dtype), .ndim = 4,
                                           .dims = d, .strides = s, .is_virtual = virt };
     return dnn_bag_tensor(bag, &spec, out, err, errlen);
@@ -112,22 +120,22 @@ static int build_ops(struct dnn_bag *bag, const struct cuda_conv_graph_key *k,
     int rc;
 
     *n = 0;
-    rc = tensor(bag, UID_X, k->xdtype, xd, false, &x, err, errlen);
-    rc = rc ? rc : tensor(bag, UID_W, k->xdtype, wd, false, &w, err, errlen);
-    rc = rc ? rc : tensor(bag, UID_Y, k->ydtype, yd, false, &y, err, errlen);
+    rc = tensor(bag, k, UID_X, k->xdtype, xd, false, &x, err, errlen);
+    rc = rc ? rc : tensor(bag, k, UID_W, k->xdtype, wd, false, &w, err, errlen);
+    rc = rc ? rc : tensor(bag, k, UID_Y, k->ydtype, yd, false, &y, err, errlen);
     if (!rc && bias)
-        rc = tensor(bag, UID_B, k->bdtype, bd, false, &b, err, errlen);
+        rc = tensor(bag, k, UID_B, k->bdtype, bd, false, &b, err, errlen);
     if (!rc && res)
-        rc = tensor(bag, UID_R, k->rdtype, yd, false, &r, err, errlen);
+        rc = tensor(bag, k, UID_R, k->rdtype, yd, false, &r, err, errlen);
     /* The convolution writes y itself when nothing follows it. */
     c = y;
     if (!rc && (bias || res))
-        rc = tensor(bag, vuid++, PICTOR_F32, yd, true, &c, err, errlen);
+        rc = tensor(bag, k, vuid++, PICTOR_F32, yd, true, &c, err, errlen);
     rc = rc ? rc : conv_desc(bag, k, &cd, err, errlen);
     rc = rc ? rc : conv_op(bag, cd, x, w, c, &ops[(*n)++], err, errlen);
     if (!rc && bias) {
         t = y;
-        if (res && (rc = tensor(bag, vuid++, PICTOR_F32, yd, true, &t, err, errlen)))
+        if (res && (rc = tensor(bag, k, vuid++, PICTOR_F32, yd, true, &t, err, errlen)))
             return rc;
         rc = dnn_bag_pointwise(bag, CUDNN_POINTWISE_ADD, c, b, t, &ops[(*n)++], err, errlen);
         c = t;

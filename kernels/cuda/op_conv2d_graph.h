@@ -7,8 +7,8 @@
  *   T = C + B {1,Cout,1,1}                                when has_bias
  *   Y = T + R {N,Cout,OH,OW}                              when has_residual
  *
- * X, W, R and Y channels-last (NHWC, filters KRSC: what cuDNN's runtime
- * fusion engines take); X and W both f16 or both bf16; B, R and Y each f32,
+ * X, W, R and Y all packed NCHW (filters KCRS) or all channels-last (NHWC,
+ * filters KRSC); X and W both f16 or both bf16; B, R and Y each f32,
  * f16 or bf16 (Y f32 with R f32 is the VAE's resnet sum: conv2 + bias +
  * the f32 residual stream, rounded once). Intermediates are virtual f32,
  * so Y is rounded once from f32, as the CPU twin does.
@@ -33,6 +33,7 @@ struct cuda_conv_graph_key {
     int32_t xdtype;              /* PICTOR_F16 or PICTOR_BF16: X and W */
     int32_t bdtype, rdtype;      /* B's and R's dtypes, or -1 without them */
     int32_t ydtype;              /* PICTOR_F32, PICTOR_F16 or PICTOR_BF16 */
+    int32_t channels_last;       /* 1: NHWC/KRSC, 0: NCHW/KCRS */
     int32_t stride_h, stride_w, pad_h, pad_w;
     int64_t n, cin, h, w, cout, kh, kw;
 };
@@ -48,7 +49,7 @@ int cuda_conv_graph_build(const struct cuda_libs *l, const struct cuda_conv_grap
                           size_t errlen);
 
 /* The memory one execution reads and writes (device pointers, 16-byte
- * aligned, at the key's NHWC/KRSC strides; b and r NULL without them). */
+ * aligned, packed in the key's layout; b and r NULL without them). */
 struct cuda_conv_graph_io {
     const void *x, *w, *b, *r;
     void *y;

@@ -690,9 +690,11 @@ static void test_conv2d_shapes(void)
                   (unsigned long long)(s1.conv_cudnn - s0.conv_cudnn), n,
                   pictor_backend_cuda_describe(g_gpu));
         if (g_is_cuda)
-            printf("# conv2d %s NCHW: %llu of %d by cuDNN, %llu staged\n",
-                   pictor_dtype_name(dt), (unsigned long long)(s1.conv_cudnn - s0.conv_cudnn),
-                   n, (unsigned long long)(s1.conv_staged - s0.conv_staged));
+            printf("# conv2d %s NCHW: %llu of %d by cuDNN (%llu as fused conv + bias graphs), "
+                   "%llu staged\n", pictor_dtype_name(dt),
+                   (unsigned long long)(s1.conv_cudnn - s0.conv_cudnn), n,
+                   (unsigned long long)(s1.conv_fused - s0.conv_fused),
+                   (unsigned long long)(s1.conv_staged - s0.conv_staged));
     }
 }
 

@@ -2,7 +2,7 @@
  * tests/gpu/test_vae_variants.c — FLUX's VAE decoder at full size on the
  * GPU in its variants: activations NCHW or channels-last
  * (PICTOR_VAE_LAYOUT) times upsamplers folded or naive
- * (PICTOR_VAE_UPSAMPLE; pictor/upconv.h), and channels-last folded once
+ * (PICTOR_VAE_UPSAMPLE; pictor/upconv.h), and both layouts folded once
  * more without the fused conv + bias graphs (PICTOR_CUDA_CONV_FUSED;
  * kernels/cuda/op_conv2d_graph.h); bf16, random weights from the
  * FLUX.1-schnell skeleton's manifest (DATA_DIR/random/flux.1-schnell/vae,
@@ -43,7 +43,7 @@
 
 struct variant {
     const char *layout, *upsample;
-    bool fused; /* the CUDA backend's fused conv + bias graphs (NHWC only) */
+    bool fused; /* the CUDA backend's fused conv + bias graphs */
     int dtype;  /* the decoder's compute dtype */
     bool timed;
 };
@@ -54,6 +54,7 @@ static const struct variant k_variants[] = {
     {"nchw", "naive", true, PICTOR_BF16, true},
     {"nhwc", "folded", true, PICTOR_BF16, true},
     {"nhwc", "naive", true, PICTOR_BF16, true},
+    {"nchw", "folded", false, PICTOR_BF16, true},
     {"nhwc", "folded", false, PICTOR_BF16, true},
 };
 

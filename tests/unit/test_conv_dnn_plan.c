@@ -1,9 +1,9 @@
 /*
  * tests/unit/test_conv_dnn_plan.c — cuDNN's verdict, without a GPU, on the
  * fused convolution graphs of kernels/cuda/op_conv2d_graph.h at the FLUX
- * VAE's shapes (1024x1024 image): conv + bias into bf16, conv + bias + the
- * f32 residual stream into f32, the folded upsampler's 2x2 kernel, the 1x1
- * shortcut. cuDNN is loaded without a handle (tests/unit/dnn_deviceless.h)
+ * VAE's shapes (1024x1024 image), NCHW and channels-last: conv + bias into
+ * bf16 (3x3, the folded upsampler's 2x2, the 1x1 shortcut), and the unused
+ * conv + bias + f32 residual graph for the record. cuDNN is loaded without a handle (tests/unit/dnn_deviceless.h)
  * and each graph is planned for an H100 and a B200 described by devprop
  * descriptors: the heuristics must offer at least one engine config after
  * their support checks. With a GPU (the real driver finds a device) the
@@ -25,27 +25,35 @@ struct conv_case {
     const char *what;
     int64_t cin, h, w, cout, k;
     int pad, bdtype, rdtype, ydtype;
+    bool channels_last;
 };
 
 /* The VAE decoder's convolutions at 1024x1024 (FLUX: 16 latent channels,
- * block_out_channels 128/256/512/512), as the fused path would ask. */
+ * block_out_channels 128/256/512/512) as the backend's fused path asks
+ * (conv + bias, in both layouts), and for the record the conv + bias + f32
+ * residual graph the backend does not use (its engines load a kernel
+ * module when their plans finalize: docs/benchmarks.md). */
 static const struct conv_case k_cases[] = {
-    {"conv1 128ch 1024^2 + bias -> bf16", 128, 1024, 1024, 128, 3, 1, PICTOR_BF16, -1,
-     PICTOR_BF16},
-    {"conv2 128ch 1024^2 + bias + f32 residual -> f32", 128, 1024, 1024, 128, 3, 1, PICTOR_BF16,
-     PICTOR_F32, PICTOR_F32},
-    {"conv1 256->128 1024^2 + bias -> bf16", 256, 1024, 1024, 128, 3, 1, PICTOR_BF16, -1,
-     PICTOR_BF16},
-    {"shortcut 1x1 256->128 1024^2 + bias -> bf16", 256, 1024, 1024, 128, 1, 0, PICTOR_BF16, -1,
-     PICTOR_BF16},
-    {"conv2 256ch 512^2 + bias + f32 residual -> f32", 256, 512, 512, 256, 3, 1, PICTOR_BF16,
-     PICTOR_F32, PICTOR_F32},
-    {"conv2 512ch 128^2 + bias + f32 residual -> f32", 512, 128, 128, 512, 3, 1, PICTOR_BF16,
-     PICTOR_F32, PICTOR_F32},
-    {"folded upsampler 2x2 256->1024 512^2 + bias -> bf16", 256, 512, 512, 1024, 2, 1,
-     PICTOR_BF16, -1, PICTOR_BF16},
-    {"conv_in 16->512 128^2 + bias -> bf16", 16, 128, 128, 512, 3, 1, PICTOR_BF16, -1,
-     PICTOR_BF16},
+    {"conv 128ch 1024^2 + bias, NHWC", 128, 1024, 1024, 128, 3, 1, PICTOR_BF16, -1, PICTOR_BF16,
+     true},
+    {"conv 128ch 1024^2 + bias, NCHW", 128, 1024, 1024, 128, 3, 1, PICTOR_BF16, -1, PICTOR_BF16,
+     false},
+    {"conv 256->128 1024^2 + bias, NHWC", 256, 1024, 1024, 128, 3, 1, PICTOR_BF16, -1,
+     PICTOR_BF16, true},
+    {"shortcut 1x1 256->128 1024^2 + bias, NCHW", 256, 1024, 1024, 128, 1, 0, PICTOR_BF16, -1,
+     PICTOR_BF16, false},
+    {"shortcut 1x1 256->128 1024^2 + bias, NHWC", 256, 1024, 1024, 128, 1, 0, PICTOR_BF16, -1,
+     PICTOR_BF16, true},
+    {"conv 512ch 256^2 + bias, NCHW", 512, 256, 256, 512, 3, 1, PICTOR_BF16, -1, PICTOR_BF16,
+     false},
+    {"folded upsampler 2x2 256->1024 512^2 + bias, NHWC", 256, 512, 512, 1024, 2, 1, PICTOR_BF16,
+     -1, PICTOR_BF16, true},
+    {"folded upsampler 2x2 256->1024 512^2 + bias, NCHW", 256, 512, 512, 1024, 2, 1, PICTOR_BF16,
+     -1, PICTOR_BF16, false},
+    {"conv_in 16->512 128^2 + bias, NCHW", 16, 128, 128, 512, 3, 1, PICTOR_BF16, -1, PICTOR_BF16,
+     false},
+    {"conv 128ch 1024^2 + bias + f32 residual -> f32, NHWC (unused)", 128, 1024, 1024, 128, 3, 1,
+     PICTOR_BF16, PICTOR_F32, PICTOR_F32, true},
 };
 
 static struct cuda_conv_graph_key key_of(const struct conv_case *c)
@@ -57,6 +65,7 @@ static struct cuda_conv_graph_key key_of(const struct conv_case *c)
     k.bdtype = c->bdtype;
     k.rdtype = c->rdtype;
     k.ydtype = c->ydtype;
+    k.channels_last = c->channels_last;
     k.stride_h = k.stride_w = 1;
     k.pad_h = k.pad_w = c->pad;
     k.n = 1;

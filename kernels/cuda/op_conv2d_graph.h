@@ -9,14 +9,16 @@
  *
  * X, W, R and Y all packed NCHW (filters KCRS) or all channels-last (NHWC,
  * filters KRSC); X and W both f16 or both bf16; B, R and Y each f32,
- * f16 or bf16 (Y f32 with R f32 is the VAE's resnet sum: conv2 + bias +
- * the f32 residual stream, rounded once). Intermediates are virtual f32,
- * so Y is rounded once from f32, as the CPU twin does.
+ * f16 or bf16. Intermediates are virtual f32, so Y is rounded once from
+ * f32, as the CPU twin does. op_conv2d.c builds conv + bias only: with R
+ * (the VAE's f32 residual stream) cuDNN offers engines whose plans load a
+ * kernel module at finalize, runtime-compiled ones by all signs, at a
+ * first-use cost not measured yet (docs/benchmarks.md).
  *
  * Planned for a target (dnn_graph.h): a handle to run it, or a devprop
  * descriptor to ask cuDNN's heuristics without a GPU
  * (tests/unit/test_conv_dnn_plan.c checks in `make test` that they offer
- * engines at the FLUX VAE's shapes on an H100).
+ * engines at the FLUX VAE's shapes on an H100 and a B200).
  * Built only with CUDA (PICTOR_HAVE_CUDA). Thread: the owner of l.
  */
 #ifndef PICTOR_OP_CONV2D_GRAPH_H

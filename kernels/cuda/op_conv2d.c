@@ -130,17 +130,7 @@ static bool is_half(int dtype)
 /* Packed strides of a 4-D [N, C, H, W] shape in format f. */
 static void fmt_strides(const int64_t *s, enum conv_fmt f, int64_t *st)
 {
-    if (f == FMT_NCHW) {
-        st[3] = 1;
-        st[2] = s[3];
-        st[1] = s[2] * s[3];
-        st[0] = s[1] * s[2] * s[3];
-    } else {
-        st[1] = 1;
-        st[3] = s[1];
-        st[2] = s[3] * s[1];
-        st[0] = s[2] * s[3] * s[1];
-    }
+    cuda_conv_packed_strides(s, f == FMT_NHWC, st);
 }
 
 /* Whether t is packed in format f (strides of size-1 dims never matter). */

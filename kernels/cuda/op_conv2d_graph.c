@@ -14,8 +14,7 @@
 enum { UID_X = 1, UID_W, UID_B, UID_R, UID_Y, UID_VIRTUAL = 100 };
 #define MAX_OPS 3
 
-/* Packed strides of dims {N, C, H, W}: channels-last or NCHW. */
-static void packed(const int64_t d[4], bool channels_last, int64_t s[4])
+void cuda_conv_packed_strides(const int64_t d[4], bool channels_last, int64_t s[4])
 {
     if (channels_last) {
         s[1] = 1;
@@ -37,7 +36,7 @@ static int tensor(struct dnn_bag *bag, const struct cuda_conv_graph_key *k, int6
 {
     int64_t s[4];
 
-    packed(d, k->channels_last, s);
+    cuda_conv_packed_strides(d, k->channels_last, s);
     const struct dnn_tensor_spec spec = { .uid = uid, .dtype = dnn_data_type(dtype), .ndim = 4,
                                           .dims = d, .strides = s, .is_virtual = virt };
     return dnn_bag_tensor(bag, &spec, out, err, errlen);

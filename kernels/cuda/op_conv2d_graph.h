@@ -30,6 +30,10 @@
 
 #include "dnn_graph.h"
 
+/* Packed strides s of a tensor of dims d {N, C, H, W}: channels-last
+ * (NHWC; KRSC for filters) or NCHW (KCRS), in elements. */
+void cuda_conv_packed_strides(const int64_t d[4], bool channels_last, int64_t s[4]);
+
 /* What the graph computes (memset to 0 before filling: a plan cache key). */
 struct cuda_conv_graph_key {
     int32_t xdtype;              /* PICTOR_F16 or PICTOR_BF16: X and W */

@@ -103,5 +103,5 @@ float cpu_row_quantize_e4m3(float *x, int64_t D)
     inv = PICTOR_E4M3_MAX / amax;
     for (int64_t i = 0; i < D; i++)
         x[i] *= inv;
-    return amax / PICTOR_E4M3_MAX;
+    return nan ? NAN : amax / PICTOR_E4M3_MAX; /* NaN: the quiet NaN, every backend's bytes */
 }

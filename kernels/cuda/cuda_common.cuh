@@ -299,6 +299,14 @@ static CU_HD float cu_e4m3_to_f32(uint32_t c)
                            (m << (CU_F32_MANT_BITS - CU_E4M3_MANT_BITS)));
 }
 
+/* scales[r] of a per-row E4M3 quantisation: amax / 448, and for a NaN row
+ * the quiet NaN 0x7fc00000 the CPU stores (the GPU's own division would
+ * give its canonical 0x7fffffff: the same value, other bytes). */
+static __device__ __forceinline__ float cu_fp8_row_scale(float amax)
+{
+    return isnan(amax) ? __int_as_float(0x7fc00000) : __fdiv_rn(amax, PICTOR_E4M3_MAX);
+}
+
 static CU_HD uint8_t cu_f32_to_e4m3(float f, bool saturate)
 {
     uint32_t u = cu_f2u(f), a = u & CU_F32_ABS, code;

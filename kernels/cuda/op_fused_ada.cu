@@ -263,7 +263,7 @@ ada_fp8_fast_kernel(cu_view x, cu_view sc, cu_view sh, uint2 *y, float *row_scal
             }
         }
         if (threadIdx.x == 0)
-            row_scale[r] = __fdiv_rn(amax, PICTOR_E4M3_MAX);
+            row_scale[r] = cu_fp8_row_scale(amax);
         /* The next row's first reduction waits before reusing shd. */
     }
 }
@@ -304,7 +304,7 @@ ada_fp8_generic_kernel(cu_view x, cu_view sc, cu_view sh, uint8_t *y, float *row
             y[base + k] = cu_f32_to_e4m3(__fmul_rn(v, inv), false);
         }
         if (threadIdx.x == 0)
-            row_scale[r] = __fdiv_rn(amax, PICTOR_E4M3_MAX);
+            row_scale[r] = cu_fp8_row_scale(amax);
     }
 }
 

@@ -10,6 +10,7 @@
  * FP8 linear next to bf16 at FLUX size.
  * Needs a GPU (tests/gpu/cross.h); `make gpu-tests`, tools/gpu-check.
  */
+#include <math.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -32,8 +33,9 @@ static void quantize_both(const char *what, struct xt *x, struct xt *y, struct x
 static void test_quantize_rows(void)
 {
     static const struct { int dtype; int64_t rows, K; bool transposed; } cases[] = {
-        { PICTOR_BF16, 7, 3072, false },  /* fast path */
-        { PICTOR_BF16, 77, 64, false },   /* fast path, short rows */
+        { PICTOR_BF16, 7, 3072, false },  /* bf16 path, row in registers */
+        { PICTOR_BF16, 77, 64, false },   /* the same, short rows */
+        { PICTOR_BF16, 3, 16392, false }, /* bf16 path, row read twice */
         { PICTOR_BF16, 5, 100, false },   /* K % 8 != 0: generic */
         { PICTOR_F32, 33, 257, false },
         { PICTOR_F16, 9, 48, false },
@@ -54,6 +56,28 @@ static void test_quantize_rows(void)
         xt_same_bytes(what, &y);
         xt_same_bytes(what, &sc);
         xt_free(&root);
+        xt_free(&y);
+        xt_free(&sc);
+    }
+
+    /* Edge rows, fast and generic path: zeros (the amax floor) and a NaN
+     * (scale NaN: the same quiet-NaN bytes on both backends). */
+    for (int k = 0; k < 2; k++) {
+        const int64_t r = 4, K = k ? 100 : 64;
+        float v[4 * 100];
+        struct xt x, y, sc;
+
+        test_fill_uniform(v, (size_t)(r * K), 950 + k, -2.0f, 2.0f);
+        for (int64_t j = 0; j < K; j++)
+            v[j] = 0.0f;
+        v[2 * K + 7] = NAN;
+        x = xt_make(PICTOR_BF16, 2, (int64_t[]){ r, K }, v, 0, 0.0f, 0.0f, 1.0f);
+        snprintf(what, sizeof what, "quantize_rows bf16 [%lld, %lld] zero and NaN rows",
+                 (long long)r, (long long)K);
+        quantize_both(what, &x, &y, &sc);
+        xt_same_bytes(what, &y);
+        xt_same_bytes(what, &sc);
+        xt_free(&x);
         xt_free(&y);
         xt_free(&sc);
     }

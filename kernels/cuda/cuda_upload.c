@@ -8,20 +8,18 @@
  * let the DMA run at the bus's speed. Built only with CUDA.
  */
 #ifdef PICTOR_HAVE_CUDA
-#include <pthread.h>
-#include <stdbool.h>
 #include <stdlib.h>
-#include <string.h>
 #include <unistd.h>
 
 #include <cuda_runtime_api.h>
 
 #include "cuda_internal.h"
+#include "par_copy.h"
 
 /* Bytes of one staging buffer (two are kept per backend, pinned). */
 #define UPLOAD_CHUNK ((size_t)64 << 20)
 /* Most threads one piece is copied with (fewer on small machines). */
-#define UPLOAD_THREADS 8
+#define UPLOAD_THREADS PAR_COPY_MAX_THREADS
 /* Below this a copy takes the plain path (cudaMemcpyAsync + wait). */
 #define UPLOAD_STAGED_MIN ((size_t)16 << 20)
 
@@ -30,41 +28,6 @@ struct cuda_upload_state {
     cudaEvent_t done[2]; /* the DMA out of pinned[k] finished */
     int threads;
 };
-
-struct copy_part {
-    char *dst;
-    const char *src;
-    size_t n;
-};
-
-static void *copy_part_run(void *arg)
-{
-    struct copy_part *p = arg;
-    memcpy(p->dst, p->src, p->n);
-    return NULL;
-}
-
-/* memcpy over up to `threads` threads (a thread that cannot start leaves
- * its part to the caller's). */
-static void parallel_copy(char *dst, const char *src, size_t n, int threads)
-{
-    struct copy_part part[UPLOAD_THREADS];
-    pthread_t tid[UPLOAD_THREADS];
-    bool started[UPLOAD_THREADS] = {false};
-    size_t per = (n / (size_t)threads + 4095) & ~(size_t)4095; /* page-aligned parts */
-    int used = 0;
-    for (size_t off = 0; off < n && used < threads; off += per, used++)
-        part[used] = (struct copy_part){dst + off, src + off, off + per <= n ? per : n - off};
-    for (int t = 1; t < used; t++)
-        started[t] = pthread_create(&tid[t], NULL, copy_part_run, &part[t]) == 0;
-    copy_part_run(&part[0]);
-    for (int t = 1; t < used; t++) {
-        if (started[t])
-            pthread_join(tid[t], NULL);
-        else
-            copy_part_run(&part[t]);
-    }
-}
 
 void cuda_upload_release(struct cuda_ctx *c)
 {
@@ -119,7 +82,7 @@ int cuda_upload_bytes(struct cuda_ctx *c, void *dst, const void *src, size_t n)
          * never recorded counts as done) */
         if (cudaEventSynchronize(u->done[k]) != cudaSuccess)
             return PICTOR_E_DEVICE;
-        parallel_copy(u->pinned[k], (const char *)src + off, len, u->threads);
+        par_copy(u->pinned[k], (const char *)src + off, len, u->threads);
         if (cudaMemcpyAsync((char *)dst + off, u->pinned[k], len, cudaMemcpyHostToDevice,
                             c->stream) != cudaSuccess ||
             cudaEventRecord(u->done[k], c->stream) != cudaSuccess)

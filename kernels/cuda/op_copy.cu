@@ -2,7 +2,8 @@
  * kernels/cuda/op_copy.cu — strided copy with dtype conversion on the GPU
  * (twin of kernels/cpu/op_copy.c), with the same three paths:
  *   - same dtype and no rescaling: the element's bytes move unchanged (NaN
- *     payloads and all);
+ *     payloads and all), by rows of the last dim when the views are
+ *     strided and the rows long (copy_rows), else element by element;
  *   - integer to integer: by value through int64 (i64 -> i32 wraps modulo
  *     2^32, as a two's-complement narrowing cast does);
  *   - everything else through f32: loads apply FP8 scale and row_scale,
@@ -33,6 +34,69 @@ copy_raw_kernel(cu_view s, cu_view d, int esize, int64_t n)
             ((uint64_t *)d.data)[dof] = ((const uint64_t *)s.data)[so];
             break;
         }
+    }
+}
+
+/* Raw copy of strided views by rows of the last dim (W elements): the
+ * row's two offsets are computed once, by thread 0 (the index divisions
+ * that cu_offset does per element in copy_raw_kernel), then the block
+ * walks the row at each view's last stride (ss, ds). A VAE upsampler's
+ * four phase copies (plugins/common/upconv.c) go this way. */
+template <typename T>
+static __global__ void __launch_bounds__(CU_THREADS)
+copy_rows_kernel(cu_view s, cu_view d, int64_t ss, int64_t ds, int64_t rows, int64_t W)
+{
+    __shared__ int64_t off[2];
+
+    for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
+        if (threadIdx.x == 0) {
+            int64_t row;
+
+            off[0] = cu_offset(s, r * W, &row);
+            off[1] = cu_offset(d, r * W, &row);
+        }
+        __syncthreads();
+        const T *sp = (const T *)s.data + off[0];
+        T *dp = (T *)d.data + off[1];
+
+        for (int64_t j = threadIdx.x; j < W; j += blockDim.x)
+            dp[j * ds] = sp[j * ss];
+        __syncthreads(); /* off is rewritten for the next row */
+    }
+}
+
+/* Rows at least this long take copy_rows_kernel. */
+#define COPY_ROWS_MIN 64
+
+/* The raw copy of a strided view by rows; false when it does not apply. */
+static bool copy_rows(struct cuda_ctx *c, const pictor_tensor *src, const pictor_tensor *dst,
+                      const cu_view &sv, const cu_view &dv, int esize, int64_t n)
+{
+    const int nd = dst->ndim;
+    const int64_t W = nd ? dst->shape[nd - 1] : 1, rows = W ? n / W : 0;
+
+    if (nd < 2 || src->ndim != nd || W < COPY_ROWS_MIN || (sv.contig && dv.contig))
+        return false;
+    for (int k = 0; k < nd; k++)
+        if (src->shape[k] != dst->shape[k]) /* a reshaping copy: flat order */
+            return false;
+    const int64_t ss = src->stride[nd - 1], ds = dst->stride[nd - 1];
+    const unsigned blocks = cu_row_blocks(rows);
+    const unsigned threads = W >= CU_THREADS ? CU_THREADS : (unsigned)((W + 31) / 32 * 32);
+
+    switch (esize) {
+    case 1:
+        copy_rows_kernel<uint8_t><<<blocks, threads, 0, c->stream>>>(sv, dv, ss, ds, rows, W);
+        return true;
+    case 2:
+        copy_rows_kernel<uint16_t><<<blocks, threads, 0, c->stream>>>(sv, dv, ss, ds, rows, W);
+        return true;
+    case 4:
+        copy_rows_kernel<uint32_t><<<blocks, threads, 0, c->stream>>>(sv, dv, ss, ds, rows, W);
+        return true;
+    default:
+        copy_rows_kernel<uint64_t><<<blocks, threads, 0, c->stream>>>(sv, dv, ss, ds, rows, W);
+        return true;
     }
 }
 
@@ -79,8 +143,9 @@ extern "C" int cuda_op_copy(void *vctx, const struct pictor_op_args *a, char *er
     dv.row_scale = NULL; /* stores ignore it */
     if (sd == dd && (!cu_is_fp8(sd) || (src->scale == dst->scale && !src->row_scale))) {
         sv.row_scale = NULL;
-        copy_raw_kernel<<<blocks, CU_THREADS, 0, c->stream>>>(sv, dv,
-                                                             (int)pictor_dtype_size(sd), n);
+        if (!copy_rows(c, src, dst, sv, dv, (int)pictor_dtype_size(sd), n))
+            copy_raw_kernel<<<blocks, CU_THREADS, 0, c->stream>>>(sv, dv,
+                                                                 (int)pictor_dtype_size(sd), n);
     } else if (is_int(sd) && is_int(dd)) {
         copy_int_kernel<<<blocks, CU_THREADS, 0, c->stream>>>(sv, dv, n);
     } else {

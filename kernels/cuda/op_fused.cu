@@ -21,8 +21,9 @@
  *            per row. ada_layer_norm and rms_norm_rope keep their row in
  *            registers, so x is read once (ada: D <= FZ_ITERS * FZ_CH *
  *            CU_ROW_THREADS = 8192; rope: Dh <= QK_ITERS * FZ_CH * 32 =
- *            1024, a row per group of G lanes, 32 / G rows per warp: FLUX's
- *            Dh 128 is 16 lanes with one chunk each, 2 rows per warp).
+ *            1024, a warp per token, a head per group of G lanes: FLUX's
+ *            Dh 128 is 16 lanes with one chunk each, 2 heads per warp at a
+ *            time, the token's cos/sin rows loaded once for all heads).
  *   generic  anything else (FP8, strided or broadcast last dims, odd
  *            lengths, longer rows): per-element cu_get/cu_set on the
  *            flat index, as op_layer_norm.cu / op_rope.cu do.
@@ -90,72 +91,100 @@ static __device__ __forceinline__ float fz_group_sum(float v, int G)
     return v;
 }
 
-/* Fast path: a row (one head of one token) per group of G lanes, 32 / G
- * rows per warp, grid-strided over warps. The loop is warp-uniform (the
- * shuffles see all 32 lanes); a group past the last row computes nothing.
- * Row r = ((b * L) + l) * H + h uses table row l. D / FZ_CH <= ITERS * G.
- * vec: x, y, a = weight, b = cos, c = sin. */
-template <int ITERS>
+/* Fast path: one token per warp (grid-strided over the B * L tokens), its
+ * H heads a row per group of G lanes, 32 / G heads at a time and U such
+ * head groups per pass (more loads in flight). The token's table rows
+ * (cos, sin) and the weight are loaded once per lane and serve every head:
+ * FLUX's 24 heads would otherwise read the f32 tables 24 times. x, y
+ * [B, L, H, Dh] and cs, sn [L, Dh] by their strides (Dh unit stride), so
+ * no index divisions per row. The head loop is warp-uniform (the shuffles
+ * see all 32 lanes); a group past the last head computes nothing. Every
+ * value gets the generic path's operations in the same order. Dh / FZ_CH
+ * <= ITERS * G. vec: x, y, a = weight, b = cos, c = sin. */
+template <int ITERS, int U>
 static __global__ void __launch_bounds__(QK_WARPS * CU_WARP)
 qk_fast_kernel(cu_view x, cu_view w, cu_view cs, cu_view sn, cu_view y, bool has_w, fz_vec vec,
-               float eps, int G, int64_t rows, int64_t L, int64_t H, int64_t D)
+               float eps, int G, int64_t B, int64_t L, int64_t H, int64_t D)
 {
     const int lane = threadIdx.x % CU_WARP, sub = lane % G, rpw = CU_WARP / G;
     const int64_t chunks = D / FZ_CH;
     const int64_t warp = (int64_t)blockIdx.x * QK_WARPS + threadIdx.x / CU_WARP;
-    const int64_t step = (int64_t)gridDim.x * QK_WARPS * rpw;
+    const int64_t step = (int64_t)gridDim.x * QK_WARPS;
 
-    for (int64_t r0 = warp * rpw; r0 < rows; r0 += step) {
-        const int64_t r = r0 + lane / G;
-        const bool live = r < rows;
-        const int64_t base = r * D, l = (r / H) % L;
-        const int64_t xo = live ? fz_off(x, base) : 0;
-        float v[ITERS][FZ_CH], s = 0.0f, rs;
+    for (int64_t t = warp; t < B * L; t += step) {
+        const int64_t b = t / L, l = t - b * L;
+        const int64_t xb = b * x.stride[0] + l * x.stride[1], yb = b * y.stride[0] + l * y.stride[1];
+        float cv[ITERS][FZ_CH], sv[ITERS][FZ_CH], wv[ITERS][FZ_CH];
 
 #pragma unroll
         for (int it = 0; it < ITERS; it++) {
-            int64_t c = sub + (int64_t)it * G;
-
-            if (live && c < chunks) {
-                fz_load(x.data, x.dtype, xo + c * FZ_CH, vec.x, v[it]);
-#pragma unroll
-                for (int j = 0; j < FZ_CH; j++)
-                    s += v[it][j] * v[it][j];
-            }
-        }
-        rs = 1.0f / sqrtf(fz_group_sum(s, G) / (float)D + eps);
-        if (!live)
-            continue;
-        const int64_t co = fz_off(cs, l * D), so = fz_off(sn, l * D), yo = fz_off(y, base);
-#pragma unroll
-        for (int it = 0; it < ITERS; it++) {
-            int64_t c = sub + (int64_t)it * G;
+            const int64_t c = sub + (int64_t)it * G;
 
             if (c < chunks) {
-                float cv[FZ_CH], sv[FZ_CH], o[FZ_CH];
+                fz_load(cs.data, cs.dtype, l * cs.stride[0] + c * FZ_CH, vec.b, cv[it]);
+                fz_load(sn.data, sn.dtype, l * sn.stride[0] + c * FZ_CH, vec.c, sv[it]);
+                if (has_w)
+                    fz_load(w.data, w.dtype, c * FZ_CH, vec.a, wv[it]);
+            }
+        }
+        for (int64_t h0 = 0; h0 < H; h0 += (int64_t)U * rpw) {
+            float v[U][ITERS][FZ_CH], rs[U];
+            bool live[U];
 
-                fz_load(cs.data, cs.dtype, co + c * FZ_CH, vec.b, cv);
-                fz_load(sn.data, sn.dtype, so + c * FZ_CH, vec.c, sv);
 #pragma unroll
-                for (int j = 0; j < FZ_CH; j++)
-                    v[it][j] *= rs;
-                if (has_w) {
-                    float wv[FZ_CH];
+            for (int u = 0; u < U; u++) {
+                const int64_t h = h0 + (int64_t)u * rpw + lane / G;
+                float s = 0.0f;
 
-                    fz_load(w.data, w.dtype, c * FZ_CH, vec.a, wv);
+                live[u] = h < H;
+#pragma unroll
+                for (int it = 0; it < ITERS; it++) {
+                    const int64_t c = sub + (int64_t)it * G;
+
+                    if (live[u] && c < chunks) {
+                        fz_load(x.data, x.dtype, xb + h * x.stride[2] + c * FZ_CH, vec.x,
+                                v[u][it]);
+#pragma unroll
+                        for (int j = 0; j < FZ_CH; j++)
+                            s += v[u][it][j] * v[u][it][j];
+                    }
+                }
+                rs[u] = s;
+            }
+#pragma unroll
+            for (int u = 0; u < U; u++)
+                rs[u] = 1.0f / sqrtf(fz_group_sum(rs[u], G) / (float)D + eps);
+#pragma unroll
+            for (int u = 0; u < U; u++) {
+                const int64_t h = h0 + (int64_t)u * rpw + lane / G;
+
+                if (!live[u])
+                    continue;
+#pragma unroll
+                for (int it = 0; it < ITERS; it++) {
+                    const int64_t c = sub + (int64_t)it * G;
+                    float o[FZ_CH];
+
+                    if (c >= chunks)
+                        continue;
 #pragma unroll
                     for (int j = 0; j < FZ_CH; j++)
-                        v[it][j] *= wv[j];
-                }
+                        v[u][it][j] *= rs[u];
+                    if (has_w) {
 #pragma unroll
-                for (int j = 0; j < FZ_CH; j += 2) {
-                    o[j] = v[it][j] * cv[j] - v[it][j + 1] * sv[j];
-                    o[j + 1] = v[it][j + 1] * cv[j + 1] + v[it][j] * sv[j + 1];
+                        for (int j = 0; j < FZ_CH; j++)
+                            v[u][it][j] *= wv[it][j];
+                    }
+#pragma unroll
+                    for (int j = 0; j < FZ_CH; j += 2) {
+                        o[j] = v[u][it][j] * cv[it][j] - v[u][it][j + 1] * sv[it][j];
+                        o[j + 1] = v[u][it][j + 1] * cv[it][j + 1] + v[u][it][j] * sv[it][j + 1];
+                    }
+                    if (y.dtype == PICTOR_F8_E4M3) /* FP8 attention's q, k */
+                        fz_store_e4m3(y.data, yb + h * y.stride[2] + c * FZ_CH, y.scale, o);
+                    else
+                        fz_store(y.data, y.dtype, yb + h * y.stride[2] + c * FZ_CH, vec.y, o);
                 }
-                if (y.dtype == PICTOR_F8_E4M3) /* FP8 attention's q, k */
-                    fz_store_e4m3(y.data, yo + c * FZ_CH, y.scale, o);
-                else
-                    fz_store(y.data, y.dtype, yo + c * FZ_CH, vec.y, o);
             }
         }
     }
@@ -239,42 +268,41 @@ extern "C" int cuda_op_rms_norm_rope(void *vctx, const struct pictor_op_args *a,
     memset(&wv, 0, sizeof wv);
     if (w)
         wv = cu_view_of(w);
-    if (fz_fast_row(x, D) && (fz_fast_row(y, D) || fz_fast_e4m3_row(y, D)) &&
-        (!w || fz_fast_row(w, D)) &&
+    if (x->ndim == 4 && y->ndim == 4 && cs->ndim == 2 && sn->ndim == 2 &&
+        fz_fast_row(x, D) && (fz_fast_row(y, D) || fz_fast_e4m3_row(y, D)) &&
+        (!w || (w->ndim == 1 && fz_fast_row(w, D))) &&
         fz_fast_row(cs, D) && fz_fast_row(sn, D) &&
         D / FZ_CH <= (int64_t)QK_ITERS * CU_WARP) {
-        /* Lanes per row: one chunk each up to a warp (FLUX Dh 128: 16
-         * lanes, 2 rows per warp), then 2 or 4 chunks per lane. */
-        const int64_t chunks = D / FZ_CH;
+        /* Lanes per head: one chunk each up to a warp (FLUX Dh 128: 16
+         * lanes, 2 heads per warp), then 2 or 4 chunks per lane; a warp
+         * per token. */
+        const int64_t chunks = D / FZ_CH, tokens = x->shape[0] * x->shape[1];
+        const int64_t blocks = (tokens + QK_WARPS - 1) / QK_WARPS;
+        const unsigned grid = (unsigned)(blocks < CU_MAX_BLOCKS ? blocks : CU_MAX_BLOCKS);
         int G = 1;
-        int64_t iters, rows_per_block, blocks;
-        unsigned grid;
+        int64_t iters;
         fz_vec vec;
 
         while (G < CU_WARP && G < chunks)
             G *= 2;
         iters = (chunks + G - 1) / G;
-        rows_per_block = (int64_t)QK_WARPS * (CU_WARP / G);
-        blocks = (rows + rows_per_block - 1) / rows_per_block;
-        grid = (unsigned)(blocks < CU_MAX_BLOCKS ? blocks : CU_MAX_BLOCKS);
         memset(&vec, 0, sizeof vec);
         vec.x = fz_aligned(x);
         vec.y = fz_aligned(y);
         vec.a = w && fz_aligned(w);
         vec.b = fz_aligned(cs);
         vec.c = fz_aligned(sn);
+#define QK_LAUNCH(IT, U)                                                                   \
+    qk_fast_kernel<IT, U><<<grid, QK_WARPS * CU_WARP, 0, c->stream>>>(                   \
+        cu_view_of(x), wv, cu_view_of(cs), cu_view_of(sn), cu_view_of(y), w != NULL, vec, eps, \
+        G, x->shape[0], x->shape[1], x->shape[2], D)
         if (iters == 1)
-            qk_fast_kernel<1><<<grid, QK_WARPS * CU_WARP, 0, c->stream>>>(
-                cu_view_of(x), wv, cu_view_of(cs), cu_view_of(sn), cu_view_of(y), w != NULL,
-                vec, eps, G, rows, x->shape[1], x->shape[2], D);
+            QK_LAUNCH(1, 2); /* two head groups per pass */
         else if (iters == 2)
-            qk_fast_kernel<2><<<grid, QK_WARPS * CU_WARP, 0, c->stream>>>(
-                cu_view_of(x), wv, cu_view_of(cs), cu_view_of(sn), cu_view_of(y), w != NULL,
-                vec, eps, G, rows, x->shape[1], x->shape[2], D);
+            QK_LAUNCH(2, 1);
         else /* 3 or 4: QK_ITERS */
-            qk_fast_kernel<QK_ITERS><<<grid, QK_WARPS * CU_WARP, 0, c->stream>>>(
-                cu_view_of(x), wv, cu_view_of(cs), cu_view_of(sn), cu_view_of(y), w != NULL,
-                vec, eps, G, rows, x->shape[1], x->shape[2], D);
+            QK_LAUNCH(QK_ITERS, 1);
+#undef QK_LAUNCH
     } else {
         qk_generic_kernel<<<cu_row_blocks(rows), CU_ROW_THREADS, 0, c->stream>>>(
             cu_view_of(x), wv, cu_view_of(cs), cu_view_of(sn), cu_view_of(y), w != NULL, eps,

@@ -133,6 +133,42 @@ static void test_copy(void)
         xt_free(&base);
         xt_free(&d);
     }
+    /* Same dtype, strided, rows of 64 and more (the CUDA backend's by-row
+     * copy): a VAE upsampler's phase copy (the (1, 1) phase of a folded
+     * conv's output into every other pixel of the image), a transposed
+     * source, and an f32 one into a channels-last destination. The whole
+     * destination root is compared: what is not copied stays as it was. */
+    for (int k = 0; k < 3; k++) {
+        const int64_t C = 3, H = 8, W = k == 2 ? 64 : 130;
+        const int dt = k == 2 ? PICTOR_F32 : PICTOR_BF16;
+        struct xt sroot = xt_rand(dt, 4, (int64_t[]){ 2, C, H + 1, W + 1 }, 36 + k, -2.0f, 2.0f);
+        struct xt droot = xt_rand(dt, 4, (int64_t[]){ 2, C, 2 * H, 2 * W }, 39 + k, -2.0f, 2.0f);
+        struct xt troot = xt_rand(dt, 4, (int64_t[]){ 2, C, W, H }, 42 + k, -2.0f, 2.0f);
+        struct xt croot = xt_rand(dt, 4, (int64_t[]){ 2, H, W, C }, 45 + k, -2.0f, 2.0f);
+        struct xt s, d;
+
+        if (k == 0) {
+            s = xt_view4(&sroot, (int64_t[]){ 2, C, H, W },
+                         (int64_t[]){ C * (H + 1) * (W + 1), (H + 1) * (W + 1), W + 1, 1 },
+                         (W + 1) + 1);
+            d = xt_view4(&droot, (int64_t[]){ 2, C, H, W },
+                         (int64_t[]){ C * 4 * H * W, 4 * H * W, 2 * 2 * W, 2 }, 2 * W + 1);
+        } else {
+            s = xt_transpose(&troot, 2, 3); /* [2, C, H, W], last stride H */
+            d = k == 1 ? xt_view4(&droot, (int64_t[]){ 2, C, H, W },
+                                  (int64_t[]){ C * 4 * H * W, 4 * H * W, 2 * 2 * W, 2 }, 0)
+                       : xt_channels_last(&croot);
+        }
+        snprintf(what, sizeof what, "copy %s strided rows of %lld (%s)", pictor_dtype_name(dt),
+                 (long long)W, k == 0 ? "upsampler phase" : k == 1 ? "transposed" : "into NHWC");
+        check_rc(what, g_cpu, pictor_copy(g_cpu, &s.c, &d.c));
+        check_rc(what, g_gpu, pictor_copy(g_gpu, &s.g, &d.g));
+        xt_same_bytes(what, k == 2 ? &croot : &droot);
+        xt_free(&sroot);
+        xt_free(&droot);
+        xt_free(&troot);
+        xt_free(&croot);
+    }
     /* Integer to integer (i64 -> i32 narrows modulo 2^32). */
     {
         float v[6] = { -3.0f, 0.0f, 7.0f, 123456.0f, -9.0f, 1e9f };

@@ -340,6 +340,10 @@ int matmul_complete(struct cuda_ctx *ctx, const struct gemm_plan *p, struct gemm
     }
     if ((rc = matmul_finish(ctx, p, g, bias_ptr, c, err, errlen)))
         return rc;
+    if (p && (p->epilogue & GEMM_EPI_GELU)) { /* asked for by cuda_op_matmul */
+        ctx->libs->stats.matmul_act_epilogue++;
+        return PICTOR_OK;
+    }
     return matmul_apply_act(ctx, args, c, err, errlen);
 }
 
@@ -417,6 +421,18 @@ int cuda_op_matmul(void *vctx, const struct pictor_op_args *args, char *err, siz
         goto out;
 
     matmul_make_key(&g, bias_ptr, &key);
+    /* A tanh-GELU rides cuBLASLt's epilogue on a 16-bit D (on the f32
+     * value, before its one rounding, as the CPU does) when the bias, if
+     * any, does too: it must come after the bias. An f32 D keeps the unary
+     * kernel's IEEE tanhf (the f32 cross tests' 1e-5). Without an algorithm for it
+     * the plan falls back to the bias alone (lt_plan.h) and the unary
+     * kernel applies it, as before: FLUX's bf16 MLP-in then costs a
+     * second pass over [tokens, 12288] (a slow strided one in the single
+     * blocks, whose output is a column slice). */
+    if (args->u.matmul.has_act && args->u.matmul.act == PICTOR_UNARY_GELU_TANH && !col_scale &&
+        !gated && (!bias || bias_ptr) &&
+        (g.d.t.dtype == PICTOR_BF16 || g.d.t.dtype == PICTOR_F16))
+        key.epilogue |= (int32_t)GEMM_EPI_GELU;
     if ((rc = lt_plan_get(l, &key, &(struct gemm_ptrs){ .bias = bias_ptr }, &plan, err,
                           errlen)) ||
         (rc = matmul_run_batches(ctx, plan, &g, args->u.matmul.alpha, bias_ptr, err, errlen)))

@@ -68,7 +68,8 @@ int matmul_apply_act(struct cuda_ctx *ctx, const struct pictor_op_args *args, pi
 
 /* After the GEMM into g's D: with row or column scales or args' gate, the
  * epilogue kernel (scales, bias, activation, one rounding into args' c, or
- * c += gate * that); without, matmul_finish then matmul_apply_act. */
+ * c += gate * that); without, matmul_finish then matmul_apply_act, unless
+ * p's epilogue applied the GELU (cuda_op_matmul asks for it). */
 int matmul_complete(struct cuda_ctx *ctx, const struct gemm_plan *p, struct gemm_call *g,
                     const void *bias_ptr, const float *row_scale, const float *col_scale,
                     const struct pictor_op_args *args, char *err, size_t errlen);

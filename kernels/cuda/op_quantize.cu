@@ -6,10 +6,8 @@
  * codes = e4m3(x * (448 / amax)) and scales[r] = amax / 448 — the CPU's f32
  * operations in the same order, so the bytes match the CPU's.
  * Contiguous bf16 rows with K % 8 == 0 (FLUX's activations) are read 16
- * bytes at a time and written 8 codes at a time, held in registers while
- * the row's amax is found when K <= 8 * 8 * 256 = 16384 (x read from memory
- * once), else read twice; everything else goes through cu_get (any dtype,
- * any strides).
+ * bytes at a time and written 8 codes at a time; everything else goes
+ * through cu_get (any dtype, any strides).
  */
 #include "cuda_common.cuh"
 
@@ -47,7 +45,7 @@ quant_generic_kernel(cu_view x, uint8_t *y, float *scales, int64_t rows, int64_t
         for (int64_t k = threadIdx.x; k < K; k += blockDim.x)
             y[base + k] = cu_f32_to_e4m3(cu_get(x, base + k) * inv, false);
         if (threadIdx.x == 0)
-            scales[r] = cu_fp8_row_scale(amax);
+            scales[r] = amax / PICTOR_E4M3_MAX;
         __syncthreads(); /* the next row's reduction reuses shm */
     }
 }
@@ -95,65 +93,7 @@ quant_bf16_kernel(const uint4 *x, uint2 *y, float *scales, int64_t rows, int64_t
             yr[k] = make_uint2(lo, hi);
         }
         if (threadIdx.x == 0)
-            scales[r] = cu_fp8_row_scale(amax);
-        __syncthreads();
-    }
-}
-
-/* quant_bf16_kernel with the row kept in registers: each thread loads its
- * (at most QUANT_CACHE) 16-byte pieces once, all in flight together, and
- * quantises them from registers, so x is read from memory once. Same
- * operations, same bytes. blockDim.x * QUANT_CACHE >= K8. */
-#define QUANT_CACHE 8
-
-static __global__ void __launch_bounds__(CU_ROW_THREADS)
-quant_bf16_cached_kernel(const uint4 *x, uint2 *y, float *scales, int64_t rows, int64_t K8)
-{
-    __shared__ float shm[CU_WARP];
-
-    for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
-        const uint4 *xr = x + r * K8;
-        uint2 *yr = y + r * K8;
-        uint4 p[QUANT_CACHE];
-        float m = 0.0f, amax, inv, f[QUANT_VEC];
-        bool nan = false;
-
-#pragma unroll
-        for (int i = 0; i < QUANT_CACHE; i++) {
-            const int64_t k = threadIdx.x + (int64_t)i * blockDim.x;
-
-            p[i] = k < K8 ? xr[k] : make_uint4(0, 0, 0, 0); /* zeros leave amax alone */
-        }
-#pragma unroll
-        for (int i = 0; i < QUANT_CACHE; i++) {
-            unpack_bf16x8(p[i], f);
-#pragma unroll
-            for (int j = 0; j < QUANT_VEC; j++) {
-                float v = fabsf(f[j]);
-
-                nan |= isnan(v);
-                m = v > m ? v : m;
-            }
-        }
-        amax = row_amax(m, nan, shm);
-        inv = PICTOR_E4M3_MAX / amax;
-#pragma unroll
-        for (int i = 0; i < QUANT_CACHE; i++) {
-            const int64_t k = threadIdx.x + (int64_t)i * blockDim.x;
-            uint32_t lo = 0, hi = 0;
-
-            if (k >= K8)
-                continue;
-            unpack_bf16x8(p[i], f);
-#pragma unroll
-            for (int j = 0; j < 4; j++) {
-                lo |= (uint32_t)cu_f32_to_e4m3(f[j] * inv, false) << (8 * j);
-                hi |= (uint32_t)cu_f32_to_e4m3(f[j + 4] * inv, false) << (8 * j);
-            }
-            yr[k] = make_uint2(lo, hi);
-        }
-        if (threadIdx.x == 0)
-            scales[r] = cu_fp8_row_scale(amax);
+            scales[r] = amax / PICTOR_E4M3_MAX;
         __syncthreads();
     }
 }
@@ -171,16 +111,7 @@ extern "C" int cuda_op_quantize_rows(void *vctx, const struct pictor_op_args *a,
     if (rows == 0 || K == 0)
         return PICTOR_OK;
     if (x->dtype == PICTOR_BF16 && pictor_tensor_is_contiguous(x) && K % QUANT_VEC == 0 &&
-        (uintptr_t)x->data % 16 == 0 && (uintptr_t)y % 8 == 0 &&
-        K / QUANT_VEC <= (int64_t)QUANT_CACHE * CU_ROW_THREADS) {
-        /* whole warps, each thread up to QUANT_CACHE pieces of the row */
-        const int64_t K8 = K / QUANT_VEC, per = (K8 + QUANT_CACHE - 1) / QUANT_CACHE;
-        const unsigned threads = (unsigned)((per + CU_WARP - 1) / CU_WARP * CU_WARP);
-
-        quant_bf16_cached_kernel<<<cu_row_blocks(rows), threads, 0, c->stream>>>(
-            (const uint4 *)x->data, (uint2 *)y, scales, rows, K8);
-    } else if (x->dtype == PICTOR_BF16 && pictor_tensor_is_contiguous(x) && K % QUANT_VEC == 0 &&
-               (uintptr_t)x->data % 16 == 0 && (uintptr_t)y % 8 == 0)
+        (uintptr_t)x->data % 16 == 0 && (uintptr_t)y % 8 == 0)
         quant_bf16_kernel<<<cu_row_blocks(rows), CU_ROW_THREADS, 0, c->stream>>>(
             (const uint4 *)x->data, (uint2 *)y, scales, rows, K / QUANT_VEC);
     else

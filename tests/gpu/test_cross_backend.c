@@ -605,6 +605,52 @@ static void test_matmul_strided(void)
     }
 }
 
+/* y = gelu_tanh(x @ w^T + bias) per dtype, into a contiguous y and into a
+ * column slice of a wider buffer (FLUX's single blocks write their MLP-in
+ * into the [tokens, 3072 + 12288] concat), and without a bias. The CUDA
+ * backend asks cuBLASLt for the GELU epilogue on 16-bit outputs; whether
+ * it got it is printed. The whole buffer is compared: the columns beside
+ * the slice stay as they were. */
+static void test_linear_gelu(void)
+{
+    char what[128];
+
+    for (int k = 0; k < N_DTYPES; k++) {
+        int dt = k_dtypes[k];
+        struct xt x = xt_rand(dt, 2, (int64_t[]){ 37, 96 }, 261 + k, -1.0f, 1.0f);
+        struct xt w = xt_rand(dt, 2, (int64_t[]){ 80, 96 }, 264 + k, -0.3f, 0.3f);
+        struct xt bias = xt_rand(dt, 1, (int64_t[]){ 80 }, 267 + k, -1.0f, 1.0f);
+        struct xt ybase = xt_rand(dt, 2, (int64_t[]){ 37, 24 + 80 }, 270 + k, 0.0f, 1.0f);
+        struct xt yc = xt_rand(dt, 2, (int64_t[]){ 37, 80 }, 273 + k, 0.0f, 1.0f);
+        struct xt ys = xt_slice(&ybase, 1, 24, 80);
+
+        for (int v = 0; v < 3; v++) {
+            struct xt *y = v == 1 ? &ys : &yc;
+            const struct xt *b = v == 2 ? NULL : &bias;
+            struct pictor_cuda_stats s0 = gpu_stats(g_gpu), s1;
+
+            snprintf(what, sizeof what, "linear %s gelu_tanh%s%s", pictor_dtype_name(dt),
+                     v == 1 ? " into a column slice" : "", b ? " + bias" : ", no bias");
+            check_rc(what, g_cpu, pictor_linear_act(g_cpu, &x.c, &w.c, b ? &b->c : NULL,
+                                                    PICTOR_UNARY_GELU_TANH, &y->c));
+            check_rc(what, g_gpu, pictor_linear_act(g_gpu, &x.g, &w.g, b ? &b->g : NULL,
+                                                    PICTOR_UNARY_GELU_TANH, &y->g));
+            s1 = gpu_stats(g_gpu);
+            xt_compare(what, v == 1 ? &ybase : y, tol_for(dt));
+            if (g_is_cuda)
+                printf("# %s: tanh-GELU %s\n", what,
+                       s1.matmul_act_epilogue > s0.matmul_act_epilogue
+                           ? "in cuBLASLt's epilogue"
+                           : "by the unary kernel after the GEMM");
+        }
+        xt_free(&x);
+        xt_free(&w);
+        xt_free(&bias);
+        xt_free(&ybase);
+        xt_free(&yc);
+    }
+}
+
 /* Mixed and differing dtypes: widened inputs, f32 accumulation, c rounded
  * once; K = 0 gives the bias; FP8 inputs are refused by name on CUDA. */
 static void test_matmul_dtypes(void)
@@ -1569,6 +1615,7 @@ int main(void)
     RUN(test_unary);
     RUN(test_binary);
     RUN(test_copy);
+    RUN(test_linear_gelu);
     RUN(test_fill);
     RUN(test_layer_norm);
     RUN(test_rms_norm);

@@ -33,9 +33,9 @@ static void quantize_both(const char *what, struct xt *x, struct xt *y, struct x
 static void test_quantize_rows(void)
 {
     static const struct { int dtype; int64_t rows, K; bool transposed; } cases[] = {
-        { PICTOR_BF16, 7, 3072, false },  /* bf16 path, row in registers */
-        { PICTOR_BF16, 77, 64, false },   /* the same, short rows */
-        { PICTOR_BF16, 3, 16392, false }, /* bf16 path, row read twice */
+        { PICTOR_BF16, 7, 3072, false },  /* fast path */
+        { PICTOR_BF16, 77, 64, false },   /* fast path, short rows */
+        { PICTOR_BF16, 3, 16392, false }, /* fast path, long rows */
         { PICTOR_BF16, 5, 100, false },   /* K % 8 != 0: generic */
         { PICTOR_F32, 33, 257, false },
         { PICTOR_F16, 9, 48, false },

@@ -45,7 +45,7 @@ quant_generic_kernel(cu_view x, uint8_t *y, float *scales, int64_t rows, int64_t
         for (int64_t k = threadIdx.x; k < K; k += blockDim.x)
             y[base + k] = cu_f32_to_e4m3(cu_get(x, base + k) * inv, false);
         if (threadIdx.x == 0)
-            scales[r] = amax / PICTOR_E4M3_MAX;
+            scales[r] = cu_fp8_row_scale(amax);
         __syncthreads(); /* the next row's reduction reuses shm */
     }
 }
@@ -93,7 +93,7 @@ quant_bf16_kernel(const uint4 *x, uint2 *y, float *scales, int64_t rows, int64_t
             yr[k] = make_uint2(lo, hi);
         }
         if (threadIdx.x == 0)
-            scales[r] = amax / PICTOR_E4M3_MAX;
+            scales[r] = cu_fp8_row_scale(amax);
         __syncthreads();
     }
 }

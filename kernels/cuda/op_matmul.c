@@ -37,6 +37,11 @@
  * epilogue, or c is column-major, the binary-add kernel adds it after the
  * GEMM (a 16-bit c is then rounded twice: within the f16/bf16 tolerance).
  *
+ * Activation (pictor_linear_act). A tanh-GELU into a 16-bit D rides the
+ * epilogue too (GELU_BIAS: after the bias, before the one rounding) when
+ * the bias does or there is none; otherwise, or when no algorithm offers
+ * it, the unary kernel applies the activation to c afterwards.
+ *
  * Gate (pictor_linear_gated: c f32 += gate * result). The GEMM writes f32
  * scratch, never c, and the epilogue kernel does the rest (scales, bias,
  * activation, c += gate * v) in one pass: every dtype and layout, bf16

@@ -267,12 +267,22 @@ static CU_HD uint16_t cu_f32_to_f16(float f)
 
     if (a > CU_F32_INF)
         return sign | CU_F16_NAN;
+#ifdef __CUDA_ARCH__
+    /* The hardware's round to nearest even: the same bytes as below for
+     * every non-NaN f (subnormals kept, overflow to infinity). */
+    unsigned short h;
+
+    (void)code;
+    asm("cvt.rn.f16.f32 %0, %1;" : "=h"(h) : "f"(f));
+    return h;
+#else
     if (a == CU_F32_INF)
         return sign | CU_F16_INF;
     code = cu_encode_abs(a, CU_F16_MANT_BITS, CU_F16_BIAS);
     if (code > CU_F16_MAX_CODE)
         return sign | CU_F16_INF;
     return (uint16_t)(sign | code);
+#endif
 }
 
 static CU_HD uint16_t cu_f32_to_bf16(float f)
@@ -281,8 +291,15 @@ static CU_HD uint16_t cu_f32_to_bf16(float f)
 
     if ((u & CU_F32_ABS) > CU_F32_INF)
         return (uint16_t)(((u & CU_F32_SIGN) >> 16) | CU_BF16_NAN);
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 800
+    unsigned short h; /* as cu_f32_to_f16: the bytes of the line below */
+
+    asm("cvt.rn.bf16.f32 %0, %1;" : "=h"(h) : "f"(f));
+    return h;
+#else
     u += 0x7fffu + ((u >> 16) & 1u);
     return (uint16_t)(u >> 16);
+#endif
 }
 
 static CU_HD float cu_e4m3_to_f32(uint32_t c)
@@ -320,6 +337,31 @@ static CU_HD uint8_t cu_f32_to_e4m3(float f, bool saturate)
     if (code > CU_E4M3_MAX_CODE)
         return sign | (saturate ? CU_E4M3_MAX_CODE : CU_E4M3_NAN);
     return (uint8_t)(sign | code);
+}
+
+/* E4M3 codes of two finite values, lo in the low byte: sm_89+'s
+ * cvt.rn.satfinite.e4m3x2.f32 (round to nearest even, as cu_f32_to_e4m3;
+ * a finite value past 448 saturates), elsewhere (and in the emulator)
+ * cu_f32_to_e4m3 saturating. For finite values within E4M3's range both
+ * give cu_f32_to_e4m3(v, false)'s bytes; NaN and infinity are the
+ * callers' to keep away (the rows' slow path). */
+static __device__ __forceinline__ uint32_t cu_e4m3x2_finite(float lo, float hi)
+{
+#if defined(__CUDA_ARCH__) && __CUDA_ARCH__ >= 890
+    unsigned short r;
+
+    asm("cvt.rn.satfinite.e4m3x2.f32 %0, %1, %2;" : "=h"(r) : "f"(hi), "f"(lo));
+    return r;
+#else
+    return (uint32_t)cu_f32_to_e4m3(lo, true) | (uint32_t)cu_f32_to_e4m3(hi, true) << 8;
+#endif
+}
+
+/* Four finite values' codes in one word, v0 in the low byte. */
+static __device__ __forceinline__ uint32_t cu_e4m3x4_finite(float v0, float v1, float v2,
+                                                            float v3)
+{
+    return cu_e4m3x2_finite(v0, v1) | cu_e4m3x2_finite(v2, v3) << 16;
 }
 
 /* E5M2 is the top byte of binary16. */
@@ -521,6 +563,37 @@ static __device__ __forceinline__ float cu_block_max(float v, float *shm)
     __syncthreads();
     v = lane < nwarps ? shm[lane] : -INFINITY;
     return cu_warp_max(v);
+}
+
+/* |v| as bits: for non-negative floats the order of the bits is the order
+ * of the values, and every NaN lies above +infinity. The maximum of these
+ * over a row is its amax with any NaN winning: the CPU's amax loop with its
+ * NaN flag (cpu_row_quantize_e4m3), in one integer max. */
+static __device__ __forceinline__ uint32_t cu_abs_bits(float v)
+{
+    return __float_as_uint(v) & CU_F32_ABS;
+}
+
+/* The row's FP8 amax from each thread's running max of cu_abs_bits, as the
+ * block's common value: NaN when any thread saw one, else floored at
+ * PICTOR_FP8_AMAX_FLOOR. One redux.sync per warp, then each warp's maximum
+ * through shm (CU_WARP words). Contains __syncthreads. */
+static __device__ __forceinline__ float cu_block_amax(uint32_t bits, uint32_t *shm)
+{
+    const int lane = threadIdx.x % CU_WARP, warp = threadIdx.x / CU_WARP;
+    const int nwarps = blockDim.x / CU_WARP;
+    float amax;
+
+    bits = __reduce_max_sync(0xffffffffu, bits);
+    __syncthreads(); /* shm may still be read from a previous call */
+    if (lane == 0)
+        shm[warp] = bits;
+    __syncthreads();
+    bits = __reduce_max_sync(0xffffffffu, lane < nwarps ? shm[lane] : 0u);
+    if (bits > CU_F32_INF)
+        return NAN;
+    amax = __uint_as_float(bits);
+    return amax < PICTOR_FP8_AMAX_FLOOR ? PICTOR_FP8_AMAX_FLOOR : amax;
 }
 
 /* Rows of the last dim: count and length (a 0-d tensor is one row of 1). */

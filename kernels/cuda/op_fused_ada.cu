@@ -2,25 +2,36 @@
  * kernels/cuda/op_fused_ada.cu — AdaLN modulation on the GPU (twin of
  * kernels/cpu/op_fused.c's ada_layer_norm; contract in pictor/ops.h),
  * y = LN(x) * (1 + scale) + shift, one block per row:
- *   16/32-bit y  the fast and generic paths of op_fused.cu's header
- *                (f32 statistics, one rounding into y).
+ *   16/32-bit y  f32 statistics, one rounding into y. Fast path (x,
+ *                scale, shift as op_fused.cu's fast path, op_fused.cuh): the
+ *                row kept in registers, mean and variance in one pass
+ *                shifted by the row's first element (one block reduction of
+ *                the pair); generic path: layer_norm_kernel's passes.
  *   FP8 rows view y (codes [rows, D] E4M3 + row_scale): the f32 modulated
  *                row, its amax, then the codes and the row's scale with
- *                pictor_quantize_rows' f32 operations (op_quantize.cu). To
- *                give the CPU's bytes, the statistics are the CPU's
- *                (cpu_row_layer_norm): f64 sum and sum of squared
- *                deviations (from the f64 mean), mean and rstd rounded to
- *                f32 once; every f32 and f64 operation is an explicit _rn
- *                intrinsic, so nvcc contracts nothing into an FMA the CPU
- *                does not do. Only the order of the f64 sums differs (a
- *                tree here), which changes an f32-rounded statistic only
- *                when it lies within that last-bit difference (~1e-15
- *                relative) of an f32 rounding boundary.
- *                Three block reductions per row (sum, squares, amax).
- *                Fast path: x, scale, shift as op_fused.cu's fast path
- *                (op_fused.cuh), the row kept in registers, 8 codes written
- *                per 8-byte store; generic path (any strides, odd D, rows
- *                over 8192): cu_get per element, x re-read per pass.
+ *                pictor_quantize_rows' f32 operations (op_quantize.cu).
+ *                Statistics in f64 as the CPU's (cpu_row_layer_norm: f64
+ *                mean and sum of squared deviations, mean and rstd rounded
+ *                to f32 once), here in one pass: the sums of d = x - c and
+ *                d^2 with c the row's first element (d exact in f64), then
+ *                mean = c + s1 / D and sq = s2 - s1^2 / D. Shifting by c
+ *                keeps s1^2 / D of the order of sq (no cancellation for a
+ *                row far from 0, e.g. the huge edge rows), so the f64
+ *                statistic is the CPU's but for last-bit differences
+ *                (~1e-15 relative): the f32-rounded mean and rstd differ
+ *                only for a statistic within that distance of an f32
+ *                rounding boundary. Every f32 and f64 operation is an
+ *                explicit _rn intrinsic, so nvcc contracts nothing into an
+ *                FMA the CPU does not do (the f64 d^2 + s2 is an FMA on
+ *                purpose: exact d^2, one rounding).
+ *                Two block reductions per row: the f64 pair, then the amax
+ *                as integer bits (cu_block_amax). A row with a finite amax
+ *                is encoded by the hardware's e4m3x2 conversion
+ *                (cu_e4m3x4_finite), one with an infinity or NaN by
+ *                cu_f32_to_e4m3: the same bytes.
+ *                Fast path: the row kept in registers, 8 codes written per
+ *                8-byte store; generic path (any strides, odd D, rows over
+ *                8192): cu_get per element, x re-read per pass.
  *                Codes and scales never alias the inputs (checked by
  *                ops_fused.c).
  */
@@ -28,63 +39,76 @@
 
 /* ---- 16/32-bit output ------------------------------------------------- */
 
+/* (s1, s2) summed over the block in f32, every thread gets both (as
+ * cu_block_sum). shm: 2 * CU_WARP floats. Contains __syncthreads. */
+static __device__ __forceinline__ void ada_block_sum2(float *s1, float *s2, float *shm)
+{
+    const int lane = threadIdx.x % CU_WARP, warp = threadIdx.x / CU_WARP;
+    const int nwarps = blockDim.x / CU_WARP;
+    float a = cu_warp_sum(*s1), b = cu_warp_sum(*s2);
+
+    __syncthreads(); /* shm may still be read from a previous call */
+    if (lane == 0) {
+        shm[warp] = a;
+        shm[CU_WARP + warp] = b;
+    }
+    __syncthreads();
+    *s1 = cu_warp_sum(lane < nwarps ? shm[lane] : 0.0f);
+    *s2 = cu_warp_sum(lane < nwarps ? shm[CU_WARP + lane] : 0.0f);
+}
+
 /* Fast path; blockDim.x * FZ_ITERS >= D / FZ_CH (fz_threads). vec: x, y,
- * a = scale, b = shift. */
+ * a = scale, b = shift. Statistics in one pass over the registers, shifted
+ * by the row's first element c: mean = c + s1 / D, variance
+ * (s2 - s1^2 / D) / D with s1, s2 the sums of v - c and its square. */
 static __global__ void __launch_bounds__(CU_ROW_THREADS)
 ada_fast_kernel(cu_view x, cu_view sc, cu_view sh, cu_view y, fz_vec vec, float eps,
                 int64_t rows, int64_t D)
 {
-    __shared__ float shm[CU_WARP];
+    __shared__ float shm[2 * CU_WARP];
     const int64_t chunks = D / FZ_CH;
 
     for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
         const int64_t base = r * D, xo = fz_off(x, base);
-        float v[FZ_ITERS][FZ_CH], s = 0.0f, mean, rstd;
+        const float c = fz_load1(x.data, x.dtype, xo);
+        float v[FZ_ITERS][FZ_CH], s1 = 0.0f, s2 = 0.0f, mean, var, rstd;
 
 #pragma unroll
         for (int it = 0; it < FZ_ITERS; it++) {
-            int64_t c = threadIdx.x + (int64_t)it * blockDim.x;
+            int64_t k = threadIdx.x + (int64_t)it * blockDim.x;
 
-            if (c < chunks) {
-                fz_load(x.data, x.dtype, xo + c * FZ_CH, vec.x, v[it]);
-#pragma unroll
-                for (int j = 0; j < FZ_CH; j++)
-                    s += v[it][j];
-            }
-        }
-        mean = cu_block_sum(s, shm) / (float)D;
-        s = 0.0f;
-#pragma unroll
-        for (int it = 0; it < FZ_ITERS; it++) {
-            int64_t c = threadIdx.x + (int64_t)it * blockDim.x;
-
-            if (c < chunks) {
+            if (k < chunks) {
+                fz_load(x.data, x.dtype, xo + k * FZ_CH, vec.x, v[it]);
 #pragma unroll
                 for (int j = 0; j < FZ_CH; j++) {
-                    float d = v[it][j] - mean;
+                    float d = v[it][j] - c;
 
-                    s += d * d;
+                    s1 += d;
+                    s2 += d * d;
                 }
             }
         }
-        rstd = 1.0f / sqrtf(cu_block_sum(s, shm) / (float)D + eps);
+        ada_block_sum2(&s1, &s2, shm);
+        mean = c + s1 / (float)D;
+        var = (s2 - s1 * s1 / (float)D) / (float)D;
+        rstd = 1.0f / sqrtf(fmaxf(var, 0.0f) + eps);
         const int64_t so = fz_off(sc, base), ho = fz_off(sh, base), yo = fz_off(y, base);
 #pragma unroll
         for (int it = 0; it < FZ_ITERS; it++) {
-            int64_t c = threadIdx.x + (int64_t)it * blockDim.x;
+            int64_t k = threadIdx.x + (int64_t)it * blockDim.x;
 
-            if (c < chunks) {
+            if (k < chunks) {
                 float a[FZ_CH], b[FZ_CH];
 
-                fz_load(sc.data, sc.dtype, so + c * FZ_CH, vec.a, a);
-                fz_load(sh.data, sh.dtype, ho + c * FZ_CH, vec.b, b);
+                fz_load(sc.data, sc.dtype, so + k * FZ_CH, vec.a, a);
+                fz_load(sh.data, sh.dtype, ho + k * FZ_CH, vec.b, b);
 #pragma unroll
                 for (int j = 0; j < FZ_CH; j++)
                     v[it][j] = (v[it][j] - mean) * rstd * (1.0f + a[j]) + b[j];
-                fz_store(y.data, y.dtype, yo + c * FZ_CH, vec.y, v[it]);
+                fz_store(y.data, y.dtype, yo + k * FZ_CH, vec.y, v[it]);
             }
         }
-        /* The next row's first cu_block_sum waits before reusing shm. */
+        /* The next row's reduction waits before reusing shm. */
     }
 }
 
@@ -122,38 +146,58 @@ ada_generic_kernel(cu_view x, cu_view sc, cu_view sh, cu_view y, float eps, int6
 
 /* ---- FP8 rows-view output --------------------------------------------- */
 
-/* f64 sum of v over the block (blockDim.x a multiple of 32); every thread
- * gets it. shm: CU_WARP doubles. Contains __syncthreads. */
-static __device__ __forceinline__ double ada_block_sum_f64(double v, double *shm)
+/* The row's shifted sums (ada_stats) over the block in f64, every thread
+ * gets both: a butterfly in each warp (the same value in every lane), the
+ * warps' partial sums added in warp order. shm: 2 * CU_WARP doubles.
+ * Contains __syncthreads. */
+static __device__ __forceinline__ void ada_block_sum2_f64(double *s1, double *s2, double *shm)
 {
     const int lane = threadIdx.x % CU_WARP, warp = threadIdx.x / CU_WARP;
     const int nwarps = blockDim.x / CU_WARP;
+    double a = *s1, b = *s2;
 
-    for (int o = CU_WARP / 2; o > 0; o /= 2)
-        v = __dadd_rn(v, __shfl_xor_sync(0xffffffffu, v, o));
+    for (int o = CU_WARP / 2; o > 0; o /= 2) {
+        a = __dadd_rn(a, __shfl_xor_sync(0xffffffffu, a, o));
+        b = __dadd_rn(b, __shfl_xor_sync(0xffffffffu, b, o));
+    }
     __syncthreads(); /* shm may still be read from a previous call */
-    if (lane == 0)
-        shm[warp] = v;
+    if (lane == 0) {
+        shm[warp] = a;
+        shm[CU_WARP + warp] = b;
+    }
     __syncthreads();
-    v = lane < nwarps ? shm[lane] : 0.0;
-    for (int o = CU_WARP / 2; o > 0; o /= 2)
-        v = __dadd_rn(v, __shfl_xor_sync(0xffffffffu, v, o));
-    return v;
+    a = 0.0;
+    b = 0.0;
+    for (int w = 0; w < nwarps; w++) {
+        a = __dadd_rn(a, shm[w]);
+        b = __dadd_rn(b, shm[CU_WARP + w]);
+    }
+    *s1 = a;
+    *s2 = b;
 }
 
-/* One element's contribution to the f64 sum of squared deviations. */
-static __device__ __forceinline__ double ada_sq_dev(float v, double mean)
+/* Folds v into the shifted sums: d = v - c exactly in f64 (both f32), s1 += d,
+ * s2 += d * d. */
+static __device__ __forceinline__ void ada_stats_acc(float v, double c, double *s1, double *s2)
 {
-    const double d = __dsub_rn((double)v, mean);
+    const double d = __dsub_rn((double)v, c);
 
-    return __dmul_rn(d, d);
+    *s1 = __dadd_rn(*s1, d);
+    *s2 = __fma_rn(d, d, *s2);
 }
 
-/* cpu_row_layer_norm's rstd from the row's f64 sum of squared deviations:
- * 1 / sqrt(sq / D + eps) in f64, rounded to f32 once. */
-static __device__ __forceinline__ float ada_rstd(double sq, int64_t D, double eps)
+/* The row's f32 mean and rstd from its block-summed shifted sums (shift c
+ * = the row's first element): mean = c + s1 / D, and the sum of squared
+ * deviations s2 - s1^2 / D (never below 0), into cpu_row_layer_norm's
+ * 1 / sqrt(sq / D + eps), each rounded to f32 once. */
+static __device__ __forceinline__ void ada_stats(double s1, double s2, double c, int64_t D,
+                                                 double eps, float *mean, float *rstd)
 {
-    return __double2float_rn(__ddiv_rn(1.0, __dsqrt_rn(__dadd_rn(__ddiv_rn(sq, (double)D), eps))));
+    const double n = (double)D, sq = __dsub_rn(s2, __ddiv_rn(__dmul_rn(s1, s1), n));
+
+    *mean = __double2float_rn(__dadd_rn(c, __ddiv_rn(s1, n)));
+    *rstd = __double2float_rn(
+        __ddiv_rn(1.0, __dsqrt_rn(__dadd_rn(__ddiv_rn(sq > 0.0 ? sq : 0.0, n), eps))));
 }
 
 /* The CPU's f32 modulation of one element: ((v - mean) * rstd) * (1 + a) + b,
@@ -165,101 +209,78 @@ static __device__ __forceinline__ float ada_mod(float v, float mean, float rstd,
     return __fadd_rn(__fmul_rn(n, __fadd_rn(1.0f, a)), b);
 }
 
-/* Folds |v| into the thread's running amax (NaN noted apart: the block max
- * drops it), as cpu_row_quantize_e4m3 does. */
-static __device__ __forceinline__ void ada_amax_acc(float v, float *m, bool *nan)
-{
-    const float t = fabsf(v);
-
-    *nan |= isnan(t);
-    *m = t > *m ? t : *m;
-}
-
-/* The row's amax as the block's common value (NaN when any thread saw
- * one), floored at PICTOR_FP8_AMAX_FLOOR: op_quantize.cu's row_amax. */
-static __device__ __forceinline__ float ada_row_amax(float local, bool nan, float *shm)
-{
-    const float amax = cu_block_max(local, shm);
-
-    if (__syncthreads_or(nan))
-        return NAN;
-    return amax < PICTOR_FP8_AMAX_FLOOR ? PICTOR_FP8_AMAX_FLOOR : amax;
-}
-
 /* Fast path; blockDim.x * FZ_ITERS >= D / FZ_CH (fz_threads); y 8-byte
  * aligned. vec: x, a = scale, b = shift. */
 static __global__ void __launch_bounds__(CU_ROW_THREADS)
 ada_fp8_fast_kernel(cu_view x, cu_view sc, cu_view sh, uint2 *y, float *row_scale, fz_vec vec,
                     double eps, int64_t rows, int64_t D)
 {
-    __shared__ double shd[CU_WARP];
-    __shared__ float shm[CU_WARP];
+    __shared__ double shd[2 * CU_WARP];
+    __shared__ uint32_t shm[CU_WARP];
     const int64_t chunks = D / FZ_CH;
 
     for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
         const int64_t base = r * D, xo = fz_off(x, base);
-        float v[FZ_ITERS][FZ_CH], mean, rstd, m = 0.0f, amax, inv;
-        double s = 0.0, mean64;
-        bool nan = false;
+        const double c = (double)fz_load1(x.data, x.dtype, xo);
+        float v[FZ_ITERS][FZ_CH], mean, rstd, amax, inv;
+        double s1 = 0.0, s2 = 0.0;
+        uint32_t m = 0;
 
 #pragma unroll
         for (int it = 0; it < FZ_ITERS; it++) {
-            int64_t c = threadIdx.x + (int64_t)it * blockDim.x;
+            int64_t k = threadIdx.x + (int64_t)it * blockDim.x;
 
-            if (c < chunks) {
-                fz_load(x.data, x.dtype, xo + c * FZ_CH, vec.x, v[it]);
+            if (k < chunks) {
+                fz_load(x.data, x.dtype, xo + k * FZ_CH, vec.x, v[it]);
 #pragma unroll
                 for (int j = 0; j < FZ_CH; j++)
-                    s = __dadd_rn(s, (double)v[it][j]);
+                    ada_stats_acc(v[it][j], c, &s1, &s2);
             }
         }
-        mean64 = __ddiv_rn(ada_block_sum_f64(s, shd), (double)D);
-        s = 0.0;
-#pragma unroll
-        for (int it = 0; it < FZ_ITERS; it++) {
-            int64_t c = threadIdx.x + (int64_t)it * blockDim.x;
-
-            if (c < chunks) {
-#pragma unroll
-                for (int j = 0; j < FZ_CH; j++)
-                    s = __dadd_rn(s, ada_sq_dev(v[it][j], mean64));
-            }
-        }
-        mean = __double2float_rn(mean64);
-        rstd = ada_rstd(ada_block_sum_f64(s, shd), D, eps);
+        ada_block_sum2_f64(&s1, &s2, shd);
+        ada_stats(s1, s2, c, D, eps, &mean, &rstd);
         const int64_t so = fz_off(sc, base), ho = fz_off(sh, base);
 #pragma unroll
         for (int it = 0; it < FZ_ITERS; it++) {
-            int64_t c = threadIdx.x + (int64_t)it * blockDim.x;
+            int64_t k = threadIdx.x + (int64_t)it * blockDim.x;
 
-            if (c < chunks) {
+            if (k < chunks) {
                 float a[FZ_CH], b[FZ_CH];
 
-                fz_load(sc.data, sc.dtype, so + c * FZ_CH, vec.a, a);
-                fz_load(sh.data, sh.dtype, ho + c * FZ_CH, vec.b, b);
+                fz_load(sc.data, sc.dtype, so + k * FZ_CH, vec.a, a);
+                fz_load(sh.data, sh.dtype, ho + k * FZ_CH, vec.b, b);
 #pragma unroll
                 for (int j = 0; j < FZ_CH; j++) {
                     v[it][j] = ada_mod(v[it][j], mean, rstd, a[j], b[j]);
-                    ada_amax_acc(v[it][j], &m, &nan);
+                    m = max(m, cu_abs_bits(v[it][j]));
                 }
             }
         }
-        amax = ada_row_amax(m, nan, shm);
+        amax = cu_block_amax(m, shm);
         inv = __fdiv_rn(PICTOR_E4M3_MAX, amax);
+        const bool finite = isfinite(amax); /* block-uniform */
 #pragma unroll
         for (int it = 0; it < FZ_ITERS; it++) {
-            int64_t c = threadIdx.x + (int64_t)it * blockDim.x;
+            int64_t k = threadIdx.x + (int64_t)it * blockDim.x;
 
-            if (c < chunks) {
+            if (k < chunks) {
+                float q[FZ_CH];
                 uint32_t lo = 0, hi = 0;
 
 #pragma unroll
-                for (int j = 0; j < FZ_CH / 2; j++) {
-                    lo |= (uint32_t)cu_f32_to_e4m3(__fmul_rn(v[it][j], inv), false) << (8 * j);
-                    hi |= (uint32_t)cu_f32_to_e4m3(__fmul_rn(v[it][j + FZ_CH / 2], inv), false)
-                          << (8 * j);
+                for (int j = 0; j < FZ_CH; j++)
+                    q[j] = __fmul_rn(v[it][j], inv);
+                if (finite) {
+                    lo = cu_e4m3x4_finite(q[0], q[1], q[2], q[3]);
+                    hi = cu_e4m3x4_finite(q[4], q[5], q[6], q[7]);
+                } else {
+#pragma unroll
+                    for (int j = 0; j < FZ_CH / 2; j++) {
+                        lo |= (uint32_t)cu_f32_to_e4m3(q[j], false) << (8 * j);
+                        hi |= (uint32_t)cu_f32_to_e4m3(q[j + FZ_CH / 2], false) << (8 * j);
+                    }
                 }
-                y[r * chunks + c] = make_uint2(lo, hi);
+                y[r * chunks + k] = make_uint2(lo, hi);
             }
         }
         if (threadIdx.x == 0)
@@ -268,34 +289,30 @@ ada_fp8_fast_kernel(cu_view x, cu_view sc, cu_view sh, uint2 *y, float *row_scal
     }
 }
 
-/* Generic path: x read once per pass (sum, squares, amax, codes); sc, sh
- * are views broadcast to x's shape; y contiguous codes. */
+/* Generic path: x read once per pass (statistics, amax, codes); sc, sh are
+ * views broadcast to x's shape; y contiguous codes. */
 static __global__ void __launch_bounds__(CU_ROW_THREADS)
 ada_fp8_generic_kernel(cu_view x, cu_view sc, cu_view sh, uint8_t *y, float *row_scale,
                        double eps, int64_t rows, int64_t D)
 {
-    __shared__ double shd[CU_WARP];
-    __shared__ float shm[CU_WARP];
+    __shared__ double shd[2 * CU_WARP];
+    __shared__ uint32_t shm[CU_WARP];
 
     for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
         const int64_t base = r * D;
-        float mean, rstd, m = 0.0f, amax, inv;
-        double s = 0.0, mean64;
-        bool nan = false;
+        const double c = (double)cu_get(x, base);
+        float mean, rstd, amax, inv;
+        double s1 = 0.0, s2 = 0.0;
+        uint32_t m = 0;
 
         for (int64_t k = threadIdx.x; k < D; k += blockDim.x)
-            s = __dadd_rn(s, (double)cu_get(x, base + k));
-        mean64 = __ddiv_rn(ada_block_sum_f64(s, shd), (double)D);
-        s = 0.0;
+            ada_stats_acc(cu_get(x, base + k), c, &s1, &s2);
+        ada_block_sum2_f64(&s1, &s2, shd);
+        ada_stats(s1, s2, c, D, eps, &mean, &rstd);
         for (int64_t k = threadIdx.x; k < D; k += blockDim.x)
-            s = __dadd_rn(s, ada_sq_dev(cu_get(x, base + k), mean64));
-        mean = __double2float_rn(mean64);
-        rstd = ada_rstd(ada_block_sum_f64(s, shd), D, eps);
-        for (int64_t k = threadIdx.x; k < D; k += blockDim.x)
-            ada_amax_acc(ada_mod(cu_get(x, base + k), mean, rstd, cu_get(sc, base + k),
-                                 cu_get(sh, base + k)),
-                         &m, &nan);
-        amax = ada_row_amax(m, nan, shm);
+            m = max(m, cu_abs_bits(ada_mod(cu_get(x, base + k), mean, rstd,
+                                           cu_get(sc, base + k), cu_get(sh, base + k))));
+        amax = cu_block_amax(m, shm);
         inv = __fdiv_rn(PICTOR_E4M3_MAX, amax);
         for (int64_t k = threadIdx.x; k < D; k += blockDim.x) {
             float v = ada_mod(cu_get(x, base + k), mean, rstd, cu_get(sc, base + k),

@@ -231,6 +231,16 @@ static inline int __all_sync(unsigned m, int pred)
     ::emu::vote_payload p = emu_vote(m, pred);
     return p.out == (m & p.live);
 }
+/* redux.sync.max.u32 (sm_80+): the maximum over the lanes of m, a
+ * butterfly of shuffles here (m the full warp in every kernel). */
+static inline unsigned __reduce_max_sync(unsigned m, unsigned v)
+{
+    for (int o = 16; o > 0; o /= 2) {
+        unsigned t = __shfl_xor_sync(m, v, o);
+        v = t > v ? t : v;
+    }
+    return v;
+}
 
 /* ---- atomics: one thread runs at a time --------------------------------- */
 
@@ -290,6 +300,7 @@ static inline float __fmaf_rn(float a, float b, float c) { return fmaf(a, b, c);
 static inline double __dadd_rn(double a, double b) { return EMU_RN(a, +, b); }
 static inline double __dsub_rn(double a, double b) { return EMU_RN(a, -, b); }
 static inline double __dmul_rn(double a, double b) { return EMU_RN(a, *, b); }
+static inline double __fma_rn(double a, double b, double c) { return fma(a, b, c); }
 static inline double __ddiv_rn(double a, double b) { return EMU_RN(a, /, b); }
 static inline double __dsqrt_rn(double a) { return sqrt(a); }
 static inline float __double2float_rn(double a) { return (float)a; }

@@ -183,6 +183,40 @@ static void test_copy(void)
     }
 }
 
+/* f32 -> f16 and bf16 over bit patterns that probe every rounding case:
+ * each of the 65536 high halves (every sign, exponent and top mantissa:
+ * subnormals, overflow, infinities, NaNs) with low halves at bf16's ties
+ * and f16's (13 dropped bits) and around them. The GPU's conversions (the
+ * hardware's cvt.rn on sm_80+, cuda_common.cuh) must give the CPU's bytes. */
+static void test_convert_patterns(void)
+{
+    static const uint32_t lows[] = { 0x0000, 0x0001, 0x7fff, 0x8000, 0x8001, 0xffff,
+                                     0x0fff, 0x1000, 0x1001, 0x2000, 0x3000, 0x5a5a };
+    const int64_t n_low = (int64_t)(sizeof lows / sizeof lows[0]), n = 65536 * n_low;
+    float *v = xmalloc((size_t)n * sizeof(float));
+    static const int dsts[] = { PICTOR_F16, PICTOR_BF16 };
+    char what[64];
+
+    for (int64_t hi = 0; hi < 65536; hi++)
+        for (int64_t j = 0; j < n_low; j++) {
+            uint32_t u = (uint32_t)hi << 16 | lows[j];
+
+            memcpy(&v[hi * n_low + j], &u, sizeof u);
+        }
+    struct xt s = xt_make(PICTOR_F32, 1, &n, v, 0, 0.0f, 0.0f, 1.0f);
+    for (size_t k = 0; k < sizeof dsts / sizeof dsts[0]; k++) {
+        struct xt d = xt_rand(dsts[k], 1, &n, 36, 0.0f, 1.0f);
+
+        snprintf(what, sizeof what, "copy f32 bit patterns -> %s", pictor_dtype_name(dsts[k]));
+        check_rc(what, g_cpu, pictor_copy(g_cpu, &s.c, &d.c));
+        check_rc(what, g_gpu, pictor_copy(g_gpu, &s.g, &d.g));
+        xt_same_bytes(what, &d);
+        xt_free(&d);
+    }
+    xt_free(&s);
+    free(v);
+}
+
 static void test_fill(void)
 {
     static const int dts[] = { PICTOR_F32, PICTOR_F16, PICTOR_BF16, PICTOR_F8_E4M3,
@@ -1615,6 +1649,7 @@ int main(void)
     RUN(test_unary);
     RUN(test_binary);
     RUN(test_copy);
+    RUN(test_convert_patterns);
     RUN(test_linear_gelu);
     RUN(test_fill);
     RUN(test_layer_norm);

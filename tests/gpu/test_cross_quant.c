@@ -12,6 +12,7 @@
  */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "cross.h"
@@ -58,6 +59,35 @@ static void test_quantize_rows(void)
         xt_free(&root);
         xt_free(&y);
         xt_free(&sc);
+    }
+
+    /* Every bf16 value within E4M3's range, 63 to a row of 64 whose first
+     * element sets amax: 448 (codes of the values themselves, every tie of
+     * E4M3's rounding) and 400 (x * 1.12: f32 products between the codes),
+     * through the fast path's hardware conversion (cu_e4m3x4_finite). */
+    for (int k = 0; k < 2; k++) {
+        const int64_t K = 64, per = K - 1, top = 0x43e0; /* bf16 bits of 448 */
+        const int64_t rows = (2 * (top + 1) + per - 1) / per;
+        float *v = xmalloc((size_t)(rows * K) * sizeof(float));
+        struct xt x, y, sc;
+
+        for (int64_t i = 0, p = 0; i < rows; i++) {
+            v[i * K] = k ? 400.0f : 448.0f;
+            for (int64_t j = 1; j < K; j++, p++) {
+                uint32_t b = (uint32_t)(p % (top + 1)) | (p > top ? 0x8000u : 0u);
+                uint32_t u = p < 2 * (top + 1) ? b << 16 : 0u;
+
+                memcpy(&v[i * K + j], &u, sizeof u);
+            }
+        }
+        x = xt_make(PICTOR_BF16, 2, (int64_t[]){ rows, K }, v, 0, 0.0f, 0.0f, 1.0f);
+        snprintf(what, sizeof what, "quantize_rows bf16 every value up to 448, amax %s",
+                 k ? "400" : "448");
+        quantize_both(what, &x, &y, &sc);
+        xt_same_bytes(what, &y);
+        xt_same_bytes(what, &sc);
+        xt_free(&x), xt_free(&y), xt_free(&sc);
+        free(v);
     }
 
     /* Edge rows, fast and generic path: zeros (the amax floor) and a NaN

@@ -22,8 +22,10 @@
  *            registers, so x is read once (ada: D <= FZ_ITERS * FZ_CH *
  *            CU_ROW_THREADS = 8192; rope: Dh <= QK_ITERS * FZ_CH * 32 =
  *            1024, a warp per token, a head per group of G lanes: FLUX's
- *            Dh 128 is 16 lanes with one chunk each, 2 heads per warp at a
- *            time, the token's cos/sin rows loaded once for all heads).
+ *            Dh 128 is 16 lanes with one chunk each, the token's cos/sin
+ *            rows loaded once for all heads; with 16-bit aligned x and y
+ *            and one chunk per lane, qk_packed_kernel holds 6 heads' chunks
+ *            per lane as raw words, 12 heads per warp at a time, else 2).
  *   generic  anything else (FP8, strided or broadcast last dims, odd
  *            lengths, longer rows): per-element cu_get/cu_set on the
  *            flat index, as op_layer_norm.cu / op_rope.cu do.
@@ -41,6 +43,8 @@
 #define QK_ITERS 4
 /* Warps per block of rms_norm_rope's fast path. */
 #define QK_WARPS 8
+/* Head groups a lane of qk_packed_kernel loads before its reductions. */
+#define QK_PACKED_U 6
 
 /* ---- gated_add -------------------------------------------------------- */
 
@@ -89,6 +93,18 @@ static __device__ __forceinline__ float fz_group_sum(float v, int G)
     for (int o = G / 2; o > 0; o /= 2)
         v += __shfl_xor_sync(0xffffffffu, v, o);
     return v;
+}
+
+/* Rotates the normed pairs of v by the token's table chunk (cos c, sin s)
+ * into o: qk_fast_kernel's (and the generic path's) arithmetic. */
+static __device__ __forceinline__ void qk_rotate(const float (&v)[FZ_CH], const float (&c)[FZ_CH],
+                                                 const float (&s)[FZ_CH], float (&o)[FZ_CH])
+{
+#pragma unroll
+    for (int j = 0; j < FZ_CH; j += 2) {
+        o[j] = v[j] * c[j] - v[j + 1] * s[j];
+        o[j + 1] = v[j + 1] * c[j + 1] + v[j] * s[j + 1];
+    }
 }
 
 /* Fast path: one token per warp (grid-strided over the B * L tokens), its
@@ -175,16 +191,92 @@ qk_fast_kernel(cu_view x, cu_view w, cu_view cs, cu_view sn, cu_view y, bool has
                         for (int j = 0; j < FZ_CH; j++)
                             v[u][it][j] *= wv[it][j];
                     }
-#pragma unroll
-                    for (int j = 0; j < FZ_CH; j += 2) {
-                        o[j] = v[u][it][j] * cv[it][j] - v[u][it][j + 1] * sv[it][j];
-                        o[j + 1] = v[u][it][j + 1] * cv[it][j + 1] + v[u][it][j] * sv[it][j + 1];
-                    }
+                    qk_rotate(v[u][it], cv[it], sv[it], o);
                     if (y.dtype == PICTOR_F8_E4M3) /* FP8 attention's q, k */
                         fz_store_e4m3(y.data, yb + h * y.stride[2] + c * FZ_CH, y.scale, o);
                     else
                         fz_store(y.data, y.dtype, yb + h * y.stride[2] + c * FZ_CH, vec.y, o);
                 }
+            }
+        }
+    }
+}
+
+/* The fast path's common case, FLUX's (Dh 128, bf16): x and y 16-bit with
+ * 16-byte aligned chunks and one chunk per lane (Dh / FZ_CH <= G). A lane
+ * keeps U heads' chunks as their raw 16 bytes (4 registers each, where
+ * qk_fast_kernel holds 8 floats), so a warp has U * 32 / G heads' loads in
+ * flight before its first reduction (FLUX: 12 of the 24 heads, against 4).
+ * Every value gets qk_fast_kernel's operations in the same order; lanes
+ * past the head's chunks (sub >= Dh / FZ_CH) and groups past the last head
+ * load and store nothing but take part in the shuffles. vec: a = weight,
+ * b = cos, c = sin. */
+template <int U>
+static __global__ void __launch_bounds__(QK_WARPS * CU_WARP)
+qk_packed_kernel(cu_view x, cu_view w, cu_view cs, cu_view sn, cu_view y, bool has_w, fz_vec vec,
+                 float eps, int G, int64_t B, int64_t L, int64_t H, int64_t D)
+{
+    const int lane = threadIdx.x % CU_WARP, sub = lane % G, rpw = CU_WARP / G;
+    const bool active = sub < D / FZ_CH;
+    const int64_t warp = (int64_t)blockIdx.x * QK_WARPS + threadIdx.x / CU_WARP;
+    const int64_t step = (int64_t)gridDim.x * QK_WARPS;
+    const uint16_t *xd = (const uint16_t *)x.data;
+    uint16_t *yd = (uint16_t *)y.data;
+
+    for (int64_t t = warp; t < B * L; t += step) {
+        const int64_t b = t / L, l = t - b * L;
+        const int64_t xb = b * x.stride[0] + l * x.stride[1] + sub * FZ_CH;
+        const int64_t yb = b * y.stride[0] + l * y.stride[1] + sub * FZ_CH;
+        float cv[FZ_CH], sv[FZ_CH], wv[FZ_CH];
+
+        if (active) {
+            fz_load(cs.data, cs.dtype, l * cs.stride[0] + sub * FZ_CH, vec.b, cv);
+            fz_load(sn.data, sn.dtype, l * sn.stride[0] + sub * FZ_CH, vec.c, sv);
+            if (has_w)
+                fz_load(w.data, w.dtype, sub * FZ_CH, vec.a, wv);
+        }
+        for (int64_t h0 = 0; h0 < H; h0 += (int64_t)U * rpw) {
+            uint4 raw[U];
+            float rs[U];
+
+#pragma unroll
+            for (int u = 0; u < U; u++) {
+                const int64_t h = h0 + (int64_t)u * rpw + lane / G;
+
+                raw[u] = active && h < H ? *(const uint4 *)(xd + xb + h * x.stride[2])
+                                         : make_uint4(0u, 0u, 0u, 0u);
+            }
+#pragma unroll
+            for (int u = 0; u < U; u++) {
+                float v[FZ_CH], s = 0.0f;
+
+                fz_unpack16(raw[u], x.dtype, v);
+#pragma unroll
+                for (int j = 0; j < FZ_CH; j++)
+                    s += v[j] * v[j];
+                rs[u] = s;
+            }
+#pragma unroll
+            for (int u = 0; u < U; u++)
+                rs[u] = 1.0f / sqrtf(fz_group_sum(rs[u], G) / (float)D + eps);
+#pragma unroll
+            for (int u = 0; u < U; u++) {
+                const int64_t h = h0 + (int64_t)u * rpw + lane / G;
+                float v[FZ_CH], o[FZ_CH];
+
+                if (!active || h >= H)
+                    continue;
+                fz_unpack16(raw[u], x.dtype, v);
+#pragma unroll
+                for (int j = 0; j < FZ_CH; j++)
+                    v[j] *= rs[u];
+                if (has_w) {
+#pragma unroll
+                    for (int j = 0; j < FZ_CH; j++)
+                        v[j] *= wv[j];
+                }
+                qk_rotate(v, cv, sv, o);
+                *(uint4 *)(yd + yb + h * y.stride[2]) = fz_pack16(o, y.dtype);
             }
         }
     }
@@ -251,6 +343,12 @@ extern "C" int cuda_op_gated_add(void *vctx, const struct pictor_op_args *a, cha
     return CU_LAUNCH_CHECK(err, errlen);
 }
 
+/* An F16 or BF16 tensor (qk_packed_kernel's x and y). */
+static bool is16(const pictor_tensor *t)
+{
+    return t->dtype == PICTOR_F16 || t->dtype == PICTOR_BF16;
+}
+
 extern "C" int cuda_op_rms_norm_rope(void *vctx, const struct pictor_op_args *a, char *err,
                                      size_t errlen)
 {
@@ -296,7 +394,11 @@ extern "C" int cuda_op_rms_norm_rope(void *vctx, const struct pictor_op_args *a,
     qk_fast_kernel<IT, U><<<grid, QK_WARPS * CU_WARP, 0, c->stream>>>(                   \
         cu_view_of(x), wv, cu_view_of(cs), cu_view_of(sn), cu_view_of(y), w != NULL, vec, eps, \
         G, x->shape[0], x->shape[1], x->shape[2], D)
-        if (iters == 1)
+        if (iters == 1 && is16(x) && is16(y) && vec.x && vec.y)
+            qk_packed_kernel<QK_PACKED_U><<<grid, QK_WARPS * CU_WARP, 0, c->stream>>>(
+                cu_view_of(x), wv, cu_view_of(cs), cu_view_of(sn), cu_view_of(y), w != NULL,
+                vec, eps, G, x->shape[0], x->shape[1], x->shape[2], D);
+        else if (iters == 1)
             QK_LAUNCH(1, 2); /* two head groups per pass */
         else if (iters == 2)
             QK_LAUNCH(2, 1);

@@ -24,6 +24,37 @@ struct fz_vec {
 
 /* ---- fast-path element access ----------------------------------------- */
 
+/* FZ_CH 16-bit values (F16 or BF16) packed as 16 bytes, element 2j in the
+ * low half of word j (little endian), as f32. */
+static __device__ __forceinline__ void fz_unpack16(uint4 t, int dtype, float (&v)[FZ_CH])
+{
+    const uint32_t w[FZ_CH / 2] = { t.x, t.y, t.z, t.w };
+
+#pragma unroll
+    for (int j = 0; j < FZ_CH; j++) {
+        uint32_t h = (w[j / 2] >> (16 * (j % 2))) & 0xffffu;
+
+        v[j] = dtype == PICTOR_BF16 ? cu_u2f(h << 16) : cu_f16_to_f32(h);
+    }
+}
+
+/* v rounded to F16 or BF16 (cu_store_raw's rounding), packed as
+ * fz_unpack16 reads them. */
+static __device__ __forceinline__ uint4 fz_pack16(const float (&v)[FZ_CH], int dtype)
+{
+    uint32_t w[FZ_CH / 2];
+    const bool bf = dtype == PICTOR_BF16;
+
+#pragma unroll
+    for (int j = 0; j < FZ_CH / 2; j++) {
+        uint32_t lo = bf ? cu_f32_to_bf16(v[2 * j]) : cu_f32_to_f16(v[2 * j]);
+        uint32_t hi = bf ? cu_f32_to_bf16(v[2 * j + 1]) : cu_f32_to_f16(v[2 * j + 1]);
+
+        w[j] = lo | hi << 16;
+    }
+    return make_uint4(w[0], w[1], w[2], w[3]);
+}
+
 /* Reads FZ_CH contiguous elements at element offset off of an F32, F16 or
  * BF16 array into v as f32. vec: 16-byte vector loads (alignment checked
  * by the host: fz_aligned). */
@@ -51,26 +82,26 @@ static __device__ __forceinline__ void fz_load(const char *base, int dtype, int6
         return;
     }
     const uint16_t *p = (const uint16_t *)base + off;
-    uint32_t w[FZ_CH / 2]; /* element 2j in the low half of w[j] (little endian) */
+    uint32_t w[FZ_CH / 2];
 
     if (vec) {
-        uint4 t = *(const uint4 *)p;
-
-        w[0] = t.x;
-        w[1] = t.y;
-        w[2] = t.z;
-        w[3] = t.w;
-    } else {
-#pragma unroll
-        for (int j = 0; j < FZ_CH / 2; j++)
-            w[j] = (uint32_t)p[2 * j] | (uint32_t)p[2 * j + 1] << 16;
+        fz_unpack16(*(const uint4 *)p, dtype, v);
+        return;
     }
 #pragma unroll
-    for (int j = 0; j < FZ_CH; j++) {
-        uint32_t h = (w[j / 2] >> (16 * (j % 2))) & 0xffffu;
+    for (int j = 0; j < FZ_CH / 2; j++)
+        w[j] = (uint32_t)p[2 * j] | (uint32_t)p[2 * j + 1] << 16;
+    fz_unpack16(make_uint4(w[0], w[1], w[2], w[3]), dtype, v);
+}
 
-        v[j] = dtype == PICTOR_BF16 ? cu_u2f(h << 16) : cu_f16_to_f32(h);
-    }
+/* One F32, F16 or BF16 element at element offset off, as f32. */
+static __device__ __forceinline__ float fz_load1(const char *base, int dtype, int64_t off)
+{
+    if (dtype == PICTOR_F32)
+        return ((const float *)base)[off];
+    const uint32_t h = ((const uint16_t *)base)[off];
+
+    return dtype == PICTOR_BF16 ? cu_u2f(h << 16) : cu_f16_to_f32(h);
 }
 
 /* Writes v to FZ_CH contiguous elements at element offset off, rounded as
@@ -93,24 +124,17 @@ static __device__ __forceinline__ void fz_store(char *base, int dtype, int64_t o
         return;
     }
     uint16_t *p = (uint16_t *)base + off;
-    uint32_t w[FZ_CH / 2];
-    const bool bf = dtype == PICTOR_BF16;
+    const uint4 t = fz_pack16(v, dtype);
+    const uint32_t w[FZ_CH / 2] = { t.x, t.y, t.z, t.w };
 
+    if (vec) {
+        *(uint4 *)p = t;
+        return;
+    }
 #pragma unroll
     for (int j = 0; j < FZ_CH / 2; j++) {
-        uint32_t lo = bf ? cu_f32_to_bf16(v[2 * j]) : cu_f32_to_f16(v[2 * j]);
-        uint32_t hi = bf ? cu_f32_to_bf16(v[2 * j + 1]) : cu_f32_to_f16(v[2 * j + 1]);
-
-        w[j] = lo | hi << 16;
-    }
-    if (vec) {
-        *(uint4 *)p = make_uint4(w[0], w[1], w[2], w[3]);
-    } else {
-#pragma unroll
-        for (int j = 0; j < FZ_CH / 2; j++) {
-            p[2 * j] = (uint16_t)(w[j] & 0xffffu);
-            p[2 * j + 1] = (uint16_t)(w[j] >> 16);
-        }
+        p[2 * j] = (uint16_t)(w[j] & 0xffffu);
+        p[2 * j + 1] = (uint16_t)(w[j] >> 16);
     }
 }
 

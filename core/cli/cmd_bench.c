@@ -230,6 +230,10 @@ static void log_algo_stats(const struct bench_args *a, const pictor_backend *be)
                 (unsigned long long)st.conv_calls, (unsigned long long)st.conv_cudnn,
                 (unsigned long long)st.conv_fused, (unsigned long long)st.conv_direct,
                 (unsigned long long)st.conv_staged);
+        if (st.dnn_tuned)
+            fprintf(stderr, "pictor bench: cuDNN tuning: %llu graphs timed, %llu of them now "
+                    "on a faster engine config than the heuristics' first\n",
+                    (unsigned long long)st.dnn_tuned, (unsigned long long)st.dnn_tune_switched);
     }
     if (a->state_dir && pictor_backend_cuda_stats(be, &st) == PICTOR_OK)
         fprintf(stderr, "pictor bench: cuBLASLt algorithms: %llu from %s, %llu searched "

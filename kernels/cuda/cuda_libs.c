@@ -245,6 +245,7 @@ int cuda_libs_create(struct cuda_ctx *ctx, char *err, size_t errlen)
     struct cuda_libs *l = calloc(1, sizeof *l);
     const char *force = getenv("PICTOR_CUDA_CONV_DIRECT");
     const char *fused = getenv("PICTOR_CUDA_CONV_FUSED");
+    const char *tune = getenv("PICTOR_CUDA_DNN_TUNE");
     int rc;
 
     ctx->libs = NULL;
@@ -273,6 +274,8 @@ int cuda_libs_create(struct cuda_ctx *ctx, char *err, size_t errlen)
     l->conv_force_direct = force && strcmp(force, "1") == 0;
     /* Diagnosis switch: no fused convolution graphs (op_conv2d.c). */
     l->conv_fused = !(fused && strcmp(fused, "0") == 0);
+    /* Opt-in until measured: time cuDNN graphs' engine configs (dnn_tune.h). */
+    l->dnn_tune = tune && strcmp(tune, "1") == 0;
     /* Where FP8 linears' scales are applied (fp8_route.h). */
     if (!fp8_scaling_parse(getenv("PICTOR_FP8_SCALING"), &l->fp8_scaling))
         fprintf(stderr, "pictor: PICTOR_FP8_SCALING=%.64s is not auto or epilogue: auto\n",

@@ -123,6 +123,8 @@ struct cuda_libs {
     bool conv_force_direct;       /* PICTOR_CUDA_CONV_DIRECT=1 at creation */
     bool conv_fused;              /* fused graphs allowed: not
                                      PICTOR_CUDA_CONV_FUSED=0 at creation */
+    bool dnn_tune;                /* time cuDNN graphs' engine configs
+                                     (dnn_tune.h): PICTOR_CUDA_DNN_TUNE=1 */
     enum fp8_scaling fp8_scaling; /* PICTOR_FP8_SCALING at creation
                                      (fp8_route.h, op_matmul_fp8.c) */
     char conv_note[384];          /* why the latest conv2d left cuDNN */

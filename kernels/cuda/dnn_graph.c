@@ -108,12 +108,9 @@ int dnn_devprop_from_json(const struct cuda_libs *l, const char *json,
     return PICTOR_OK;
 }
 
-/* The finalized execution plan of engine config cfg for t, with its
- * workspace size; a config that does not finalize is an error (err says
- * why) and leaves *out NULL. */
-static int plan_of_config(const struct cuda_libs *l, cudnnBackendDescriptor_t cfg,
-                          const struct dnn_target *t, cudnnBackendDescriptor_t *out,
-                          int64_t *ws, char *err, size_t errlen)
+int dnn_plan_of_config(const struct cuda_libs *l, cudnnBackendDescriptor_t cfg,
+                       const struct dnn_target *t, cudnnBackendDescriptor_t *out, int64_t *ws,
+                       char *err, size_t errlen)
 {
     cudnnBackendDescriptor_t plan;
     int64_t cnt = 0;
@@ -141,6 +138,46 @@ static int plan_of_config(const struct cuda_libs *l, cudnnBackendDescriptor_t cf
     return PICTOR_OK;
 }
 
+int dnn_heur_configs(const struct cuda_libs *l, cudnnBackendDescriptor_t g,
+                     const struct dnn_target *t, cudnnBackendHeurMode_t mode,
+                     cudnnBackendDescriptor_t *heur, cudnnBackendDescriptor_t cfg[DNN_MAX_CONFIGS],
+                     int64_t *got, char *err, size_t errlen)
+{
+    int64_t n = 0;
+    int rc;
+
+    *got = 0;
+    for (int i = 0; i < DNN_MAX_CONFIGS; i++)
+        cfg[i] = NULL;
+    if ((rc = create(l, CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR, heur, err, errlen)))
+        return rc;
+    if ((rc = DNN_SET(l, *heur, CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH,
+                      CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &g, err, errlen)) ||
+        (rc = DNN_SET(l, *heur, CUDNN_ATTR_ENGINEHEUR_MODE, CUDNN_TYPE_HEUR_MODE, 1, &mode, err,
+                      errlen)) ||
+        (t->devprop && (rc = DNN_SET(l, *heur, CUDNN_ATTR_ENGINEHEUR_DEVICEPROP,
+                                     CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &t->devprop, err,
+                                     errlen))) ||
+        (rc = DNN_CHECK(l, l->dnn.cudnnBackendFinalize(*heur), err, errlen)) ||
+        (rc = DNN_CHECK(l, l->dnn.cudnnBackendGetAttribute(*heur, CUDNN_ATTR_ENGINEHEUR_RESULTS,
+                                                           CUDNN_TYPE_BACKEND_DESCRIPTOR, 0, &n,
+                                                           NULL),
+                        err, errlen)))
+        return rc;
+    if (n > DNN_MAX_CONFIGS)
+        n = DNN_MAX_CONFIGS;
+    for (int64_t i = 0; i < n && !rc; i++)
+        rc = create(l, CUDNN_BACKEND_ENGINECFG_DESCRIPTOR, &cfg[i], err, errlen);
+    if (rc || n == 0)
+        return rc;
+    /* n counts every engine; the results are those that pass cuDNN's
+     * support checks for this graph and device. */
+    return DNN_CHECK(l, l->dnn.cudnnBackendGetAttribute(*heur, CUDNN_ATTR_ENGINEHEUR_RESULTS,
+                                                        CUDNN_TYPE_BACKEND_DESCRIPTOR, n, got,
+                                                        cfg),
+                     err, errlen);
+}
+
 /* Tries the engine configs heuristics `mode` offers for graph g; on success
  * out->plan, workspace, heur and cfg are set. An empty list leaves
  * out->plan NULL with PICTOR_OK; err keeps the latest failure. Adds the
@@ -149,45 +186,18 @@ static int try_mode(const struct cuda_libs *l, cudnnBackendDescriptor_t g,
                     const struct dnn_target *t, cudnnBackendHeurMode_t mode,
                     struct dnn_plan_out *out, char *err, size_t errlen)
 {
-    cudnnBackendDescriptor_t heur, cfg[DNN_MAX_CONFIGS] = { 0 };
-    int64_t n = 0, got = 0, chosen = -1;
-    int rc = create(l, CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR, &heur, err, errlen);
+    cudnnBackendDescriptor_t heur = NULL, cfg[DNN_MAX_CONFIGS];
+    int64_t got = 0, chosen = -1;
+    int rc = dnn_heur_configs(l, g, t, mode, &heur, cfg, &got, err, errlen);
 
-    if (rc)
-        return rc;
-    if ((rc = DNN_SET(l, heur, CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH,
-                      CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &g, err, errlen)) ||
-        (rc = DNN_SET(l, heur, CUDNN_ATTR_ENGINEHEUR_MODE, CUDNN_TYPE_HEUR_MODE, 1, &mode, err,
-                      errlen)) ||
-        (t->devprop && (rc = DNN_SET(l, heur, CUDNN_ATTR_ENGINEHEUR_DEVICEPROP,
-                                     CUDNN_TYPE_BACKEND_DESCRIPTOR, 1, &t->devprop, err,
-                                     errlen))) ||
-        (rc = DNN_CHECK(l, l->dnn.cudnnBackendFinalize(heur), err, errlen)) ||
-        (rc = DNN_CHECK(l, l->dnn.cudnnBackendGetAttribute(heur, CUDNN_ATTR_ENGINEHEUR_RESULTS,
-                                                           CUDNN_TYPE_BACKEND_DESCRIPTOR, 0, &n,
-                                                           NULL),
-                        err, errlen)))
-        goto out;
-    if (n > DNN_MAX_CONFIGS)
-        n = DNN_MAX_CONFIGS;
-    for (int64_t i = 0; i < n && !rc; i++)
-        rc = create(l, CUDNN_BACKEND_ENGINECFG_DESCRIPTOR, &cfg[i], err, errlen);
-    if (rc || n == 0)
-        goto out;
-    /* n counts every engine; the results are those that pass cuDNN's
-     * support checks for this graph and device. */
-    rc = DNN_CHECK(l, l->dnn.cudnnBackendGetAttribute(heur, CUDNN_ATTR_ENGINEHEUR_RESULTS,
-                                                      CUDNN_TYPE_BACKEND_DESCRIPTOR, n, &got,
-                                                      cfg),
-                   err, errlen);
     if (!rc)
         out->viable += got;
     for (int64_t i = 0; !rc && i < got && chosen < 0; i++) {
         /* A config that does not finalize is skipped (err keeps why). */
-        if (plan_of_config(l, cfg[i], t, &out->plan, &out->workspace, err, errlen) == PICTOR_OK)
+        if (dnn_plan_of_config(l, cfg[i], t, &out->plan, &out->workspace, err, errlen) ==
+            PICTOR_OK)
             chosen = i;
     }
-out:
     for (int64_t i = 0; i < DNN_MAX_CONFIGS; i++) {
         if (i == chosen)
             out->cfg = cfg[i];
@@ -305,7 +315,7 @@ int dnn_bag_pointwise(struct dnn_bag *b, cudnnPointwiseMode_t mode, cudnnBackend
 
 int dnn_bag_plan(struct dnn_bag *b, const cudnnBackendDescriptor_t *ops, int n,
                  const struct dnn_target *t, cudnnBackendDescriptor_t *plan, int64_t *workspace,
-                 int64_t *viable, char *err, size_t errlen)
+                 int64_t *viable, cudnnBackendDescriptor_t *graph_out, char *err, size_t errlen)
 {
     struct dnn_plan_out planned = { 0 };
     cudnnBackendDescriptor_t graph = NULL, got[3];
@@ -314,9 +324,13 @@ int dnn_bag_plan(struct dnn_bag *b, const cudnnBackendDescriptor_t *ops, int n,
     *plan = NULL;
     *workspace = 0;
     *viable = 0;
+    if (graph_out)
+        *graph_out = NULL;
     if ((rc = dnn_graph(b->l, ops, n, t, &graph, err, errlen)) ||
         (rc = dnn_bag_add(b, graph, err, errlen)))
         return rc;
+    if (graph_out)
+        *graph_out = graph;
     rc = dnn_plan(b->l, graph, t, &planned, err, errlen);
     *viable = planned.viable;
     /* The bag takes the results in creation order: heuristics, engine
@@ -348,7 +362,8 @@ int dnn_graph_plan_finish(struct dnn_graph_plan *p, int rc, const cudnnBackendDe
     cudnnBackendDescriptor_t plan = NULL;
 
     if (!rc)
-        rc = dnn_bag_plan(&p->bag, ops, n, t, &plan, &p->workspace, &p->viable, err, errlen);
+        rc = dnn_bag_plan(&p->bag, ops, n, t, &plan, &p->workspace, &p->viable, &p->graph,
+                          err, errlen);
     p->plan = plan;
     if (rc)
         snprintf(p->why, sizeof p->why, "%s%s", err[0] ? err : what, err[0] ? "" : " failed");
@@ -359,6 +374,7 @@ void dnn_graph_plan_release(struct dnn_graph_plan *p)
 {
     dnn_bag_free(&p->bag);
     p->plan = NULL;
+    p->graph = NULL;
 }
 
 int dnn_execute(const struct cuda_libs *l, cudnnBackendDescriptor_t plan, int n,

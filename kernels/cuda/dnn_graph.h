@@ -17,7 +17,9 @@
  *                GPU, which lets the CPU test suite check that cuDNN offers
  *                an engine for a graph (tests/unit/test_sdpa_fp8_dnn_plan.c);
  *   plan         heuristics mode A, then FALLBACK; the first engine config
- *                whose execution plan finalizes wins.
+ *                whose execution plan finalizes wins (with
+ *                PICTOR_CUDA_DNN_TUNE=1, dnn_tune.h may replace it by the
+ *                fastest of mode A's, timed on the device).
  *
  * Plain C; built only with CUDA (PICTOR_HAVE_CUDA). The function table may
  * come from a backend (ctx->libs) or from cuda_libs_load_dnn alone (no
@@ -113,6 +115,22 @@ struct dnn_plan_out {
 int dnn_plan(const struct cuda_libs *l, cudnnBackendDescriptor_t g, const struct dnn_target *t,
              struct dnn_plan_out *out, char *err, size_t errlen);
 
+/* The engine configs heuristics `mode` offers for graph g on target t,
+ * best first, after cuDNN's support checks: *heur and cfg[0..*got) (at
+ * most DNN_MAX_CONFIGS). The caller destroys *heur and every cfg entry
+ * (those past *got are NULL, as all are on an early error). */
+int dnn_heur_configs(const struct cuda_libs *l, cudnnBackendDescriptor_t g,
+                     const struct dnn_target *t, cudnnBackendHeurMode_t mode,
+                     cudnnBackendDescriptor_t *heur, cudnnBackendDescriptor_t cfg[DNN_MAX_CONFIGS],
+                     int64_t *got, char *err, size_t errlen);
+
+/* The finalized execution plan of engine config cfg for t and the
+ * workspace bytes it needs; a config that does not finalize is an error
+ * (err says why) and leaves *out NULL. The caller destroys *out. */
+int dnn_plan_of_config(const struct cuda_libs *l, cudnnBackendDescriptor_t cfg,
+                       const struct dnn_target *t, cudnnBackendDescriptor_t *out, int64_t *ws,
+                       char *err, size_t errlen);
+
 /* ---- a bag of descriptors --------------------------------------------- */
 
 struct dnn_bag {
@@ -147,16 +165,20 @@ int dnn_bag_pointwise(struct dnn_bag *b, cudnnPointwiseMode_t mode, cudnnBackend
 /* The graph of ops[0..n) planned for t (dnn_graph, dnn_plan), everything
  * it makes kept in the bag. PICTOR_OK with *plan and *workspace set; else
  * *plan NULL and dnn_plan's status and message. *viable is set either way
- * (0 when the graph itself failed). */
+ * (0 when the graph itself failed); *graph_out (may be NULL) gets the
+ * operation graph, or NULL when it failed. */
 int dnn_bag_plan(struct dnn_bag *b, const cudnnBackendDescriptor_t *ops, int n,
                  const struct dnn_target *t, cudnnBackendDescriptor_t *plan, int64_t *workspace,
-                 int64_t *viable, char *err, size_t errlen);
+                 int64_t *viable, cudnnBackendDescriptor_t *graph_out, char *err, size_t errlen);
 
 /* A planned graph: every descriptor it was built from, kept until it is
  * released (cudnn-frontend's graph object keeps them too). */
 struct dnn_graph_plan {
     struct dnn_bag bag;            /* owns every descriptor below */
+    cudnnBackendDescriptor_t graph; /* the operation graph (dnn_tune), or
+                                       NULL when building it failed */
     cudnnBackendDescriptor_t plan; /* NULL: no engine config finalized */
+    bool tuned;                    /* dnn_tune has timed its configs */
     int64_t workspace;             /* bytes plan needs */
     int64_t viable;                /* engine configs the heuristics offered
                                       after their support checks */

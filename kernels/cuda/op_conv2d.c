@@ -63,6 +63,7 @@
 #include <string.h>
 
 #include "cuda_libs.h"
+#include "dnn_tune.h"
 #include "op_conv2d_graph.h"
 #include "pictor/tensor_util.h"
 
@@ -497,6 +498,43 @@ static int graph_plan(struct cuda_libs *l, const struct conv_key *k,
     return PICTOR_OK;
 }
 
+/* One candidate run of the fused graph's tuning (dnn_tune.h). */
+struct conv_tune_run {
+    const struct cuda_libs *l;
+    struct cuda_conv_graph_io io;
+};
+
+static int conv_tune_run(void *arg, cudnnBackendDescriptor_t plan, void *ws, char *err,
+                         size_t errlen)
+{
+    struct conv_tune_run *r = arg;
+
+    r->io.workspace = ws;
+    return cuda_conv_graph_execute_plan(r->l, plan, &r->io, err, errlen);
+}
+
+/* Times the fused graph's engine configs once per shape, with this call's
+ * operands (PICTOR_CUDA_DNN_TUNE=1; y is written by the runs and then by
+ * the chosen plan). */
+static int conv_tune(struct cuda_ctx *ctx, const struct conv_key *k, struct dnn_graph_plan *p,
+                     const pictor_tensor *x, const pictor_tensor *w, const pictor_tensor *bias,
+                     pictor_tensor *y, char *err, size_t errlen)
+{
+    struct cuda_libs *l = ctx->libs;
+    struct conv_tune_run r = { l, { .x = x->data, .w = w->data, .b = bias->data,
+                                    .y = y->data } };
+    const struct dnn_tune_args a = { .stream = ctx->stream, .ws = l->workspace,
+                                     .ws_bytes = (int64_t)l->workspace_bytes,
+                                     .run = conv_tune_run, .arg = &r };
+    char what[160];
+
+    snprintf(what, sizeof what, "conv2d %s %s [%lld, %lld, %lld, %lld] -> %lld, %lldx%lld",
+             k->fmt == FMT_NHWC ? "NHWC" : "NCHW", pictor_dtype_name(k->dtype),
+             (long long)k->n, (long long)k->cin, (long long)k->h, (long long)k->w,
+             (long long)k->cout, (long long)k->kh, (long long)k->kw);
+    return dnn_graph_plan_tune(l, p, &a, what, err, errlen);
+}
+
 /* Runs the fused graph when it applies; *done false: it does not, or
  * cuDNN refused it (the caller goes on with the legacy API). */
 static int conv_fused(struct cuda_ctx *ctx, const struct conv_key *k, const pictor_tensor *x,
@@ -511,6 +549,8 @@ static int conv_fused(struct cuda_ctx *ctx, const struct conv_key *k, const pict
 
     *done = false;
     if ((rc = graph_plan(l, k, &p, err, errlen)) || !p->plan)
+        return rc;
+    if (l->dnn_tune && !p->tuned && (rc = conv_tune(ctx, k, p, x, w, bias, y, err, errlen)))
         return rc;
     if (p->workspace > 0 && (size_t)p->workspace <= l->workspace_bytes)
         ws = l->workspace;

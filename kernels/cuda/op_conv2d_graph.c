@@ -160,6 +160,12 @@ int cuda_conv_graph_build(const struct cuda_libs *l, const struct cuda_conv_grap
 int cuda_conv_graph_execute(const struct cuda_libs *l, const struct dnn_graph_plan *p,
                             const struct cuda_conv_graph_io *io, char *err, size_t errlen)
 {
+    return cuda_conv_graph_execute_plan(l, p->plan, io, err, errlen);
+}
+
+int cuda_conv_graph_execute_plan(const struct cuda_libs *l, cudnnBackendDescriptor_t plan,
+                                 const struct cuda_conv_graph_io *io, char *err, size_t errlen)
+{
     int64_t uids[5] = { UID_X, UID_W, UID_Y };
     void *ptrs[5] = { (void *)io->x, (void *)io->w, io->y };
     int n = 3;
@@ -172,7 +178,7 @@ int cuda_conv_graph_execute(const struct cuda_libs *l, const struct dnn_graph_pl
         uids[n] = UID_R;
         ptrs[n++] = (void *)io->r;
     }
-    return dnn_execute(l, p->plan, n, uids, ptrs, io->workspace, err, errlen);
+    return dnn_execute(l, plan, n, uids, ptrs, io->workspace, err, errlen);
 }
 
 #endif /* PICTOR_HAVE_CUDA */

@@ -66,5 +66,10 @@ struct cuda_conv_graph_io {
 int cuda_conv_graph_execute(const struct cuda_libs *l, const struct dnn_graph_plan *p,
                             const struct cuda_conv_graph_io *io, char *err, size_t errlen);
 
+/* The same with execution plan `plan` of such a graph (dnn_tune's
+ * candidates), io->workspace sized for it. */
+int cuda_conv_graph_execute_plan(const struct cuda_libs *l, cudnnBackendDescriptor_t plan,
+                                 const struct cuda_conv_graph_io *io, char *err, size_t errlen);
+
 #endif /* PICTOR_HAVE_CUDA */
 #endif /* PICTOR_OP_CONV2D_GRAPH_H */

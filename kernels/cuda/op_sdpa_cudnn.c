@@ -13,7 +13,11 @@
  *             first engine config whose execution plan finalizes;
  *   execute   variant pack {Q, K, V, O, scale} + workspace (the backend's
  *             shared one when large enough, else stream-ordered scratch)
- *             on the cuDNN handle, which cuda_libs.c bound to ctx->stream.
+ *             on the cuDNN handle, which cuda_libs.c bound to ctx->stream
+ *             (dnn_execute);
+ *   tuning    with PICTOR_CUDA_DNN_TUNE=1 the first eager call of a shape
+ *             times the engine configs with its own operands and keeps the
+ *             fastest (dnn_tune.h).
  *
  * Plans live in ctx->sdpa.plans keyed by cuda_sdpa_dnn_key (dtype, shape,
  * normalized strides). A shape without an engine is cached too, as a plan
@@ -32,17 +36,28 @@
 
 #include "cuda_libs.h"
 #include "dnn_graph.h"
+#include "dnn_tune.h"
 #include "op_sdpa_internal.h"
+#include "pictor/tensor_util.h"
 
 /* Unique ids of the graph's tensors (the variant pack's keys). */
 enum { UID_Q = 1, UID_K, UID_V, UID_O, UID_SCALE };
 #define N_TENSORS 5
 
+/* keep[]: the tensors, then these. */
+enum { KEEP_OP = N_TENSORS, KEEP_GRAPH, KEEP_HEUR, KEEP_CFG, KEEP_OLD_PLAN, KEEP_TUNED_HEUR,
+       KEEP_TUNED_CFG, N_KEEP };
+
 struct dnn_plan {
     const struct cuda_libs *libs;      /* whose functions free it */
     cudnnBackendDescriptor_t plan;     /* NULL: no engine (see why) */
     int64_t workspace;                 /* bytes plan needs */
-    cudnnBackendDescriptor_t keep[N_TENSORS + 4]; /* tensors, op, graph, heur, cfg */
+    bool tuned;                        /* PICTOR_CUDA_DNN_TUNE timed it */
+    cudnnBackendDescriptor_t keep[N_KEEP]; /* tensors, op, graph, heur, cfg;
+                                              after tuning replaced the plan:
+                                              the heuristics' plan (a captured
+                                              CUDA graph may still run it) and
+                                              what the new one came from */
     char why[320];
 };
 
@@ -120,17 +135,17 @@ static int build_plan_for(const struct cuda_libs *l, const struct cuda_sdpa_dnn_
                           errlen)) ||
         (rc = make_op(l, p, &op, err, errlen)))
         goto out;
-    p->keep[N_TENSORS] = op;
+    p->keep[KEEP_OP] = op;
     if ((rc = dnn_graph(l, &op, 1, t, &graph, err, errlen)))
         goto out;
-    p->keep[N_TENSORS + 1] = graph;
+    p->keep[KEEP_GRAPH] = graph;
     rc = dnn_plan(l, graph, t, &planned, err, errlen);
     if (viable)
         *viable = planned.viable;
     p->plan = planned.plan;
     p->workspace = planned.workspace;
-    p->keep[N_TENSORS + 2] = planned.heur;
-    p->keep[N_TENSORS + 3] = planned.cfg;
+    p->keep[KEEP_HEUR] = planned.heur;
+    p->keep[KEEP_CFG] = planned.cfg;
 out:
     if (rc)
         snprintf(p->why, sizeof p->why, "%s", err);
@@ -231,17 +246,66 @@ int cuda_sdpa_dnn_probe(struct cuda_ctx *ctx, char *err, size_t errlen)
     return PICTOR_E_UNSUPPORTED;
 }
 
+/* One candidate run of tuning (dnn_tune.h): the call's variant pack. */
+struct sdpa_tune_run {
+    const struct cuda_libs *l;
+    const int64_t *uids;
+    void *const *ptrs;
+};
+
+static int sdpa_tune_run(void *arg, cudnnBackendDescriptor_t plan, void *ws, char *err,
+                         size_t errlen)
+{
+    const struct sdpa_tune_run *r = arg;
+
+    return dnn_execute(r->l, plan, N_TENSORS, r->uids, r->ptrs, ws, err, errlen);
+}
+
+/* Times p's engine configs once per shape with this call's operands
+ * (PICTOR_CUDA_DNN_TUNE=1, outside captures); a faster plan replaces
+ * p->plan, the old one kept. */
+static int sdpa_tune(struct cuda_ctx *ctx, struct dnn_plan *p, const struct pictor_op_args *a,
+                     const int64_t *uids, void *const *ptrs, char *err, size_t errlen)
+{
+    struct cuda_libs *l = ctx->libs;
+    struct sdpa_tune_run r = { l, uids, ptrs };
+    const struct dnn_tune_args ta = { .stream = ctx->stream, .ws = l->workspace,
+                                      .ws_bytes = (int64_t)l->workspace_bytes,
+                                      .run = sdpa_tune_run, .arg = &r };
+    const pictor_tensor *q = a->u.sdpa.q, *k = a->u.sdpa.k;
+    struct dnn_tuned t;
+    char what[160];
+    int rc;
+
+    if (dnn_tune_capturing(ctx->stream))
+        return PICTOR_OK;
+    p->tuned = true;
+    if ((rc = dnn_tune(l, p->keep[KEEP_GRAPH], p->plan, p->workspace, &ta, &t, err, errlen)))
+        return rc;
+    if (t.plan) {
+        p->keep[KEEP_OLD_PLAN] = p->plan;
+        p->keep[KEEP_TUNED_HEUR] = t.heur;
+        p->keep[KEEP_TUNED_CFG] = t.cfg;
+        p->plan = t.plan;
+        p->workspace = t.workspace;
+    }
+    snprintf(what, sizeof what, "sdpa %s B %lld H %lld Lq %lld Lk %lld D %lld",
+             pictor_dtype_name(q->dtype), (long long)q->shape[0], (long long)q->shape[1],
+             (long long)q->shape[2], (long long)k->shape[2], (long long)q->shape[3]);
+    dnn_tune_report(l, &t, t.plan != NULL, what);
+    return PICTOR_OK;
+}
+
 int cuda_sdpa_dnn_run(struct cuda_ctx *ctx, const struct pictor_op_args *a, char *err,
                       size_t errlen)
 {
     const struct cuda_libs *l = ctx->libs;
     struct cuda_sdpa_dnn_key key;
     struct dnn_plan *p;
-    cudnnBackendDescriptor_t vp = NULL;
-    int64_t uids[N_TENSORS] = { UID_Q, UID_K, UID_V, UID_O, UID_SCALE };
+    const int64_t uids[N_TENSORS] = { UID_Q, UID_K, UID_V, UID_O, UID_SCALE };
     float scale = a->u.sdpa.scale; /* read by value during execute */
-    void *ptrs[N_TENSORS] = { a->u.sdpa.q->data, a->u.sdpa.k->data, a->u.sdpa.v->data,
-                              a->u.sdpa.o->data, &scale };
+    void *const ptrs[N_TENSORS] = { a->u.sdpa.q->data, a->u.sdpa.k->data, a->u.sdpa.v->data,
+                                    a->u.sdpa.o->data, &scale };
     void *ws = NULL, *scratch = NULL;
     int rc;
 
@@ -253,6 +317,8 @@ int cuda_sdpa_dnn_run(struct cuda_ctx *ctx, const struct pictor_op_args *a, char
         snprintf(err, errlen, "%s", p->why);
         return PICTOR_E_UNSUPPORTED;
     }
+    if (l->dnn_tune && !p->tuned && (rc = sdpa_tune(ctx, p, a, uids, ptrs, err, errlen)))
+        return rc;
     if (p->workspace > 0) {
         if ((size_t)p->workspace <= l->workspace_bytes)
             ws = l->workspace;
@@ -262,19 +328,7 @@ int cuda_sdpa_dnn_run(struct cuda_ctx *ctx, const struct pictor_op_args *a, char
         else
             ws = scratch;
     }
-    rc = DNN_CHECK(l, l->dnn.cudnnBackendCreateDescriptor(CUDNN_BACKEND_VARIANT_PACK_DESCRIPTOR,
-                                                          &vp),
-                   err, errlen);
-    if (!rc &&
-        !(rc = DNN_SET(l, vp, CUDNN_ATTR_VARIANT_PACK_UNIQUE_IDS, CUDNN_TYPE_INT64, N_TENSORS, uids,
-                   err, errlen)) &&
-        !(rc = DNN_SET(l, vp, CUDNN_ATTR_VARIANT_PACK_DATA_POINTERS, CUDNN_TYPE_VOID_PTR, N_TENSORS,
-                   ptrs, err, errlen)) &&
-        !(rc = DNN_SET(l, vp, CUDNN_ATTR_VARIANT_PACK_WORKSPACE, CUDNN_TYPE_VOID_PTR, 1, &ws, err,
-                   errlen)) &&
-        !(rc = DNN_CHECK(l, l->dnn.cudnnBackendFinalize(vp), err, errlen)))
-        rc = DNN_CHECK(l, l->dnn.cudnnBackendExecute(l->dnn_handle, p->plan, vp), err, errlen);
-    dnn_destroy(l, vp);
+    rc = dnn_execute(l, p->plan, N_TENSORS, uids, ptrs, ws, err, errlen);
     cuda_scratch_free(ctx, scratch); /* stream-ordered: after the kernels */
     return rc;
 }

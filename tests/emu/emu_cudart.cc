@@ -913,6 +913,17 @@ cudaError_t cudaStreamBeginCapture(cudaStream_t st, enum cudaStreamCaptureMode m
     return cudaSuccess;
 }
 
+cudaError_t cudaStreamIsCapturing(cudaStream_t st, enum cudaStreamCaptureStatus *status)
+{
+    guard l(lock);
+    const stream_obj *s = S(st);
+
+    *status = !s->capturing ? cudaStreamCaptureStatusNone
+              : s->invalid  ? cudaStreamCaptureStatusInvalidated
+                            : cudaStreamCaptureStatusActive;
+    return cudaSuccess;
+}
+
 cudaError_t cudaStreamEndCapture(cudaStream_t st, cudaGraph_t *g)
 {
     guard l(lock);

@@ -19,10 +19,12 @@
  *     per head), run in dependency order in f32; a tensor of an FP8 type,
  *     virtual or not, holds E4M3/E5M2 values (round to nearest even,
  *     saturating to the largest finite value, as cuDNN's FP8 outputs);
- *     engine heuristics offer one configuration, except for graphs with
- *     FP8 tensors below compute capability 9.0 (cuDNN's FP8 attention
- *     engines are Hopper and Blackwell ones), and execution plans need no
- *     workspace. Execution is queued on the handle's stream (emu::enqueue)
+ *     engine heuristics offer three configurations that compute alike, the
+ *     second's engine noted as runtime-compiled (CUDNN_ATTR_ENGINECFG_ENGINE
+ *     and CUDNN_ATTR_ENGINE_BEHAVIOR_NOTE answer it: what dnn_tune.h asks),
+ *     none for graphs with FP8 tensors below compute capability 9.0
+ *     (cuDNN's FP8 attention engines are Hopper and Blackwell ones), and
+ *     execution plans need no workspace. Execution is queued on the handle's stream (emu::enqueue)
  *     with the variant pack's pointers and by-value scalars as they are at
  *     the call, so it lands in captured graphs.
  * A model of the documentation, not of NVIDIA's engines: which graphs the
@@ -47,6 +49,12 @@
 #include <vector>
 
 namespace {
+
+/* Engine configs the heuristics offer for a supported graph (all compute
+ * the same; dnn_tune.h times them), and the one whose engine notes runtime
+ * compilation (dnn_tune skips it). */
+#define EMU_DNN_ENGINES 3
+#define EMU_DNN_RTC_ENGINE 1
 
 /* ---- element access --------------------------------------------------------- */
 
@@ -224,6 +232,8 @@ struct bdesc {
     bool finalized;
     /* ENGINECFG / EXECUTION_PLAN: the graph they run */
     bdesc *graph;
+    /* ENGINECFG / ENGINE: which of the heuristics' results it is */
+    int engine;
 
     const attr *get(int name) const
     {
@@ -935,6 +945,7 @@ cudnnStatus_t cudnnBackendCreateDescriptor(cudnnBackendDescriptorType_t t,
     d->type = t;
     d->finalized = false;
     d->graph = NULL;
+    d->engine = 0;
     *out = (cudnnBackendDescriptor_t)d;
     return CUDNN_STATUS_SUCCESS;
 }
@@ -999,15 +1010,33 @@ cudnnStatus_t cudnnBackendGetAttribute(const cudnnBackendDescriptor_t dd,
     if (d->type == CUDNN_BACKEND_ENGINEHEUR_DESCRIPTOR && name == CUDNN_ATTR_ENGINEHEUR_RESULTS) {
         bdesc *g = d->ref(CUDNN_ATTR_ENGINEHEUR_OPERATION_GRAPH);
         char why[128];
-        int64_t n = graph_supported(g, why, sizeof why) ? 1 : 0;
+        int64_t n = graph_supported(g, why, sizeof why) ? EMU_DNN_ENGINES : 0;
         if (!n)
             snprintf(t_last_error, sizeof t_last_error, "no engine: %s", why);
         *count = requested == 0 ? n : (n < requested ? n : requested);
         for (int64_t i = 0; out && i < *count; i++) {
             bdesc *cfg = ((bdesc **)out)[i];
             cfg->graph = g;
+            cfg->engine = (int)i;
             cfg->finalized = true;
         }
+        return CUDNN_STATUS_SUCCESS;
+    }
+    if (d->type == CUDNN_BACKEND_ENGINECFG_DESCRIPTOR && name == CUDNN_ATTR_ENGINECFG_ENGINE &&
+        type == CUDNN_TYPE_BACKEND_DESCRIPTOR) {
+        if (requested < 1 || !out || !d->graph)
+            return CUDNN_STATUS_BAD_PARAM;
+        bdesc *eng = *(bdesc **)out;
+        eng->engine = d->engine;
+        eng->finalized = true;
+        *count = 1;
+        return CUDNN_STATUS_SUCCESS;
+    }
+    if (d->type == CUDNN_BACKEND_ENGINE_DESCRIPTOR && name == CUDNN_ATTR_ENGINE_BEHAVIOR_NOTE &&
+        type == CUDNN_TYPE_BEHAVIOR_NOTE) {
+        *count = d->engine == EMU_DNN_RTC_ENGINE ? 1 : 0;
+        if (*count && requested >= 1 && out)
+            *(cudnnBackendBehaviorNote_t *)out = CUDNN_BEHAVIOR_NOTE_RUNTIME_COMPILATION;
         return CUDNN_STATUS_SUCCESS;
     }
     if (d->type == CUDNN_BACKEND_EXECUTION_PLAN_DESCRIPTOR &&

@@ -6,7 +6,8 @@
  * conv + bias + f32 residual graph for the record. cuDNN is loaded without a handle (tests/unit/dnn_deviceless.h)
  * and each graph is planned for an H100 and a B200 described by devprop
  * descriptors: the heuristics must offer at least one engine config after
- * their support checks. With a GPU (the real driver finds a device) the
+ * their support checks, and every config's engine must say whether it is
+ * runtime-compiled (printed: what PICTOR_CUDA_DNN_TUNE=1 would not try). With a GPU (the real driver finds a device) the
  * plans must also finalize on a handle.
  * Without cuDNN >= 9.8 or a driver library it prints "SKIP ..." and exits 0;
  * likewise in a build without CUDA.
@@ -18,6 +19,7 @@
 #include "pictor/tensor_util.h"
 
 #ifdef PICTOR_HAVE_CUDA
+#include "../../kernels/cuda/dnn_tune.h"
 #include "../../kernels/cuda/op_conv2d_graph.h"
 #include "dnn_deviceless.h"
 
@@ -77,18 +79,48 @@ static struct cuda_conv_graph_key key_of(const struct conv_case *c)
     return k;
 }
 
-/* Engine configs cuDNN offers for c on target t (printed). */
+/* How many of the configs heuristics mode A offers for graph g on t note
+ * runtime compilation (what PICTOR_CUDA_DNN_TUNE skips: dnn_tune.h); every
+ * config's engine notes must be readable. -1 when the query failed. */
+static int64_t compiled(const char *what, cudnnBackendDescriptor_t g, const struct dnn_target *t,
+                        int64_t *got)
+{
+    cudnnBackendDescriptor_t heur = NULL, cfg[DNN_MAX_CONFIGS];
+    int64_t n = -1;
+    char err[512];
+    int rc = dnn_heur_configs(&g_libs, g, t, CUDNN_HEUR_MODE_A, &heur, cfg, got, err,
+                              sizeof err);
+
+    CHECK(rc == PICTOR_OK, "%s: heuristics mode A: %s", what, err);
+    for (int64_t i = 0; !rc && i < *got; i++) {
+        bool c;
+
+        rc = dnn_config_notes(&g_libs, cfg[i], &c, err, sizeof err);
+        CHECK(rc == PICTOR_OK, "%s: config %lld's behavior notes: %s", what, (long long)i, err);
+        n = (n < 0 ? 0 : n) + c;
+    }
+    for (int i = 0; i < DNN_MAX_CONFIGS; i++)
+        dnn_destroy(&g_libs, cfg[i]);
+    dnn_destroy(&g_libs, heur);
+    return rc ? -1 : n < 0 ? 0 : n;
+}
+
+/* Engine configs cuDNN offers for c on target t (printed, with how many of
+ * mode A's note runtime compilation). */
 static int64_t viable(const char *dev, const struct conv_case *c, const struct dnn_target *t)
 {
     struct cuda_conv_graph_key k = key_of(c);
     struct dnn_graph_plan p;
     char err[512];
     int rc = cuda_conv_graph_build(&g_libs, &k, t, &p, err, sizeof err);
-    int64_t n = p.viable;
+    int64_t n = p.viable, got = 0, rtc = -1;
 
     CHECK(rc == PICTOR_OK || rc == PICTOR_E_UNSUPPORTED, "%s %s: %s", dev, c->what, err);
-    printf("# %s %s: %lld viable engine config(s)%s%s%s\n", dev, c->what, (long long)n,
-           p.plan ? ", plan finalized" : "", !p.plan && rc ? "; " : "", p.plan ? "" : p.why);
+    if (p.graph)
+        rtc = compiled(c->what, p.graph, t, &got);
+    printf("# %s %s: %lld viable engine config(s)%s%s%s; mode A %lld, %lld runtime-compiled\n",
+           dev, c->what, (long long)n, p.plan ? ", plan finalized" : "",
+           !p.plan && rc ? "; " : "", p.plan ? "" : p.why, (long long)got, (long long)rtc);
     dnn_graph_plan_release(&p);
     return n;
 }

@@ -3,7 +3,9 @@
  * (twin of kernels/cpu/op_copy.c), with the same three paths:
  *   - same dtype and no rescaling: the element's bytes move unchanged (NaN
  *     payloads and all), by rows of the last dim when the views are
- *     strided and the rows long (copy_rows), else element by element;
+ *     strided and the rows long (copy_rows), by tiles of the last two dims
+ *     when the last is short and the tile long (copy_tiles), else element
+ *     by element;
  *   - integer to integer: by value through int64 (i64 -> i32 wraps modulo
  *     2^32, as a two's-complement narrowing cast does);
  *   - everything else through f32: loads apply FP8 scale and row_scale,
@@ -65,8 +67,73 @@ copy_rows_kernel(cu_view s, cu_view d, int64_t ss, int64_t ds, int64_t rows, int
     }
 }
 
+/* Raw copy of strided views by tiles of their last two dims [W1, W0], for
+ * a last dim too short to be a row (W0 <= COPY_TILE_MAX_W0: the pixel pairs
+ * of the VAE upsampler's interleave, plugins/common/upconv.c): as
+ * copy_rows_kernel, the tile's two offsets once per tile, element k of the
+ * tile at (k / W0, k % W0). W1 * W0 < 2^31. */
+template <typename T>
+static __global__ void __launch_bounds__(CU_THREADS)
+copy_tiles_kernel(cu_view s, cu_view d, int64_t ss1, int64_t ss0, int64_t ds1, int64_t ds0,
+                  int64_t tiles, int W1, int W0)
+{
+    __shared__ int64_t off[2];
+    const int n = W1 * W0;
+
+    for (int64_t r = blockIdx.x; r < tiles; r += gridDim.x) {
+        if (threadIdx.x == 0) {
+            int64_t row;
+
+            off[0] = cu_offset(s, r * n, &row);
+            off[1] = cu_offset(d, r * n, &row);
+        }
+        __syncthreads();
+        const T *sp = (const T *)s.data + off[0];
+        T *dp = (T *)d.data + off[1];
+
+        for (int k = (int)threadIdx.x; k < n; k += (int)blockDim.x) {
+            const int j = k / W0, b = k - j * W0;
+
+            dp[j * ds1 + b * ds0] = sp[j * ss1 + b * ss0];
+        }
+        __syncthreads(); /* off is rewritten for the next tile */
+    }
+}
+
 /* Rows at least this long take copy_rows_kernel. */
 #define COPY_ROWS_MIN 64
+/* Longest last dim that copy_tiles_kernel takes (shorter than a row). */
+#define COPY_TILE_MAX_W0 8
+
+/* The raw copy by tiles of the last two dims; false when it does not apply
+ * (the caller checked the shapes match, nd >= 2). */
+static bool copy_tiles(struct cuda_ctx *c, const pictor_tensor *src, const pictor_tensor *dst,
+                       const cu_view &sv, const cu_view &dv, int esize, int64_t n)
+{
+    const int nd = dst->ndim;
+    const int64_t W0 = dst->shape[nd - 1], W1 = dst->shape[nd - 2], tile = W0 * W1;
+
+    if (W0 > COPY_TILE_MAX_W0 || tile < COPY_ROWS_MIN || tile > INT32_MAX)
+        return false;
+    const int64_t ss1 = src->stride[nd - 2], ss0 = src->stride[nd - 1];
+    const int64_t ds1 = dst->stride[nd - 2], ds0 = dst->stride[nd - 1];
+    const int64_t tiles = n / tile;
+    const unsigned blocks = cu_row_blocks(tiles);
+    const unsigned threads =
+        tile >= CU_THREADS ? CU_THREADS : (unsigned)((tile + 31) / 32 * 32);
+
+#define TILES(T)                                                                            \
+    copy_tiles_kernel<T><<<blocks, threads, 0, c->stream>>>(sv, dv, ss1, ss0, ds1, ds0, tiles, \
+                                                            (int)W1, (int)W0)
+    switch (esize) {
+    case 1: TILES(uint8_t); break;
+    case 2: TILES(uint16_t); break;
+    case 4: TILES(uint32_t); break;
+    default: TILES(uint64_t); break;
+    }
+#undef TILES
+    return true;
+}
 
 /* The raw copy of a strided view by rows; false when it does not apply. */
 static bool copy_rows(struct cuda_ctx *c, const pictor_tensor *src, const pictor_tensor *dst,
@@ -75,11 +142,13 @@ static bool copy_rows(struct cuda_ctx *c, const pictor_tensor *src, const pictor
     const int nd = dst->ndim;
     const int64_t W = nd ? dst->shape[nd - 1] : 1, rows = W ? n / W : 0;
 
-    if (nd < 2 || src->ndim != nd || W < COPY_ROWS_MIN || (sv.contig && dv.contig))
+    if (nd < 2 || src->ndim != nd || (sv.contig && dv.contig))
         return false;
     for (int k = 0; k < nd; k++)
         if (src->shape[k] != dst->shape[k]) /* a reshaping copy: flat order */
             return false;
+    if (W < COPY_ROWS_MIN)
+        return copy_tiles(c, src, dst, sv, dv, esize, n);
     const int64_t ss = src->stride[nd - 1], ds = dst->stride[nd - 1];
     const unsigned blocks = cu_row_blocks(rows);
     const unsigned threads = W >= CU_THREADS ? CU_THREADS : (unsigned)((W + 31) / 32 * 32);

@@ -119,17 +119,32 @@ fail:
     return rc;
 }
 
-/* View of y's pixels (2i + a, 2j + b), as [B, C, H, W]. */
-static pictor_tensor phase_of(const pictor_tensor *y, int a, int b)
+/* The interleave of batch b as two 5-D views [C, H, 2, W, 2] (output
+ * channel c, row i, row phase a, column j, column phase p): dst over y's
+ * pixels (2i + a, 2j + p), src over the stacked phases of the 2x2
+ * convolution's output o [B, 4C, H+1, W+1], where phase (a, p) of pixel
+ * (i, j) is o[b, (2a + p) C + c, i + a, j + p]: offsets linear in a and p,
+ * so one copy moves all four phases (its last dim, 2, rides the backend's
+ * copy by tiles of the last two dims). */
+static void phase_views(const pictor_tensor *o, const pictor_tensor *y, int64_t b,
+                        pictor_tensor *src, pictor_tensor *dst)
 {
-    pictor_tensor v = pictor_tensor_slice(y, 2, a, y->shape[2] - a);
+    const int64_t C = y->shape[1], H = y->shape[2] / 2, W = y->shape[3] / 2;
+    const int64_t shape[5] = { C, H, 2, W, 2 };
+    const int64_t *os = o->stride, *ys = y->stride;
+    const int64_t sst[5] = { os[1], os[2], 2 * C * os[1] + os[2], os[3], C * os[1] + os[3] };
+    const int64_t dst_st[5] = { ys[1], 2 * ys[2], ys[2], 2 * ys[3], ys[3] };
 
-    v = pictor_tensor_slice(&v, 3, b, y->shape[3] - b);
-    v.shape[2] = y->shape[2] / 2;
-    v.shape[3] = y->shape[3] / 2;
-    v.stride[2] *= 2;
-    v.stride[3] *= 2;
-    return v;
+    *src = *o;
+    *dst = *y;
+    src->data = (char *)o->data + b * os[0] * (int64_t)pictor_dtype_size(o->dtype);
+    dst->data = (char *)y->data + b * ys[0] * (int64_t)pictor_dtype_size(y->dtype);
+    src->ndim = dst->ndim = 5;
+    for (int k = 0; k < 5; k++) {
+        src->shape[k] = dst->shape[k] = shape[k];
+        src->stride[k] = sst[k];
+        dst->stride[k] = dst_st[k];
+    }
 }
 
 int pictor_upconv_run(pictor_backend *be, const struct pictor_upconv *uc, const pictor_tensor *x,
@@ -151,16 +166,13 @@ int pictor_upconv_run(pictor_backend *be, const struct pictor_upconv *uc, const 
     if ((rc = alloc4(be, &o, y->dtype, os, channels_last)) ||
         (rc = pictor_conv2d(be, x, &uc->w, &uc->b, 1, 1, 1, 1, &o)))
         goto out;
-    for (int a = 0; a < 2; a++)
-        for (int b = 0; b < 2; b++) {
-            pictor_tensor src = pictor_tensor_slice(&o, 1, (2 * a + b) * cout, cout);
-            pictor_tensor dst = phase_of(y, a, b);
+    for (int64_t b = 0; b < y->shape[0]; b++) {
+        pictor_tensor src, dst;
 
-            src = pictor_tensor_slice(&src, 2, a, h);
-            src = pictor_tensor_slice(&src, 3, b, w);
-            if ((rc = pictor_copy(be, &src, &dst)))
-                goto out;
-        }
+        phase_views(&o, y, b, &src, &dst);
+        if ((rc = pictor_copy(be, &src, &dst)))
+            goto out;
+    }
 out:
     pictor_tensor_free(be, &o);
     return rc;

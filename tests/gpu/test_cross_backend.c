@@ -169,6 +169,36 @@ static void test_copy(void)
         xt_free(&troot);
         xt_free(&croot);
     }
+    /* Same dtype by tiles of the last two dims (a last dim of 2: the VAE
+     * upsampler's interleave, plugins/common/upconv.c): the four phases of
+     * a stacked [4C, H+1, W+1] into a [C, 2H, 2W] image through 5-D views
+     * [C, H, 2, W, 2], into a packed and into a channels-last image. */
+    for (int k = 0; k < 2; k++) {
+        const int64_t C = 3, H = 5, W = 40, S = (H + 1) * (W + 1);
+        struct xt o = xt_rand(PICTOR_BF16, 3, (int64_t[]){ 4 * C, H + 1, W + 1 }, 48, -2.0f,
+                              2.0f);
+        struct xt y = k ? xt_rand(PICTOR_BF16, 3, (int64_t[]){ 2 * H, 2 * W, C }, 49, 0.0f, 1.0f)
+                        : xt_rand(PICTOR_BF16, 3, (int64_t[]){ C, 2 * H, 2 * W }, 49, 0.0f, 1.0f);
+        const int64_t ys[3] = { k ? 1 : 4 * H * W, k ? 2 * W * C : 2 * W, k ? C : 1 };
+        const int64_t shape[5] = { C, H, 2, W, 2 };
+        const int64_t sst[5] = { S, W + 1, 2 * C * S + W + 1, 1, C * S + 1 };
+        const int64_t dst_st[5] = { ys[0], 2 * ys[1], ys[1], 2 * ys[2], ys[2] };
+        struct xt s = xt_alias(&o), d = xt_alias(&y);
+
+        s.c.ndim = s.g.ndim = d.c.ndim = d.g.ndim = 5;
+        for (int j = 0; j < 5; j++) {
+            s.c.shape[j] = s.g.shape[j] = d.c.shape[j] = d.g.shape[j] = shape[j];
+            s.c.stride[j] = s.g.stride[j] = sst[j];
+            d.c.stride[j] = d.g.stride[j] = dst_st[j];
+        }
+        snprintf(what, sizeof what, "copy bf16 by tiles: phase interleave into %s",
+                 k ? "NHWC" : "NCHW");
+        check_rc(what, g_cpu, pictor_copy(g_cpu, &s.c, &d.c));
+        check_rc(what, g_gpu, pictor_copy(g_gpu, &s.g, &d.g));
+        xt_same_bytes(what, &y);
+        xt_free(&o);
+        xt_free(&y);
+    }
     /* Integer to integer (i64 -> i32 narrows modulo 2^32). */
     {
         float v[6] = { -3.0f, 0.0f, 7.0f, 123456.0f, -9.0f, 1e9f };

@@ -178,6 +178,22 @@ int dnn_heur_configs(const struct cuda_libs *l, cudnnBackendDescriptor_t g,
                      err, errlen);
 }
 
+void dnn_keep_config(const struct cuda_libs *l, cudnnBackendDescriptor_t heur,
+                     cudnnBackendDescriptor_t cfg[DNN_MAX_CONFIGS], int64_t chosen,
+                     cudnnBackendDescriptor_t *heur_out, cudnnBackendDescriptor_t *cfg_out)
+{
+    for (int64_t i = 0; i < DNN_MAX_CONFIGS; i++) {
+        if (i == chosen)
+            *cfg_out = cfg[i];
+        else
+            dnn_destroy(l, cfg[i]);
+    }
+    if (chosen >= 0)
+        *heur_out = heur;
+    else
+        dnn_destroy(l, heur);
+}
+
 /* Tries the engine configs heuristics `mode` offers for graph g; on success
  * out->plan, workspace, heur and cfg are set. An empty list leaves
  * out->plan NULL with PICTOR_OK; err keeps the latest failure. Adds the
@@ -198,16 +214,7 @@ static int try_mode(const struct cuda_libs *l, cudnnBackendDescriptor_t g,
             PICTOR_OK)
             chosen = i;
     }
-    for (int64_t i = 0; i < DNN_MAX_CONFIGS; i++) {
-        if (i == chosen)
-            out->cfg = cfg[i];
-        else
-            dnn_destroy(l, cfg[i]);
-    }
-    if (chosen >= 0)
-        out->heur = heur;
-    else
-        dnn_destroy(l, heur);
+    dnn_keep_config(l, heur, cfg, chosen, &out->heur, &out->cfg);
     return rc;
 }
 

@@ -124,6 +124,13 @@ int dnn_heur_configs(const struct cuda_libs *l, cudnnBackendDescriptor_t g,
                      cudnnBackendDescriptor_t *heur, cudnnBackendDescriptor_t cfg[DNN_MAX_CONFIGS],
                      int64_t *got, char *err, size_t errlen);
 
+/* Of dnn_heur_configs' results, keeps cfg[chosen] in *cfg_out and heur in
+ * *heur_out when chosen >= 0, and destroys every other config (and heur
+ * when chosen < 0). */
+void dnn_keep_config(const struct cuda_libs *l, cudnnBackendDescriptor_t heur,
+                     cudnnBackendDescriptor_t cfg[DNN_MAX_CONFIGS], int64_t chosen,
+                     cudnnBackendDescriptor_t *heur_out, cudnnBackendDescriptor_t *cfg_out);
+
 /* The finalized execution plan of engine config cfg for t and the
  * workspace bytes it needs; a config that does not finalize is an error
  * (err says why) and leaves *out NULL. The caller destroys *out. */

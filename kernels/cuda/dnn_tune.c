@@ -130,16 +130,7 @@ static void try_configs(const struct cuda_libs *l, cudnnBackendDescriptor_t g,
             dnn_destroy(l, plan);
         }
     }
-    for (int64_t i = 0; i < DNN_MAX_CONFIGS; i++) {
-        if (i == chosen)
-            out->cfg = cfg[i];
-        else
-            dnn_destroy(l, cfg[i]);
-    }
-    if (chosen >= 0)
-        out->heur = heur;
-    else
-        dnn_destroy(l, heur);
+    dnn_keep_config(l, heur, cfg, chosen, &out->heur, &out->cfg);
 }
 
 int dnn_tune(const struct cuda_libs *l, cudnnBackendDescriptor_t g,

@@ -5,6 +5,7 @@
 #ifdef PICTOR_HAVE_CUDA
 #include <stdio.h>
 #include <string.h>
+#include <time.h>
 
 #include "dnn_tune.h"
 
@@ -138,12 +139,14 @@ int dnn_tune(const struct cuda_libs *l, cudnnBackendDescriptor_t g,
              const struct dnn_tune_args *a, struct dnn_tuned *out, char *err, size_t errlen)
 {
     struct clock c = { NULL, NULL };
+    struct timespec t0, t1;
     cudaError_t e;
     int rc = PICTOR_OK;
 
     memset(out, 0, sizeof *out);
     if (dnn_tune_capturing(a->stream) || current_ws > a->ws_bytes)
         return PICTOR_OK;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
     if ((e = cudaEventCreate(&c.start)) != cudaSuccess ||
         (e = cudaEventCreate(&c.stop)) != cudaSuccess) {
         rc = cuda_fail(e, "cudaEventCreate", err, errlen);
@@ -155,6 +158,8 @@ int dnn_tune(const struct cuda_libs *l, cudnnBackendDescriptor_t g,
     out->timed = 1;
     out->ms_best = out->ms_current;
     try_configs(l, g, a, &c, &out->ms_best, out);
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    out->wall_ms = (double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6;
 out:
     if (c.start)
         cudaEventDestroy(c.start);
@@ -177,8 +182,9 @@ void dnn_tune_report(struct cuda_libs *l, const struct dnn_tuned *t, bool switch
     l->stats.dnn_tuned++;
     l->stats.dnn_tune_switched += switched;
     fprintf(stderr, "pictor: cuDNN tuning %s: %d engine configs timed (%d runtime-compiled not "
-            "tried), heuristics' choice %.3f ms, %s %.3f ms\n", what, t->timed, t->compiled,
-            t->ms_current, switched ? "now" : "kept,", switched ? t->ms_best : t->ms_current);
+            "tried), heuristics' choice %.3f ms, %s %.3f ms (tuning took %.0f ms)\n", what,
+            t->timed, t->compiled, t->ms_current, switched ? "now" : "kept,",
+            switched ? t->ms_best : t->ms_current, t->wall_ms);
 }
 
 int dnn_graph_plan_tune(struct cuda_libs *l, struct dnn_graph_plan *p,

@@ -74,6 +74,8 @@ struct dnn_tuned {
                                       (0: nothing ran, e.g. during a capture) */
     int compiled;                  /* configs not tried: runtime compilation */
     double ms_current, ms_best;    /* per run; equal when the current stays */
+    double wall_ms;                /* what tuning took on the host clock
+                                      (finalizing the candidates included) */
 };
 
 /* Times graph g's engine configs on the device of l's handle against the
@@ -90,7 +92,7 @@ bool dnn_tune_capturing(cudaStream_t stream);
 
 /* Counts a finished tuning in l->stats and prints its line on stderr:
  * `what`, the configs timed, the heuristics' choice's time and, when
- * switched, the new plan's. */
+ * switched, the new plan's, and the tuning's own wall time. */
 void dnn_tune_report(struct cuda_libs *l, const struct dnn_tuned *t, bool switched,
                      const char *what);
 

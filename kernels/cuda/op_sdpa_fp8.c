@@ -18,6 +18,7 @@
 #include <string.h>
 
 #include "cuda_libs.h"
+#include "dnn_tune.h"
 #include "op_sdpa_fp8.h"
 #include "op_sdpa_fp8_graph.h"
 #include "pictor/tensor_util.h"
@@ -213,6 +214,46 @@ static int stage(struct cuda_ctx *ctx, const pictor_tensor *t, pictor_tensor *c,
     return cuda_op_copy(ctx, &cp, err, errlen);
 }
 
+/* One candidate run of tuning (dnn_tune.h): the call's operands. */
+struct fp8_tune_run {
+    const struct cuda_libs *l;
+    struct cuda_sdpa_fp8_io io;
+};
+
+static int fp8_tune_run(void *arg, cudnnBackendDescriptor_t plan, void *ws, char *err,
+                        size_t errlen)
+{
+    struct fp8_tune_run *r = arg;
+
+    r->io.workspace = ws;
+    return cuda_sdpa_fp8_execute_plan(r->l, plan, &r->io, err, errlen);
+}
+
+/* Times the FP8 graph's engine configs once per shape with this call's
+ * prepared operands (PICTOR_CUDA_DNN_TUNE=1); the workspace io will use
+ * follows the plan kept. */
+static int fp8_tune(struct cuda_ctx *ctx, struct dnn_graph_plan *p, const pictor_tensor *q,
+                    const pictor_tensor *k, struct cuda_sdpa_fp8_io *io, char *err,
+                    size_t errlen)
+{
+    struct cuda_libs *l = ctx->libs;
+    struct fp8_tune_run r = { l, *io };
+    const struct dnn_tune_args a = { .stream = ctx->stream, .ws = l->workspace,
+                                     .ws_bytes = (int64_t)l->workspace_bytes,
+                                     .run = fp8_tune_run, .arg = &r };
+    char what[160];
+    int rc;
+
+    snprintf(what, sizeof what, "sdpa_fp8 B %lld H %lld Lq %lld Lk %lld D %lld",
+             (long long)q->shape[0], (long long)q->shape[1], (long long)q->shape[2],
+             (long long)k->shape[2], (long long)q->shape[3]);
+    if ((rc = dnn_graph_plan_tune(l, p, &a, what, err, errlen)))
+        return rc;
+    if (p->workspace <= (int64_t)l->workspace_bytes) /* a plan tuning chose fits it */
+        io->workspace = p->workspace > 0 ? l->workspace : NULL;
+    return PICTOR_OK;
+}
+
 /* The work of an admitted call with keys (op_sdpa_fp8.h steps 1 to 4). */
 static int run(struct cuda_ctx *ctx, const struct pictor_op_args *a,
                struct dnn_graph_plan *p, char *err, size_t errlen)
@@ -264,6 +305,8 @@ static int run(struct cuda_ctx *ctx, const struct pictor_op_args *a,
         rc = stage(ctx, q, &sq, err, errlen);
     if (!rc && stage_k)
         rc = stage(ctx, k, &sk, err, errlen);
+    if (!rc && l->dnn_tune && !p->tuned)
+        rc = fp8_tune(ctx, p, q, k, &io, err, errlen);
     if (!rc)
         rc = cuda_sdpa_fp8_execute(l, p, &io, err, errlen);
     if (!rc)

@@ -259,6 +259,12 @@ int cuda_sdpa_fp8_plan_build(const struct cuda_libs *l, const struct cuda_sdpa_f
 int cuda_sdpa_fp8_execute(const struct cuda_libs *l, const struct dnn_graph_plan *p,
                           const struct cuda_sdpa_fp8_io *io, char *err, size_t errlen)
 {
+    return cuda_sdpa_fp8_execute_plan(l, p->plan, io, err, errlen);
+}
+
+int cuda_sdpa_fp8_execute_plan(const struct cuda_libs *l, cudnnBackendDescriptor_t plan,
+                               const struct cuda_sdpa_fp8_io *io, char *err, size_t errlen)
+{
     static const int64_t uids[N_IO] = {
         UID_Q,         UID_K,         UID_V,         UID_O,       UID_ATTN_SCALE,
         UID_DESCALE_Q, UID_DESCALE_K, UID_DESCALE_V, UID_DESCALE_S, UID_SCALE_S,
@@ -275,7 +281,7 @@ int cuda_sdpa_fp8_execute(const struct cuda_libs *l, const struct dnn_graph_plan
         sc + FP8_SLOT_AMAX_O * n,
     };
 
-    return dnn_execute(l, p->plan, N_IO, uids, ptrs, io->workspace, err, errlen);
+    return dnn_execute(l, plan, N_IO, uids, ptrs, io->workspace, err, errlen);
 }
 
 #endif /* PICTOR_HAVE_CUDA */

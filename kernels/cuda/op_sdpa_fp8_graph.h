@@ -70,5 +70,10 @@ struct cuda_sdpa_fp8_io {
 int cuda_sdpa_fp8_execute(const struct cuda_libs *l, const struct dnn_graph_plan *p,
                           const struct cuda_sdpa_fp8_io *io, char *err, size_t errlen);
 
+/* The same with execution plan `plan` of such a graph (dnn_tune's
+ * candidates), io->workspace sized for it. */
+int cuda_sdpa_fp8_execute_plan(const struct cuda_libs *l, cudnnBackendDescriptor_t plan,
+                               const struct cuda_sdpa_fp8_io *io, char *err, size_t errlen);
+
 #endif /* PICTOR_HAVE_CUDA */
 #endif /* PICTOR_OP_SDPA_FP8_GRAPH_H */

@@ -9,7 +9,8 @@
  *   - a shape met first while capturing is not tuned there (the captured
  *     graph still gives the CPU's result when launched) and is tuned at
  *     its next eager call;
- *   - cuDNN's fused attention likewise: the CPU's result, one tuning.
+ *   - cuDNN's fused attention likewise: the CPU's result, one tuning; and
+ *     its FP8 attention graph within the FP8 bound.
  * stderr gets the tuning lines (configs timed, the heuristics' choice and
  * the chosen one's time): on a GPU, what tuning is worth at these shapes.
  * Needs a GPU or the emulator (tests/gpu/cross.h); `make gpu-tests`.
@@ -18,6 +19,10 @@
 #include <stdlib.h>
 
 #include "cross.h"
+
+/* FP8 attention against the CPU op (test_cross_sdpa_fp8.c's TOL_CPU: both
+ * quantise alike, cuDNN orders and rounds its softmax otherwise). */
+#define TOL_SDPA_FP8 7.5e-2
 
 /* The tuned-graph count, 0 on the CPU stand-in. */
 static unsigned long long tuned(void)
@@ -137,6 +142,38 @@ static void test_sdpa(void)
     xt_free(&q), xt_free(&k), xt_free(&v), xt_free(&o);
 }
 
+/* cuDNN's FP8 attention graph (op_sdpa_fp8.c) on a tuning backend: within
+ * test_cross_sdpa_fp8's bound of the CPU op, tuned once. Where the GPU has
+ * no FP8 attention engine (before compute capability 9.0) there is nothing
+ * to tune. */
+static void test_sdpa_fp8(void)
+{
+    const int64_t shape[4] = { 1, 2, 64, 64 };
+    struct xt q = xt_make(PICTOR_F8_E4M3, 4, shape, NULL, 91, -2.0f, 2.0f, 1.0f / 224);
+    struct xt k = xt_make(PICTOR_F8_E4M3, 4, shape, NULL, 92, -2.0f, 2.0f, 1.0f / 224);
+    struct xt v = xt_rand(PICTOR_BF16, 4, shape, 93, -1.0f, 1.0f);
+    struct xt o = xt_rand(PICTOR_BF16, 4, shape, 94, 0.0f, 1.0f);
+    const unsigned long long n = tuned();
+    char what[64];
+
+    for (int call = 0; call < 2; call++) {
+        snprintf(what, sizeof what, "sdpa_fp8 [1, 2, 64, 64], call %d", call + 1);
+        int rc = pictor_sdpa_fp8(g_gpu, &q.g, &k.g, &v.g, 0.125f, &o.g);
+
+        if (rc == PICTOR_E_UNSUPPORTED) {
+            printf("# %s: no FP8 attention on this GPU: %s\n", what,
+                   pictor_backend_error(g_gpu));
+            break;
+        }
+        check_rc(what, g_gpu, rc);
+        check_rc(what, g_cpu, pictor_sdpa_fp8(g_cpu, &q.c, &k.c, &v.c, 0.125f, &o.c));
+        xt_compare(what, &o, TOL_SDPA_FP8);
+        CHECK(!g_is_cuda || tuned() == n + 1, "%s: %llu graphs tuned, want %llu", what,
+              tuned() - n, 1ULL);
+    }
+    xt_free(&q), xt_free(&k), xt_free(&v), xt_free(&o);
+}
+
 int main(void)
 {
     /* Before the backend exists: it reads the switches at creation (cuDNN
@@ -150,6 +187,7 @@ int main(void)
     RUN(test_tuned_once);
     RUN(test_not_while_capturing);
     RUN(test_sdpa);
+    RUN(test_sdpa_fp8);
     cross_teardown();
     TEST_MAIN_END();
 }

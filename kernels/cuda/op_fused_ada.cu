@@ -91,7 +91,7 @@ ada_fast_kernel(cu_view x, cu_view sc, cu_view sh, cu_view y, fz_vec vec, float 
         ada_block_sum2(&s1, &s2, shm);
         mean = c + s1 / (float)D;
         var = (s2 - s1 * s1 / (float)D) / (float)D;
-        rstd = 1.0f / sqrtf(fmaxf(var, 0.0f) + eps);
+        rstd = 1.0f / sqrtf((var < 0.0f ? 0.0f : var) + eps); /* NaN stays NaN */
         const int64_t so = fz_off(sc, base), ho = fz_off(sh, base), yo = fz_off(y, base);
 #pragma unroll
         for (int it = 0; it < FZ_ITERS; it++) {
@@ -188,7 +188,8 @@ static __device__ __forceinline__ void ada_stats_acc(float v, double c, double *
 
 /* The row's f32 mean and rstd from its block-summed shifted sums (shift c
  * = the row's first element): mean = c + s1 / D, and the sum of squared
- * deviations s2 - s1^2 / D (never below 0), into cpu_row_layer_norm's
+ * deviations s2 - s1^2 / D (never below 0; a NaN, from an infinity in
+ * the row, stays NaN as the CPU's does), into cpu_row_layer_norm's
  * 1 / sqrt(sq / D + eps), each rounded to f32 once. */
 static __device__ __forceinline__ void ada_stats(double s1, double s2, double c, int64_t D,
                                                  double eps, float *mean, float *rstd)
@@ -197,7 +198,7 @@ static __device__ __forceinline__ void ada_stats(double s1, double s2, double c,
 
     *mean = __double2float_rn(__dadd_rn(c, __ddiv_rn(s1, n)));
     *rstd = __double2float_rn(
-        __ddiv_rn(1.0, __dsqrt_rn(__dadd_rn(__ddiv_rn(sq > 0.0 ? sq : 0.0, n), eps))));
+        __ddiv_rn(1.0, __dsqrt_rn(__dadd_rn(__ddiv_rn(sq < 0.0 ? 0.0 : sq, n), eps))));
 }
 
 /* The CPU's f32 modulation of one element: ((v - mean) * rstd) * (1 + a) + b,

@@ -168,6 +168,15 @@ out:
     return rc;
 }
 
+struct dnn_tune_args dnn_tune_args_of(const struct cuda_ctx *ctx, dnn_run_fn run, void *arg)
+{
+    const struct dnn_tune_args a = { .stream = ctx->stream, .ws = ctx->libs->workspace,
+                                     .ws_bytes = (int64_t)ctx->libs->workspace_bytes,
+                                     .run = run, .arg = arg };
+
+    return a;
+}
+
 bool dnn_tune_capturing(cudaStream_t stream)
 {
     enum cudaStreamCaptureStatus cap = cudaStreamCaptureStatusNone;

@@ -63,6 +63,10 @@ struct dnn_tune_args {
     void *arg;
 };
 
+/* The args of a tune on backend ctx: its stream and shared workspace, run
+ * with arg. */
+struct dnn_tune_args dnn_tune_args_of(const struct cuda_ctx *ctx, dnn_run_fn run, void *arg);
+
 /* What tuning found. */
 struct dnn_tuned {
     cudnnBackendDescriptor_t plan; /* a faster plan, or NULL: keep the current */

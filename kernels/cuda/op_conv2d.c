@@ -523,9 +523,7 @@ static int conv_tune(struct cuda_ctx *ctx, const struct conv_key *k, struct dnn_
     struct cuda_libs *l = ctx->libs;
     struct conv_tune_run r = { l, { .x = x->data, .w = w->data, .b = bias->data,
                                     .y = y->data } };
-    const struct dnn_tune_args a = { .stream = ctx->stream, .ws = l->workspace,
-                                     .ws_bytes = (int64_t)l->workspace_bytes,
-                                     .run = conv_tune_run, .arg = &r };
+    const struct dnn_tune_args a = dnn_tune_args_of(ctx, conv_tune_run, &r);
     char what[160];
 
     snprintf(what, sizeof what, "conv2d %s %s [%lld, %lld, %lld, %lld] -> %lld, %lldx%lld",

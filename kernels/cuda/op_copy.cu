@@ -39,11 +39,25 @@ copy_raw_kernel(cu_view s, cu_view d, int esize, int64_t n)
     }
 }
 
+/* The element offsets in s and d of flat index i, computed by thread 0
+ * (the index divisions that cu_offset does per element in copy_raw_kernel)
+ * into off, for the whole block. The caller syncs again before off is
+ * rewritten. */
+static __device__ __forceinline__ void block_offsets(const cu_view &s, const cu_view &d,
+                                                     int64_t i, int64_t *off)
+{
+    if (threadIdx.x == 0) {
+        int64_t row;
+
+        off[0] = cu_offset(s, i, &row);
+        off[1] = cu_offset(d, i, &row);
+    }
+    __syncthreads();
+}
+
 /* Raw copy of strided views by rows of the last dim (W elements): the
- * row's two offsets are computed once, by thread 0 (the index divisions
- * that cu_offset does per element in copy_raw_kernel), then the block
- * walks the row at each view's last stride (ss, ds). A VAE upsampler's
- * four phase copies (plugins/common/upconv.c) go this way. */
+ * row's two offsets once (block_offsets), then the block walks the row at
+ * each view's last stride (ss, ds). */
 template <typename T>
 static __global__ void __launch_bounds__(CU_THREADS)
 copy_rows_kernel(cu_view s, cu_view d, int64_t ss, int64_t ds, int64_t rows, int64_t W)
@@ -51,13 +65,7 @@ copy_rows_kernel(cu_view s, cu_view d, int64_t ss, int64_t ds, int64_t rows, int
     __shared__ int64_t off[2];
 
     for (int64_t r = blockIdx.x; r < rows; r += gridDim.x) {
-        if (threadIdx.x == 0) {
-            int64_t row;
-
-            off[0] = cu_offset(s, r * W, &row);
-            off[1] = cu_offset(d, r * W, &row);
-        }
-        __syncthreads();
+        block_offsets(s, d, r * W, off);
         const T *sp = (const T *)s.data + off[0];
         T *dp = (T *)d.data + off[1];
 
@@ -69,9 +77,9 @@ copy_rows_kernel(cu_view s, cu_view d, int64_t ss, int64_t ds, int64_t rows, int
 
 /* Raw copy of strided views by tiles of their last two dims [W1, W0], for
  * a last dim too short to be a row (W0 <= COPY_TILE_MAX_W0: the pixel pairs
- * of the VAE upsampler's interleave, plugins/common/upconv.c): as
- * copy_rows_kernel, the tile's two offsets once per tile, element k of the
- * tile at (k / W0, k % W0). W1 * W0 < 2^31. */
+ * of the VAE upsampler's interleave, plugins/common/upconv.c): the tile's
+ * two offsets once (block_offsets), element k of the tile at (k / W0,
+ * k % W0). W1 * W0 < 2^31. */
 template <typename T>
 static __global__ void __launch_bounds__(CU_THREADS)
 copy_tiles_kernel(cu_view s, cu_view d, int64_t ss1, int64_t ss0, int64_t ds1, int64_t ds0,
@@ -81,13 +89,7 @@ copy_tiles_kernel(cu_view s, cu_view d, int64_t ss1, int64_t ss0, int64_t ds1, i
     const int n = W1 * W0;
 
     for (int64_t r = blockIdx.x; r < tiles; r += gridDim.x) {
-        if (threadIdx.x == 0) {
-            int64_t row;
-
-            off[0] = cu_offset(s, r * n, &row);
-            off[1] = cu_offset(d, r * n, &row);
-        }
-        __syncthreads();
+        block_offsets(s, d, r * n, off);
         const T *sp = (const T *)s.data + off[0];
         T *dp = (T *)d.data + off[1];
 

@@ -107,6 +107,17 @@ static __device__ __forceinline__ void qk_rotate(const float (&v)[FZ_CH], const 
     }
 }
 
+/* Each head group's sum of squares in rs (a lane's share) into the head's
+ * 1 / sqrt(mean + eps), summed over its G lanes (every lane of the warp
+ * takes part in the shuffles). */
+template <int U>
+static __device__ __forceinline__ void qk_rstd(float (&rs)[U], int G, int64_t D, float eps)
+{
+#pragma unroll
+    for (int u = 0; u < U; u++)
+        rs[u] = 1.0f / sqrtf(fz_group_sum(rs[u], G) / (float)D + eps);
+}
+
 /* Fast path: one token per warp (grid-strided over the B * L tokens), its
  * H heads a row per group of G lanes, 32 / G heads at a time and U such
  * head groups per pass (more loads in flight). The token's table rows
@@ -167,9 +178,7 @@ qk_fast_kernel(cu_view x, cu_view w, cu_view cs, cu_view sn, cu_view y, bool has
                 }
                 rs[u] = s;
             }
-#pragma unroll
-            for (int u = 0; u < U; u++)
-                rs[u] = 1.0f / sqrtf(fz_group_sum(rs[u], G) / (float)D + eps);
+            qk_rstd<U>(rs, G, D, eps);
 #pragma unroll
             for (int u = 0; u < U; u++) {
                 const int64_t h = h0 + (int64_t)u * rpw + lane / G;
@@ -256,9 +265,7 @@ qk_packed_kernel(cu_view x, cu_view w, cu_view cs, cu_view sn, cu_view y, bool h
                     s += v[j] * v[j];
                 rs[u] = s;
             }
-#pragma unroll
-            for (int u = 0; u < U; u++)
-                rs[u] = 1.0f / sqrtf(fz_group_sum(rs[u], G) / (float)D + eps);
+            qk_rstd<U>(rs, G, D, eps);
 #pragma unroll
             for (int u = 0; u < U; u++) {
                 const int64_t h = h0 + (int64_t)u * rpw + lane / G;

@@ -269,9 +269,7 @@ static int sdpa_tune(struct cuda_ctx *ctx, struct dnn_plan *p, const struct pict
 {
     struct cuda_libs *l = ctx->libs;
     struct sdpa_tune_run r = { l, uids, ptrs };
-    const struct dnn_tune_args ta = { .stream = ctx->stream, .ws = l->workspace,
-                                      .ws_bytes = (int64_t)l->workspace_bytes,
-                                      .run = sdpa_tune_run, .arg = &r };
+    const struct dnn_tune_args ta = dnn_tune_args_of(ctx, sdpa_tune_run, &r);
     const pictor_tensor *q = a->u.sdpa.q, *k = a->u.sdpa.k;
     struct dnn_tuned t;
     char what[160];

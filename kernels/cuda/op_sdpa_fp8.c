@@ -238,9 +238,7 @@ static int fp8_tune(struct cuda_ctx *ctx, struct dnn_graph_plan *p, const pictor
 {
     struct cuda_libs *l = ctx->libs;
     struct fp8_tune_run r = { l, *io };
-    const struct dnn_tune_args a = { .stream = ctx->stream, .ws = l->workspace,
-                                     .ws_bytes = (int64_t)l->workspace_bytes,
-                                     .run = fp8_tune_run, .arg = &r };
+    const struct dnn_tune_args a = dnn_tune_args_of(ctx, fp8_tune_run, &r);
     char what[160];
     int rc;
 

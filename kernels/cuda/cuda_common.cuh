@@ -147,6 +147,79 @@ static inline cu_view cu_view_bcast(const pictor_tensor *t, const pictor_tensor 
     return v;
 }
 
+/* Puts the operands of an elementwise op in their cheapest common form:
+ * v[0..n) are views of one logical shape (the output first; inputs
+ * broadcast to it by cu_view_bcast) that the kernel indexes by one flat
+ * index. The dims are reordered by v[0]'s strides, largest first (size-1
+ * dims dropped), and neighbours merged where every view steps through them
+ * as through one dim. Any common reordering keeps each output element
+ * paired with its inputs; this one makes the flat order v[0]'s memory
+ * order, so channels-last (NHWC) views of an NCHW shape become one
+ * contiguous dim, and a view whose fastest dim is short but not last (the
+ * VAE upsampler's interleave) walks its contiguous runs. Views with an FP8
+ * row_scale are left as they are (its index is dim 0's). */
+static inline void cu_views_canon(cu_view *const *v, int n)
+{
+    const int nd = v[0]->ndim;
+    int ord[PICTOR_MAX_DIMS], m = 0;
+
+    for (int k = 0; k < n; k++) {
+        if (v[k]->row_scale || v[k]->ndim != nd)
+            return;
+        for (int d = 0; d < nd; d++)
+            if (v[k]->shape[d] != v[0]->shape[d])
+                return;
+    }
+    for (int d = 0; d < nd; d++)
+        if (v[0]->shape[d] != 1)
+            ord[m++] = d;
+    for (int i = 1; i < m; i++) /* stable insertion sort, v[0]'s strides descending */
+        for (int j = i; j > 0 && v[0]->stride[ord[j - 1]] < v[0]->stride[ord[j]]; j--) {
+            int t = ord[j];
+
+            ord[j] = ord[j - 1];
+            ord[j - 1] = t;
+        }
+    bool merge[PICTOR_MAX_DIMS]; /* ord[j] joins the dim before it */
+
+    for (int j = 0; j < m; j++) {
+        merge[j] = j > 0;
+        for (int q = 0; q < n && merge[j]; q++) /* every view steps through both as one */
+            merge[j] = v[q]->stride[ord[j - 1]] == v[q]->stride[ord[j]] * v[q]->shape[ord[j]];
+    }
+    for (int k = 0; k < n; k++) {
+        cu_view *w = v[k];
+        int64_t shape[PICTOR_MAX_DIMS], stride[PICTOR_MAX_DIMS];
+        int out = 0;
+
+        for (int j = 0; j < m; j++) {
+            const int d = ord[j];
+
+            if (merge[j]) {
+                shape[out - 1] *= w->shape[d];
+                stride[out - 1] = w->stride[d];
+            } else {
+                shape[out] = w->shape[d];
+                stride[out++] = w->stride[d];
+            }
+        }
+        if (out == 0) { /* one element */
+            shape[0] = 1;
+            stride[0] = 0;
+            out = 1;
+        }
+        w->ndim = out;
+        w->inner = 1;
+        for (int d = 0; d < out; d++) {
+            w->shape[d] = shape[d];
+            w->stride[d] = stride[d];
+            if (d > 0)
+                w->inner *= shape[d];
+        }
+        w->contig = out == 1 && (stride[0] == 1 || shape[0] == 1);
+    }
+}
+
 /* Element offset of flat index i; *row gets the index along dim 0. */
 static CU_HD int64_t cu_offset(const cu_view &v, int64_t i, int64_t *row)
 {

@@ -274,8 +274,10 @@ int cuda_libs_create(struct cuda_ctx *ctx, char *err, size_t errlen)
     l->conv_force_direct = force && strcmp(force, "1") == 0;
     /* Diagnosis switch: no fused convolution graphs (op_conv2d.c). */
     l->conv_fused = !(fused && strcmp(fused, "0") == 0);
-    /* Opt-in until measured: time cuDNN graphs' engine configs (dnn_tune.h). */
-    l->dnn_tune = tune && strcmp(tune, "1") == 0;
+    /* Opt-in: time cuDNN graphs' engine configs (dnn_tune.h); 2: the
+     * runtime-compiled ones too. */
+    l->dnn_tune_rtc = tune && strcmp(tune, "2") == 0;
+    l->dnn_tune = l->dnn_tune_rtc || (tune && strcmp(tune, "1") == 0);
     /* Where FP8 linears' scales are applied (fp8_route.h). */
     if (!fp8_scaling_parse(getenv("PICTOR_FP8_SCALING"), &l->fp8_scaling))
         fprintf(stderr, "pictor: PICTOR_FP8_SCALING=%.64s is not auto or epilogue: auto\n",

@@ -124,7 +124,9 @@ struct cuda_libs {
     bool conv_fused;              /* fused graphs allowed: not
                                      PICTOR_CUDA_CONV_FUSED=0 at creation */
     bool dnn_tune;                /* time cuDNN graphs' engine configs
-                                     (dnn_tune.h): PICTOR_CUDA_DNN_TUNE=1 */
+                                     (dnn_tune.h): PICTOR_CUDA_DNN_TUNE=1 or 2 */
+    bool dnn_tune_rtc;            /* ... the runtime-compiled ones too:
+                                     PICTOR_CUDA_DNN_TUNE=2 */
     enum fp8_scaling fp8_scaling; /* PICTOR_FP8_SCALING at creation
                                      (fp8_route.h, op_matmul_fp8.c) */
     char conv_note[384];          /* why the latest conv2d left cuDNN */

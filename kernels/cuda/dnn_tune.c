@@ -111,7 +111,8 @@ static void try_configs(const struct cuda_libs *l, cudnnBackendDescriptor_t g,
 
         if (dnn_config_compiles(l, cfg[i])) {
             out->compiled++;
-            continue;
+            if (!l->dnn_tune_rtc)
+                continue;
         }
         if (dnn_plan_of_config(l, cfg[i], &t, &plan, &ws, why, sizeof why) ||
             ws > a->ws_bytes ||
@@ -190,9 +191,11 @@ void dnn_tune_report(struct cuda_libs *l, const struct dnn_tuned *t, bool switch
 {
     l->stats.dnn_tuned++;
     l->stats.dnn_tune_switched += switched;
-    fprintf(stderr, "pictor: cuDNN tuning %s: %d engine configs timed (%d runtime-compiled not "
-            "tried), heuristics' choice %.3f ms, %s %.3f ms (tuning took %.0f ms)\n", what,
-            t->timed, t->compiled, t->ms_current, switched ? "now" : "kept,",
+    l->stats.dnn_tune_timed += (uint64_t)t->timed;
+    fprintf(stderr, "pictor: cuDNN tuning %s: %d engine configs timed (%d runtime-compiled %s), "
+            "heuristics' choice %.3f ms, %s %.3f ms (tuning took %.0f ms)\n", what, t->timed,
+            t->compiled, l->dnn_tune_rtc ? "tried" : "not tried", t->ms_current,
+            switched ? "now" : "kept,",
             switched ? t->ms_best : t->ms_current, t->wall_ms);
 }
 

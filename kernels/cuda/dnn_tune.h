@@ -1,6 +1,7 @@
 /*
  * kernels/cuda/dnn_tune.h — choosing a cuDNN graph's engine config by
- * timing, not by the heuristics' order alone (PICTOR_CUDA_DNN_TUNE=1).
+ * timing, not by the heuristics' order alone (PICTOR_CUDA_DNN_TUNE=1; =2
+ * tries the runtime-compiled configs too).
  *
  * dnn_plan (dnn_graph.h) takes the first config of heuristics mode A that
  * finalizes. On the H100 the VAE decode ran 46 ms in NCHW and 200 ms in
@@ -11,7 +12,8 @@
  *
  *   - the configs of heuristics mode A (at most DNN_MAX_CONFIGS), best
  *     first; one whose engine carries CUDNN_BEHAVIOR_NOTE_RUNTIME_COMPILATION
- *     is not tried (its finalize compiles kernels: seconds each), nor one
+ *     is not tried (its finalize compiles kernels: seconds each) unless
+ *     l->dnn_tune_rtc (PICTOR_CUDA_DNN_TUNE=2), nor one
  *     needing more workspace than the caller has, nor one that does not
  *     finalize or whose execution cuDNN refuses;
  *   - each is run once, then DNN_TUNE_RUNS times between two events on the
@@ -76,7 +78,8 @@ struct dnn_tuned {
     int64_t workspace;             /* bytes plan needs */
     int timed;                     /* configs timed, the current plan included
                                       (0: nothing ran, e.g. during a capture) */
-    int compiled;                  /* configs not tried: runtime compilation */
+    int compiled;                  /* runtime-compiled configs (not tried
+                                      unless l->dnn_tune_rtc) */
     double ms_current, ms_best;    /* per run; equal when the current stays */
     double wall_ms;                /* what tuning took on the host clock
                                       (finalizing the candidates included) */

@@ -2,8 +2,9 @@
  * kernels/cuda/op_binary.cu — y = a + b and y = a * b with NumPy
  * broadcasting on the GPU (twin of kernels/cpu/op_binary.c). Each operand
  * is viewed with y's shape and stride 0 along the dims it repeats, so any
- * dtypes and strides work; in place allowed (y the same view as a or b:
- * each thread reads its operands before writing its element).
+ * dtypes and strides work (cu_views_canon walks them in y's memory order);
+ * in place allowed (y the same view as a or b: each thread reads its
+ * operands before writing its element).
  */
 #include "cuda_common.cuh"
 
@@ -23,10 +24,14 @@ extern "C" int cuda_op_binary(void *vctx, const struct pictor_op_args *a, char *
     const pictor_tensor *y = a->u.binary.y;
     int64_t n = pictor_tensor_numel(y);
 
+    cu_view yv = cu_view_of(y), av = cu_view_bcast(a->u.binary.a, y),
+            bv = cu_view_bcast(a->u.binary.b, y);
+    cu_view *const views[3] = {&yv, &av, &bv};
+
     if (n == 0)
         return PICTOR_OK;
-    binary_kernel<<<cu_blocks(n), CU_THREADS, 0, c->stream>>>(
-        (int)a->u.binary.fn, cu_view_bcast(a->u.binary.a, y), cu_view_bcast(a->u.binary.b, y),
-        cu_view_of(y), n);
+    cu_views_canon(views, 3);
+    binary_kernel<<<cu_blocks(n), CU_THREADS, 0, c->stream>>>((int)a->u.binary.fn, av, bv, yv,
+                                                              n);
     return CU_LAUNCH_CHECK(err, errlen);
 }

@@ -5,12 +5,16 @@
  *     payloads and all), by rows of the last dim when the views are
  *     strided and the rows long (copy_rows), by tiles of the last two dims
  *     when the last is short and the tile long (copy_tiles), else element
- *     by element;
+ *     by element; up to 16 bytes at a time where the last dim is
+ *     contiguous on both sides (copy_widen);
  *   - integer to integer: by value through int64 (i64 -> i32 wraps modulo
  *     2^32, as a two's-complement narrowing cast does);
  *   - everything else through f32: loads apply FP8 scale and row_scale,
  *     stores round as kernels/src/convert.c does (RNE, NaN kept, FP8 divides
  *     by dst->scale and saturates when asked).
+ * Views of one shape are first put in dst's memory order (cu_views_canon):
+ * a channels-last copy is then one contiguous run, and the VAE upsampler's
+ * channels-last interleave rows of whole pixels.
  * src and dst must not overlap (the wrapper's contract).
  */
 #include "cuda_common.cuh"
@@ -32,8 +36,11 @@ copy_raw_kernel(cu_view s, cu_view d, int esize, int64_t n)
         case 4:
             ((uint32_t *)d.data)[dof] = ((const uint32_t *)s.data)[so];
             break;
-        default:
+        case 8:
             ((uint64_t *)d.data)[dof] = ((const uint64_t *)s.data)[so];
+            break;
+        default:
+            ((uint4 *)d.data)[dof] = ((const uint4 *)s.data)[so];
             break;
         }
     }
@@ -107,67 +114,109 @@ copy_tiles_kernel(cu_view s, cu_view d, int64_t ss1, int64_t ss0, int64_t ds1, i
 /* Longest last dim that copy_tiles_kernel takes (shorter than a row). */
 #define COPY_TILE_MAX_W0 8
 
-/* The raw copy by tiles of the last two dims; false when it does not apply
- * (the caller checked the shapes match, nd >= 2). */
-static bool copy_tiles(struct cuda_ctx *c, const pictor_tensor *src, const pictor_tensor *dst,
-                       const cu_view &sv, const cu_view &dv, int esize, int64_t n)
+/* Calls F<T>(...) with T the unsigned type of esize bytes (uint4: 16). */
+#define COPY_BY_SIZE(esize, F, ...)                                                         \
+    switch (esize) {                                                                        \
+    case 1: F<uint8_t>(__VA_ARGS__); break;                                                 \
+    case 2: F<uint16_t>(__VA_ARGS__); break;                                                \
+    case 4: F<uint32_t>(__VA_ARGS__); break;                                                \
+    case 8: F<uint64_t>(__VA_ARGS__); break;                                                \
+    default: F<uint4>(__VA_ARGS__); break;                                                  \
+    }
+
+template <typename T>
+static void tiles_launch(cudaStream_t st, unsigned blocks, unsigned threads, const cu_view &sv,
+                         const cu_view &dv, int64_t ss1, int64_t ss0, int64_t ds1, int64_t ds0,
+                         int64_t tiles, int W1, int W0)
 {
-    const int nd = dst->ndim;
-    const int64_t W0 = dst->shape[nd - 1], W1 = dst->shape[nd - 2], tile = W0 * W1;
+    copy_tiles_kernel<T><<<blocks, threads, 0, st>>>(sv, dv, ss1, ss0, ds1, ds0, tiles, W1, W0);
+}
+
+template <typename T>
+static void rows_launch(cudaStream_t st, unsigned blocks, unsigned threads, const cu_view &sv,
+                        const cu_view &dv, int64_t ss, int64_t ds, int64_t rows, int64_t W)
+{
+    copy_rows_kernel<T><<<blocks, threads, 0, st>>>(sv, dv, ss, ds, rows, W);
+}
+
+/* The raw copy by tiles of the last two dims; false when it does not apply
+ * (nd >= 2). */
+static bool copy_tiles(struct cuda_ctx *c, const cu_view &sv, const cu_view &dv, int esize,
+                       int64_t n)
+{
+    const int nd = dv.ndim;
+    const int64_t W0 = dv.shape[nd - 1], W1 = dv.shape[nd - 2], tile = W0 * W1;
 
     if (W0 > COPY_TILE_MAX_W0 || tile < COPY_ROWS_MIN || tile > INT32_MAX)
         return false;
-    const int64_t ss1 = src->stride[nd - 2], ss0 = src->stride[nd - 1];
-    const int64_t ds1 = dst->stride[nd - 2], ds0 = dst->stride[nd - 1];
+    const int64_t ss1 = sv.stride[nd - 2], ss0 = sv.stride[nd - 1];
+    const int64_t ds1 = dv.stride[nd - 2], ds0 = dv.stride[nd - 1];
     const int64_t tiles = n / tile;
     const unsigned blocks = cu_row_blocks(tiles);
     const unsigned threads =
         tile >= CU_THREADS ? CU_THREADS : (unsigned)((tile + 31) / 32 * 32);
 
-#define TILES(T)                                                                            \
-    copy_tiles_kernel<T><<<blocks, threads, 0, c->stream>>>(sv, dv, ss1, ss0, ds1, ds0, tiles, \
-                                                            (int)W1, (int)W0)
-    switch (esize) {
-    case 1: TILES(uint8_t); break;
-    case 2: TILES(uint16_t); break;
-    case 4: TILES(uint32_t); break;
-    default: TILES(uint64_t); break;
-    }
-#undef TILES
+    COPY_BY_SIZE(esize, tiles_launch, c->stream, blocks, threads, sv, dv, ss1, ss0, ds1, ds0,
+                 tiles, (int)W1, (int)W0)
     return true;
 }
 
-/* The raw copy of a strided view by rows; false when it does not apply. */
-static bool copy_rows(struct cuda_ctx *c, const pictor_tensor *src, const pictor_tensor *dst,
-                      const cu_view &sv, const cu_view &dv, int esize, int64_t n)
+/* The raw copy of strided views of one shape by rows; false when it does
+ * not apply. */
+static bool copy_rows(struct cuda_ctx *c, const cu_view &sv, const cu_view &dv, int esize,
+                      int64_t n)
 {
-    const int nd = dst->ndim;
-    const int64_t W = nd ? dst->shape[nd - 1] : 1, rows = W ? n / W : 0;
+    const int nd = dv.ndim;
+    const int64_t W = dv.shape[nd - 1], rows = W ? n / W : 0;
 
-    if (nd < 2 || src->ndim != nd || (sv.contig && dv.contig))
+    if (nd < 2 || (sv.contig && dv.contig))
         return false;
-    for (int k = 0; k < nd; k++)
-        if (src->shape[k] != dst->shape[k]) /* a reshaping copy: flat order */
-            return false;
     if (W < COPY_ROWS_MIN)
-        return copy_tiles(c, src, dst, sv, dv, esize, n);
-    const int64_t ss = src->stride[nd - 1], ds = dst->stride[nd - 1];
+        return copy_tiles(c, sv, dv, esize, n);
+    const int64_t ss = sv.stride[nd - 1], ds = dv.stride[nd - 1];
     const unsigned blocks = cu_row_blocks(rows);
     const unsigned threads = W >= CU_THREADS ? CU_THREADS : (unsigned)((W + 31) / 32 * 32);
 
-    switch (esize) {
-    case 1:
-        copy_rows_kernel<uint8_t><<<blocks, threads, 0, c->stream>>>(sv, dv, ss, ds, rows, W);
-        return true;
-    case 2:
-        copy_rows_kernel<uint16_t><<<blocks, threads, 0, c->stream>>>(sv, dv, ss, ds, rows, W);
-        return true;
-    case 4:
-        copy_rows_kernel<uint32_t><<<blocks, threads, 0, c->stream>>>(sv, dv, ss, ds, rows, W);
-        return true;
-    default:
-        copy_rows_kernel<uint64_t><<<blocks, threads, 0, c->stream>>>(sv, dv, ss, ds, rows, W);
-        return true;
+    COPY_BY_SIZE(esize, rows_launch, c->stream, blocks, threads, sv, dv, ss, ds, rows, W)
+    return true;
+}
+
+/* Whether v's base lies on w elements' bytes and the strides of its dims
+ * but the last are multiples of w. */
+static bool copy_aligned(const cu_view &v, int esize, int64_t w)
+{
+    if ((uintptr_t)v.data % (uintptr_t)(esize * w) != 0)
+        return false;
+    for (int d = 0; d + 1 < v.ndim; d++)
+        if (v.stride[d] % w != 0 && v.shape[d] != 1)
+            return false;
+    return true;
+}
+
+/* Raw copies whose last dim is contiguous on both sides move w elements
+ * at once (at most 16 bytes): the last dim shrinks w-fold, the other
+ * strides too, *esize grows w-fold. Views of one shape, after
+ * cu_views_canon. */
+static void copy_widen(cu_view *sv, cu_view *dv, int *esize)
+{
+    const int nd = dv->ndim;
+
+    if (nd < 1 || sv->stride[nd - 1] != 1 || dv->stride[nd - 1] != 1)
+        return;
+    for (int64_t w = 16 / *esize; w > 1; w /= 2) {
+        if (dv->shape[nd - 1] % w != 0 || !copy_aligned(*sv, *esize, w) ||
+            !copy_aligned(*dv, *esize, w))
+            continue;
+        for (cu_view *v : {sv, dv}) {
+            v->shape[nd - 1] /= w;
+            for (int d = 0; d + 1 < nd; d++)
+                v->stride[d] /= w;
+            v->inner = 1;
+            for (int d = 1; d < nd; d++)
+                v->inner *= v->shape[d];
+        }
+        *esize *= (int)w;
+        return;
     }
 }
 
@@ -199,6 +248,17 @@ static bool is_int(int dtype)
     return dtype == PICTOR_I32 || dtype == PICTOR_I64;
 }
 
+/* Whether src and dst have one shape (else the copy reshapes: flat order). */
+static bool same_shape(const pictor_tensor *src, const pictor_tensor *dst)
+{
+    if (src->ndim != dst->ndim)
+        return false;
+    for (int k = 0; k < dst->ndim; k++)
+        if (src->shape[k] != dst->shape[k])
+            return false;
+    return true;
+}
+
 extern "C" int cuda_op_copy(void *vctx, const struct pictor_op_args *a, char *err, size_t errlen)
 {
     struct cuda_ctx *c = (struct cuda_ctx *)vctx;
@@ -207,20 +267,31 @@ extern "C" int cuda_op_copy(void *vctx, const struct pictor_op_args *a, char *er
     int64_t n = pictor_tensor_numel(dst);
     int sd = src->dtype, dd = dst->dtype;
     cu_view sv = cu_view_of(src), dv = cu_view_of(dst);
-    unsigned blocks = cu_blocks(n);
+    cu_view *const views[2] = {&dv, &sv};
+    const bool shaped = same_shape(src, dst);
 
     if (n == 0)
         return PICTOR_OK;
     dv.row_scale = NULL; /* stores ignore it */
     if (sd == dd && (!cu_is_fp8(sd) || (src->scale == dst->scale && !src->row_scale))) {
+        int esize = (int)pictor_dtype_size(sd);
+
         sv.row_scale = NULL;
-        if (!copy_rows(c, src, dst, sv, dv, (int)pictor_dtype_size(sd), n))
-            copy_raw_kernel<<<blocks, CU_THREADS, 0, c->stream>>>(sv, dv,
-                                                                 (int)pictor_dtype_size(sd), n);
+        if (shaped) {
+            cu_views_canon(views, 2);
+            copy_widen(&sv, &dv, &esize);
+            n = pictor_tensor_numel(dst) * (int64_t)pictor_dtype_size(sd) / esize;
+        }
+        if (!shaped || !copy_rows(c, sv, dv, esize, n))
+            copy_raw_kernel<<<cu_blocks(n), CU_THREADS, 0, c->stream>>>(sv, dv, esize, n);
     } else if (is_int(sd) && is_int(dd)) {
-        copy_int_kernel<<<blocks, CU_THREADS, 0, c->stream>>>(sv, dv, n);
+        if (shaped)
+            cu_views_canon(views, 2);
+        copy_int_kernel<<<cu_blocks(n), CU_THREADS, 0, c->stream>>>(sv, dv, n);
     } else {
-        copy_f32_kernel<<<blocks, CU_THREADS, 0, c->stream>>>(sv, dv, a->u.copy.saturate, n);
+        if (shaped)
+            cu_views_canon(views, 2);
+        copy_f32_kernel<<<cu_blocks(n), CU_THREADS, 0, c->stream>>>(sv, dv, a->u.copy.saturate, n);
     }
     return CU_LAUNCH_CHECK(err, errlen);
 }

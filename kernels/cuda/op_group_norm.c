@@ -73,15 +73,22 @@ static enum gn_path gn_layout(const pictor_tensor *t, int64_t C, int64_t S, int6
     return GN_GENERIC;
 }
 
-/* Whether t (on path `path`, batch stride sb) allows 16-byte accesses:
- * the base, every batch and every contiguous row start on 16 bytes. */
+/* Whether t (on path `path`, batch stride sb) allows accesses of v
+ * elements: the base, every batch and every contiguous row start on a
+ * multiple of v elements' bytes. */
 static bool gn_vec_ok(const pictor_tensor *t, enum gn_path path, int64_t sb, int64_t C,
-                      int64_t S)
+                      int64_t S, int64_t v)
 {
-    int64_t v = gn_vec_len(t->dtype);
+    return (uintptr_t)t->data % ((uintptr_t)v * pictor_dtype_size(t->dtype)) == 0 &&
+           sb % v == 0 && (path == GN_NCHW ? S : C) % v == 0;
+}
 
-    return (uintptr_t)t->data % 16 == 0 && sb % v == 0 &&
-           (path == GN_NCHW ? S : C) % v == 0;
+/* Whether step 3 has a fast kernel for x's and y's dtypes: one of f32,
+ * f16 and bf16 for both, or f32 into f16/bf16. */
+static bool gn_apply_dtypes(int xd, int yd)
+{
+    return gn_fast_dtype(xd) &&
+           (xd == yd || (xd == PICTOR_F32 && (yd == PICTOR_F16 || yd == PICTOR_BF16)));
 }
 
 /* Channel vectors of an NHWC row, or 0 when a block's threads cannot
@@ -100,7 +107,8 @@ static void gn_plan_stats(struct gn_plan *p, const pictor_tensor *x, enum gn_pat
     int64_t v = 1, cols = 0;
 
     p->stats = gn_fast_dtype(x->dtype) ? xl : GN_GENERIC;
-    p->stats_vec = p->stats != GN_GENERIC && gn_vec_ok(x, xl, p->xb, p->C, p->S);
+    p->stats_vec = p->stats != GN_GENERIC &&
+                   gn_vec_ok(x, xl, p->xb, p->C, p->S, gn_vec_len(x->dtype));
     if (p->stats_vec)
         v = gn_vec_len(x->dtype);
     if (p->stats == GN_NHWC) {
@@ -129,12 +137,14 @@ static void gn_plan_stats(struct gn_plan *p, const pictor_tensor *x, enum gn_pat
 static void gn_plan_apply(struct gn_plan *p, const pictor_tensor *x, const pictor_tensor *y,
                           enum gn_path xl, enum gn_path yl, int64_t target)
 {
+    const int64_t xv = gn_vec_len(x->dtype), yv = gn_vec_len(y->dtype);
+    const int64_t vl = xv < yv ? xv : yv; /* gn_apply_vec's N */
     int64_t v;
 
-    p->apply = gn_fast_dtype(x->dtype) && x->dtype == y->dtype && xl == yl ? xl : GN_GENERIC;
-    p->apply_vec = p->apply != GN_GENERIC && gn_vec_ok(x, xl, p->xb, p->C, p->S) &&
-                   gn_vec_ok(y, yl, p->yb, p->C, p->S);
-    v = p->apply_vec ? gn_vec_len(x->dtype) : 1;
+    p->apply = gn_apply_dtypes(x->dtype, y->dtype) && xl == yl ? xl : GN_GENERIC;
+    p->apply_vec = p->apply != GN_GENERIC && gn_vec_ok(x, xl, p->xb, p->C, p->S, vl) &&
+                   gn_vec_ok(y, yl, p->yb, p->C, p->S, vl);
+    v = p->apply_vec ? vl : 1;
     if (p->apply == GN_NCHW) {
         int64_t nv = p->S / v; /* vectors per channel row */
 

@@ -296,6 +296,6 @@ extern "C" int cuda_group_norm_run(struct cuda_ctx *c, const struct pictor_op_ar
                                                                (double)a->u.group_norm.eps);
     if ((rc = CU_LAUNCH_CHECK(err, errlen)))
         return rc;
-    gn_apply_launch(pl, p, xv, yv, x->dtype, c->stream);
+    gn_apply_launch(pl, p, xv, yv, x->dtype, y->dtype, c->stream);
     return CU_LAUNCH_CHECK(err, errlen);
 }

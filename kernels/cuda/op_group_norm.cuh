@@ -54,8 +54,9 @@ template <int DT> struct gn_vec {
     static constexpr int N = 16 / sizeof(typename gn_type<DT>::S);
 };
 
-/* V consecutive elements, moved by one load or store (16 bytes when
- * V > 1: the address must be 16-byte aligned). */
+/* V consecutive elements, moved by one load or store (16 bytes, or 8 for
+ * the 16-bit side of an f32 -> 16-bit apply, when V > 1: the address must
+ * be aligned to the pack's size). */
 template <int DT, int V> struct alignas(V * sizeof(typename gn_type<DT>::S)) gn_pack {
     typename gn_type<DT>::S s[V];
 };
@@ -63,7 +64,8 @@ template <int DT, int V> struct alignas(V * sizeof(typename gn_type<DT>::S)) gn_
 template <int DT, int V>
 static __device__ __forceinline__ gn_pack<DT, V> gn_load(const typename gn_type<DT>::S *p)
 {
-    static_assert(V == 1 || sizeof(gn_pack<DT, V>) == 16, "one 16-byte access");
+    static_assert(V == 1 || sizeof(gn_pack<DT, V>) == 16 || sizeof(gn_pack<DT, V>) == 8,
+                  "one 8- or 16-byte access");
     return *reinterpret_cast<const gn_pack<DT, V> *>(p);
 }
 
@@ -81,7 +83,8 @@ static __device__ __forceinline__ void gn_store(typename gn_type<DT>::S *p, cons
     union {
         gn_pack<DT, V> w;
         typename gn_type<DT>::S s; /* V == 1 */
-        uint4 u;                   /* V > 1 */
+        uint4 u;                   /* 16-byte pack */
+        uint2 h;                   /* 8-byte pack */
     } o;
 
 #pragma unroll
@@ -89,6 +92,13 @@ static __device__ __forceinline__ void gn_store(typename gn_type<DT>::S *p, cons
         o.w.s[l] = gn_type<DT>::put(v[l]);
     if constexpr (V == 1)
         *p = o.s;
+    else if constexpr (sizeof(gn_pack<DT, V>) == 8)
+#ifndef PICTOR_CUDA_EMU
+        asm volatile("st.global.v2.b32 [%0], {%1, %2};" ::"l"(p), "r"(o.h.x), "r"(o.h.y)
+                     : "memory");
+#else
+        *(uint2 *)p = o.h;
+#endif
     else /* in PTX: NVVM split a plain 16-byte store into 4-byte pieces */
 #ifndef PICTOR_CUDA_EMU
         asm volatile("st.global.v4.b32 [%0], {%1, %2, %3, %4};" ::"l"(p), "r"(o.u.x),
@@ -130,8 +140,15 @@ template <int DT> struct gn_fast_silu {
      : (dt) == PICTOR_F16 ? L<PICTOR_F16>(__VA_ARGS__)                                       \
                           : L<PICTOR_BF16>(__VA_ARGS__))
 
+/* Elements per access of an apply from dtype DX to dtype DY: one 16-byte
+ * access on the wider side (f32 -> bf16: 4, read as 16 bytes, written as
+ * 8). */
+template <int DX, int DY> struct gn_apply_vec {
+    static constexpr int N = gn_vec<DX>::N < gn_vec<DY>::N ? gn_vec<DX>::N : gn_vec<DY>::N;
+};
+
 /* Queues step 3 of plan pl (op_group_norm_apply.cu); p filled for it. */
 void gn_apply_launch(const gn_plan *pl, const gn_args &p, const cu_view &x, const cu_view &y,
-                     int dtype, cudaStream_t s);
+                     int xdtype, int ydtype, cudaStream_t s);
 
 #endif /* PICTOR_CUDA_OP_GROUP_NORM_CUH */

@@ -31,15 +31,16 @@
  *              a group is one contiguous range; stats blocks take chunks
  *              of it, apply blocks take (part of) one channel's row.
  *   GN_NHWC    x[b, c, s] at b * xb + s * C + c (channels last, as the VAE
- *              with PICTOR_VAE_LAYOUT=nhwc and cuDNN's fast convolutions
- *              use): blocks take a range of spatial rows, each thread owns
- *              fixed channels (their parameters stay in registers), a
- *              warp reads whole rows.
+ *              on the GPU and cuDNN's fast convolutions use): blocks take
+ *              a range of spatial rows, each thread owns fixed channels
+ *              (their parameters stay in registers), a warp reads whole
+ *              rows.
  *   GN_GENERIC any strides and dtype (FP8 too) through cu_get / cu_set;
  *              correct, not fast.
- * The fast paths take f32/f16/bf16 (apply: x and y of one dtype and path)
- * and read 16 bytes per load when the base, batch stride and row length
- * allow it (else one element per load). In place (y == x) is safe: the
+ * The fast paths take f32/f16/bf16 (apply: x and y of one path, and of one
+ * dtype or f32 into f16/bf16) and read 16 bytes per load when the base,
+ * batch stride and row length allow it (else one element per load; an
+ * f32 -> 16-bit apply writes 8 bytes per store). In place (y == x) is safe: the
  * statistics are complete before apply starts, and in apply each element
  * is read and then written by the same thread.
  * Thread: the backend's worker thread.

@@ -127,16 +127,19 @@ static void load_attn(struct pictor_params *p, struct vae_attn *a, int c)
 }
 
 /* Channels-last (NHWC) activations and KRSC conv weights, the layout
- * cuDNN's tensor-core convolutions want, with PICTOR_VAE_LAYOUT=nhwc; NCHW
- * otherwise. NCHW is the default on the GPU too: measured on an H100
- * (docs/benchmarks.md) the NHWC decode was slower (829 vs 618 ms at
- * 1024x1024), because the GroupNorm and elementwise kernels read NCHW
- * groups contiguously and NHWC ones with a stride of C. NHWC becomes the
- * GPU default with an NHWC GroupNorm kernel. make test runs both. */
-static bool vae_channels_last(void)
+ * cuDNN's tensor-core convolutions want: the default on a GPU backend;
+ * NCHW on the CPU. PICTOR_VAE_LAYOUT=nhwc or nchw picks one on any
+ * backend. Measured on an H100 (docs/benchmarks.md, test_vae_variants): a
+ * 1024x1024 FLUX decode in 27.4 ms NHWC against 42.3 ms NCHW, cuDNN's
+ * NHWC convolutions running at 730 to 815 TFLOPS. make test runs both. */
+static bool vae_channels_last(pictor_backend *be)
 {
     const char *env = getenv("PICTOR_VAE_LAYOUT");
-    return env && !strcmp(env, "nhwc");
+    if (env && !strcmp(env, "nhwc"))
+        return true;
+    if (env && !strcmp(env, "nchw"))
+        return false;
+    return pictor_backend_device(be) != PICTOR_DEVICE_CPU;
 }
 
 /* A 4-D conv weight [Cout, Cin, KH, KW] re-laid as KRSC (Cin fastest), the
@@ -292,7 +295,7 @@ int pictor_vae_decoder_open(const struct pictor_vae_config *cfg,
     const int c0 = cfg->block_out_channels[0];
     load_norm(p, &d->nw, &d->nb, c0, "decoder.conv_norm_out");
     load_conv(p, &d->coutw, &d->coutb, cfg->out_channels, c0, 3, "decoder.conv_out");
-    d->nhwc = vae_channels_last();
+    d->nhwc = vae_channels_last(be);
     if (vae_fold_upsamplers())
         for (int i = 0; i < nb; i++)
             if (d->up[i].upsample)

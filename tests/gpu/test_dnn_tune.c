@@ -10,7 +10,12 @@
  *     graph still gives the CPU's result when launched) and is tuned at
  *     its next eager call;
  *   - cuDNN's fused attention likewise: the CPU's result, one tuning; and
- *     its FP8 attention graph within the FP8 bound.
+ *     its FP8 attention graph within the FP8 bound;
+ *   - with PICTOR_CUDA_DNN_TUNE=2 in the environment (tests/run-all runs it
+ *     so under the emulator) the runtime-compiled configs are timed too:
+ *     under the emulator, whose cuDNN offers three configs of which one is
+ *     runtime-compiled, a first convolution times its current plan and
+ *     all three configs (4), else 3.
  * stderr gets the tuning lines (configs timed, the heuristics' choice and
  * the chosen one's time): on a GPU, what tuning is worth at these shapes.
  * Needs a GPU or the emulator (tests/gpu/cross.h); `make gpu-tests`.
@@ -82,14 +87,26 @@ static void conv_check(const char *what, struct conv_case *c, unsigned long long
           want);
 }
 
+/* Engine configs timed so far, 0 on the CPU stand-in. */
+static unsigned long long configs_timed(void)
+{
+    return g_is_cuda ? (unsigned long long)gpu_stats(g_gpu).dnn_tune_timed : 0;
+}
+
 static void test_tuned_once(void)
 {
     struct conv_case a = conv_make(1, 16, 20, 24, 32, false, 41);
     struct conv_case b = conv_make(2, 8, 9, 11, 16, false, 51);
     struct conv_case h = conv_make(1, 16, 12, 10, 16, true, 61);
-    unsigned long long n = tuned();
+    unsigned long long n = tuned(), timed = configs_timed();
+    const char *mode = getenv("PICTOR_CUDA_DNN_TUNE");
+    const bool rtc = mode && mode[0] == '2';
 
     conv_check("conv [1, 16, 20, 24] -> 32 NCHW, first call", &a, n + 1);
+    if (cross_emulated())
+        CHECK(configs_timed() - timed == (rtc ? 4u : 3u),
+              "emulated cuDNN, PICTOR_CUDA_DNN_TUNE=%s: %llu configs timed, want %u", mode,
+              configs_timed() - timed, rtc ? 4u : 3u);
     conv_check("conv [1, 16, 20, 24] -> 32 NCHW, again", &a, n + 1);
     conv_check("conv [2, 8, 9, 11] -> 16 NCHW, first call", &b, n + 2);
     conv_check("conv [1, 16, 12, 10] -> 16 NHWC, first call", &h, n + 3);
@@ -178,7 +195,7 @@ int main(void)
 {
     /* Before the backend exists: it reads the switches at creation (cuDNN
      * for attention, not the own kernels, so that there is a graph). */
-    setenv("PICTOR_CUDA_DNN_TUNE", "1", 1);
+    setenv("PICTOR_CUDA_DNN_TUNE", "1", 0); /* 2 when the caller says so */
     setenv("PICTOR_SDPA", "cudnn", 1);
     int rc = cross_setup("dnn-tune");
 

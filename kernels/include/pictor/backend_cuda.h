@@ -106,11 +106,13 @@ struct pictor_cuda_stats {
                                        accumulate: the OUTER_VEC product
                                        into bf16 scratch, then the
                                        gated-add kernel */
-    /* cuDNN graphs whose engine configs were timed (PICTOR_CUDA_DNN_TUNE=1,
-     * kernels/cuda/dnn_tune.h): */
+    /* cuDNN graphs whose engine configs were timed (PICTOR_CUDA_DNN_TUNE=1
+     * or 2, kernels/cuda/dnn_tune.h): */
     uint64_t dnn_tuned;             /* graphs tuned */
     uint64_t dnn_tune_switched;     /* ... of which a faster config replaced
                                        the heuristics' first */
+    uint64_t dnn_tune_timed;        /* engine configs timed in all (each
+                                       graph's current plan included) */
 };
 
 /* Keeps the cuBLASLt algorithm choices of this backend in folder dir, so a

@@ -167,10 +167,11 @@ static bool copy_rows(struct cuda_ctx *c, const cu_view &sv, const cu_view &dv, 
                       int64_t n)
 {
     const int nd = dv.ndim;
-    const int64_t W = dv.shape[nd - 1], rows = W ? n / W : 0;
 
     if (nd < 2 || (sv.contig && dv.contig))
         return false;
+    const int64_t W = dv.shape[nd - 1], rows = W ? n / W : 0;
+
     if (W < COPY_ROWS_MIN)
         return copy_tiles(c, sv, dv, esize, n);
     const int64_t ss = sv.stride[nd - 1], ds = dv.stride[nd - 1];

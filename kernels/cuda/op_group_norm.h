@@ -40,9 +40,9 @@
  * The fast paths take f32/f16/bf16 (apply: x and y of one path, and of one
  * dtype or f32 into f16/bf16) and read 16 bytes per load when the base,
  * batch stride and row length allow it (else one element per load; an
- * f32 -> 16-bit apply writes 8 bytes per store). In place (y == x) is safe: the
- * statistics are complete before apply starts, and in apply each element
- * is read and then written by the same thread.
+ * f32 -> 16-bit apply writes 8 bytes per store). In place (y == x) is
+ * safe: the statistics are complete before apply starts, and in apply
+ * each element is read and then written by the same thread.
  * Thread: the backend's worker thread.
  */
 #ifndef PICTOR_CUDA_OP_GROUP_NORM_H

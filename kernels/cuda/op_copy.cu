@@ -249,17 +249,6 @@ static bool is_int(int dtype)
     return dtype == PICTOR_I32 || dtype == PICTOR_I64;
 }
 
-/* Whether src and dst have one shape (else the copy reshapes: flat order). */
-static bool same_shape(const pictor_tensor *src, const pictor_tensor *dst)
-{
-    if (src->ndim != dst->ndim)
-        return false;
-    for (int k = 0; k < dst->ndim; k++)
-        if (src->shape[k] != dst->shape[k])
-            return false;
-    return true;
-}
-
 extern "C" int cuda_op_copy(void *vctx, const struct pictor_op_args *a, char *err, size_t errlen)
 {
     struct cuda_ctx *c = (struct cuda_ctx *)vctx;
@@ -269,7 +258,8 @@ extern "C" int cuda_op_copy(void *vctx, const struct pictor_op_args *a, char *er
     int sd = src->dtype, dd = dst->dtype;
     cu_view sv = cu_view_of(src), dv = cu_view_of(dst);
     cu_view *const views[2] = {&dv, &sv};
-    const bool shaped = same_shape(src, dst);
+    /* one shape (else the copy reshapes: flat order) */
+    const bool shaped = pictor_tensor_same_shape(src, dst);
 
     if (n == 0)
         return PICTOR_OK;

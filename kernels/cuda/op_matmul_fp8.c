@@ -36,6 +36,7 @@
 #include <string.h>
 
 #include "fp8_route.h"
+#include "op_matmul_gemv.h"
 #include "op_matmul_internal.h"
 #include "pictor/tensor_util.h"
 
@@ -361,11 +362,17 @@ int cuda_matmul_fp8_direct(struct cuda_ctx *ctx, const struct pictor_op_args *ar
 {
     const pictor_tensor *a = args->u.matmul.a;
     struct fp8_route r;
-    int rc;
+    int rc, pieces;
 
     *done = false;
     if (!fp8_direct_ok(ctx, a, args->u.matmul.b, args->u.matmul.c))
         return PICTOR_OK;
+    if ((pieces = cuda_gemv_fp8_pieces(args)) > 0) { /* one row: the own GEMV kernel */
+        *done = true;
+        ctx->libs->stats.matmul_calls++;
+        ctx->libs->stats.matmul_gemv++;
+        return cuda_gemv_fp8_launch(ctx, args, pieces, err, errlen);
+    }
     if (a->row_scale || args->u.matmul.col_scale) {
         fp8_pick(ctx, args, &r);
         if (r.outer_vec && ((rc = fp8_outer_vec(ctx, args, &r, done, err, errlen)) || *done))

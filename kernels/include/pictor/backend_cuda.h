@@ -113,6 +113,8 @@ struct pictor_cuda_stats {
                                        the heuristics' first */
     uint64_t dnn_tune_timed;        /* engine configs timed in all (each
                                        graph's current plan included) */
+    uint64_t matmul_gemv;           /* FP8 one-row matmuls run by the own
+                                       GEMV kernel (kernels/cuda/op_matmul_gemv.cu) */
 };
 
 /* Keeps the cuBLASLt algorithm choices of this backend in folder dir, so a

@@ -24,7 +24,7 @@
 
 /* Warps (output channels in flight) per block. */
 #define GEMV_WARPS 4
-/* Blocks at most: enough to fill an H100 several times over, few enough
+/* Blocks at most: about two waves on an H100 (4 resident a SM), few enough
  * that each warp takes several channels (x is decoded once per warp). */
 #define GEMV_MAX_BLOCKS 1024
 /* K per 16-byte piece and per warp-wide load. */

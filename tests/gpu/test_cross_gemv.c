@@ -6,7 +6,7 @@
  * weight's per-channel scales through pictor_linear, bias of two dtypes or
  * none, c f32/bf16/f16 and strided. The backend's matmul_gemv counter must
  * say the kernel ran, and must not move for the calls it does not take (K
- * of 2560, two rows, a GELU epilogue): those go to cuBLASLt as before.
+ * of 2560, two rows): those go to cuBLASLt as before.
  * On a GPU it also times FLUX's modulation linear, [1, 3072] by
  * [3072, 18432], and prints the weight bandwidth (never asserted).
  *

@@ -210,23 +210,32 @@ struct xt xt_channels_last(const struct xt *r)
     return xt_transpose(&t, 2, 3);
 }
 
-/* A view of root r: shape and strides over [d0, d1, d2, d3], `off`
- * elements past the root's start. */
-struct xt xt_view4(const struct xt *r, const int64_t shape[4], const int64_t st[4],
-                          int64_t off)
+struct xt xt_view(const struct xt *r, int ndim, const int64_t *shape, const int64_t *st,
+                  int64_t off)
 {
     struct xt v = *r;
     size_t es = pictor_dtype_size(r->c.dtype);
 
     v.owner = false;
-    v.c.ndim = v.g.ndim = 4;
-    for (int d = 0; d < 4; d++) {
+    v.c.ndim = v.g.ndim = ndim;
+    for (int d = 0; d < ndim; d++) {
         v.c.shape[d] = v.g.shape[d] = shape[d];
         v.c.stride[d] = v.g.stride[d] = st[d];
     }
     v.c.data = r->hbase + off * (int64_t)es;
     v.g.data = r->dbase + off * (int64_t)es;
     return v;
+}
+
+struct xt xt_view4(const struct xt *r, const int64_t shape[4], const int64_t st[4],
+                          int64_t off)
+{
+    return xt_view(r, 4, shape, st, off);
+}
+
+struct xt xt_fp8_rand(int64_t r, int64_t c, uint64_t seed, float scale)
+{
+    return xt_make(PICTOR_F8_E4M3, 2, (int64_t[]){ r, c }, NULL, seed, -1.0f, 1.0f, scale);
 }
 
 /* Root r itself as a non-owning view. */

@@ -86,9 +86,15 @@ struct xt xt_slice(const struct xt *r, int dim, int64_t start, int64_t len);
 struct xt xt_transpose(const struct xt *r, int a, int b);
 /* A 2-D view of root r's storage with explicit strides (elements). */
 struct xt xt_view2d(const struct xt *r, int64_t rows, int64_t cols, int64_t rs, int64_t cs);
-/* A 4-D view of r's storage with explicit strides, starting at element off. */
+/* An ndim-D view of root r's storage with explicit shape and strides
+ * (elements), starting `off` elements past the root's start. */
+struct xt xt_view(const struct xt *r, int ndim, const int64_t *shape, const int64_t *st,
+                  int64_t off);
+/* xt_view with ndim 4. */
 struct xt xt_view4(const struct xt *r, const int64_t shape[4], const int64_t st[4],
                    int64_t off);
+/* An E4M3 [r, c] root: uniform [-1, 1) values stored as code = v / scale. */
+struct xt xt_fp8_rand(int64_t r, int64_t c, uint64_t seed, float scale);
 /* The same view, not owning (to pass one tensor as two operands). */
 struct xt xt_alias(const struct xt *r);
 /* [d0, d1, d2, d3] view of a root stored as [d0, d2, d3, d1]

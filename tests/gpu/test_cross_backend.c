@@ -183,14 +183,8 @@ static void test_copy(void)
         const int64_t shape[5] = { C, H, 2, W, 2 };
         const int64_t sst[5] = { S, W + 1, 2 * C * S + W + 1, 1, C * S + 1 };
         const int64_t dst_st[5] = { ys[0], 2 * ys[1], ys[1], 2 * ys[2], ys[2] };
-        struct xt s = xt_alias(&o), d = xt_alias(&y);
+        struct xt s = xt_view(&o, 5, shape, sst, 0), d = xt_view(&y, 5, shape, dst_st, 0);
 
-        s.c.ndim = s.g.ndim = d.c.ndim = d.g.ndim = 5;
-        for (int j = 0; j < 5; j++) {
-            s.c.shape[j] = s.g.shape[j] = d.c.shape[j] = d.g.shape[j] = shape[j];
-            s.c.stride[j] = s.g.stride[j] = sst[j];
-            d.c.stride[j] = d.g.stride[j] = dst_st[j];
-        }
         snprintf(what, sizeof what, "copy bf16 by tiles: phase interleave into %s",
                  k ? "NHWC" : "NCHW");
         check_rc(what, g_cpu, pictor_copy(g_cpu, &s.c, &d.c));
@@ -1437,12 +1431,6 @@ static void fp8_row_scale_set(struct xt *t, const struct xt *rs)
     t->g.row_scale = (const float *)rs->g.data;
 }
 
-/* An E4M3 [r, c] tensor: uniform [-1, 1) stored as code = v / scale. */
-static struct xt fp8_rand(int64_t r, int64_t c, uint64_t seed, float scale)
-{
-    return xt_make(PICTOR_F8_E4M3, 2, (int64_t[]){ r, c }, NULL, seed, -1.0f, 1.0f, scale);
-}
-
 /* FP8 operands on odd sizes (M 1, 7, 77, 4352; K a multiple of 16; N
  * 3072 and small): bf16 activation @ E4M3 weight, both E4M3, per-tensor
  * scales and per-row scales (a's rows = tokens, b's rows = K), bias. */
@@ -1456,8 +1444,8 @@ static void test_matmul_fp8(void)
     for (size_t s = 0; s < sizeof mkn / sizeof mkn[0]; s++) {
         int64_t M = mkn[s][0], K = mkn[s][1], N = mkn[s][2];
         struct xt a16 = xt_rand(PICTOR_BF16, 2, (int64_t[]){ M, K }, 601 + s, -1.0f, 1.0f);
-        struct xt a8 = fp8_rand(M, K, 602 + s, 1.0f / 448.0f);
-        struct xt b8 = fp8_rand(K, N, 603 + s, 0.5f / 448.0f);
+        struct xt a8 = xt_fp8_rand(M, K, 602 + s, 1.0f / 448.0f);
+        struct xt b8 = xt_fp8_rand(K, N, 603 + s, 0.5f / 448.0f);
         struct xt ars = fp8_scales(M, 604 + s, 0.5f, 2.0f);
         struct xt brs = fp8_scales(K, 605 + s, 0.25f, 1.0f);
         struct xt bias16 = xt_rand(PICTOR_BF16, 1, (int64_t[]){ N }, 606 + s, -1.0f, 1.0f);
@@ -1499,13 +1487,13 @@ static void test_matmul_fp8(void)
 static void test_matmul_fp8_views(void)
 {
     const int64_t M = 37, K = 96, N = 72;
-    struct xt w8 = fp8_rand(N, K, 621, 1.0f / 448.0f);
+    struct xt w8 = xt_fp8_rand(N, K, 621, 1.0f / 448.0f);
     struct xt wrs = fp8_scales(N, 622, 0.5f, 2.0f);
     struct xt wt = xt_transpose(&w8, 0, 1); /* [K, N] */
     struct xt xbase = xt_rand(PICTOR_BF16, 2, (int64_t[]){ M, 2 * K }, 623, -1.0f, 1.0f);
     struct xt xs = xt_view2d(&xbase, M, K, 2 * K, 2); /* every other column */
     struct xt x3 = xt_rand(PICTOR_F16, 3, (int64_t[]){ 2, M, K }, 624, -1.0f, 1.0f);
-    struct xt a8 = fp8_rand(M, K, 625, 1.0f / 448.0f);
+    struct xt a8 = xt_fp8_rand(M, K, 625, 1.0f / 448.0f);
     struct xt bias = xt_rand(PICTOR_BF16, 1, (int64_t[]){ N }, 626, -1.0f, 1.0f);
     struct xt c16 = xt_rand(PICTOR_BF16, 2, (int64_t[]){ M, N }, 627, 0.0f, 1.0f);
     struct xt y3 = xt_rand(PICTOR_F16, 3, (int64_t[]){ 2, M, N }, 628, 0.0f, 1.0f);
@@ -1546,8 +1534,8 @@ static void test_matmul_fp8_direct(void)
 
     for (size_t s = 0; s < sizeof mkn / sizeof mkn[0]; s++) {
         int64_t M = mkn[s][0], K = mkn[s][1], N = mkn[s][2];
-        struct xt a8 = fp8_rand(M, K, 661 + s, 1.0f / 448.0f);
-        struct xt w8 = fp8_rand(N, K, 662 + s, 0.5f / 448.0f);
+        struct xt a8 = xt_fp8_rand(M, K, 661 + s, 1.0f / 448.0f);
+        struct xt w8 = xt_fp8_rand(N, K, 662 + s, 0.5f / 448.0f);
         struct xt wt = xt_transpose(&w8, 0, 1); /* [K, N] */
         struct xt ars = fp8_scales(M, 663 + s, 0.5f, 2.0f);
         struct xt bias16 = xt_rand(PICTOR_BF16, 1, (int64_t[]){ N }, 664 + s, -1.0f, 1.0f);
@@ -1615,9 +1603,9 @@ static void test_matmul_fp8_full_size(void)
     double ms;
 
     x16 = xt_rand(PICTOR_BF16, 2, (int64_t[]){ M, K }, 641, -1.0f, 1.0f);
-    x8 = fp8_rand(M, K, 641, 1.0f / 448.0f);
+    x8 = xt_fp8_rand(M, K, 641, 1.0f / 448.0f);
     w16 = xt_make(PICTOR_BF16, 2, (int64_t[]){ N, K }, NULL, 642, -1.0f, 1.0f, 1.0f);
-    w8 = fp8_rand(N, K, 642, 1.0f / 448.0f);
+    w8 = xt_fp8_rand(N, K, 642, 1.0f / 448.0f);
     wt16 = xt_transpose(&w16, 0, 1);
     wt8 = xt_transpose(&w8, 0, 1);
     y16 = xt_rand(PICTOR_BF16, 2, (int64_t[]){ M, N }, 643, 0.0f, 1.0f);

@@ -148,14 +148,8 @@ static void test_copy_nhwc(void)
         const int64_t sst[5] = { 1, (W + 1) * 4 * C, 2 * C + (W + 1) * 4 * C, 4 * C,
                                  C + 4 * C };
         const int64_t dst_st[5] = { 1, 2 * 2 * W * C, 2 * W * C, 2 * C, C };
-        struct xt s5 = xt_alias(&o), d5 = xt_alias(&y);
+        struct xt s5 = xt_view(&o, 5, shape, sst, 0), d5 = xt_view(&y, 5, shape, dst_st, 0);
 
-        s5.c.ndim = s5.g.ndim = d5.c.ndim = d5.g.ndim = 5;
-        for (int j = 0; j < 5; j++) {
-            s5.c.shape[j] = s5.g.shape[j] = d5.c.shape[j] = d5.g.shape[j] = shape[j];
-            s5.c.stride[j] = s5.g.stride[j] = sst[j];
-            d5.c.stride[j] = d5.g.stride[j] = dst_st[j];
-        }
         check_rc("copy nhwc interleave", g_cpu, pictor_copy(g_cpu, &s5.c, &d5.c));
         check_rc("copy nhwc interleave", g_gpu, pictor_copy(g_gpu, &s5.g, &d5.g));
         xt_same_bytes("copy nhwc interleave", &y);

@@ -264,24 +264,20 @@ extern "C" int cuda_op_copy(void *vctx, const struct pictor_op_args *a, char *er
     if (n == 0)
         return PICTOR_OK;
     dv.row_scale = NULL; /* stores ignore it */
+    if (shaped) /* dst's memory order (a source with FP8 row scales keeps its dims) */
+        cu_views_canon(views, 2);
     if (sd == dd && (!cu_is_fp8(sd) || (src->scale == dst->scale && !src->row_scale))) {
         int esize = (int)pictor_dtype_size(sd);
 
-        sv.row_scale = NULL;
         if (shaped) {
-            cu_views_canon(views, 2);
             copy_widen(&sv, &dv, &esize);
             n = pictor_tensor_numel(dst) * (int64_t)pictor_dtype_size(sd) / esize;
         }
         if (!shaped || !copy_rows(c, sv, dv, esize, n))
             copy_raw_kernel<<<cu_blocks(n), CU_THREADS, 0, c->stream>>>(sv, dv, esize, n);
     } else if (is_int(sd) && is_int(dd)) {
-        if (shaped)
-            cu_views_canon(views, 2);
         copy_int_kernel<<<cu_blocks(n), CU_THREADS, 0, c->stream>>>(sv, dv, n);
     } else {
-        if (shaped)
-            cu_views_canon(views, 2);
         copy_f32_kernel<<<cu_blocks(n), CU_THREADS, 0, c->stream>>>(sv, dv, a->u.copy.saturate, n);
     }
     return CU_LAUNCH_CHECK(err, errlen);
